@@ -1,0 +1,22 @@
+# Optional parts: each is detected and reported in the summary.
+find_package(PkgConfig)
+find_package(Threads REQUIRED)
+
+set(IVC_HAVE_HWLOC OFF)
+set(IVC_HAVE_URCU OFF)
+set(IVC_HAVE_XEN OFF)
+if(PKG_CONFIG_FOUND)
+  pkg_check_modules(HWLOC IMPORTED_TARGET hwloc)
+  if(HWLOC_FOUND)
+    set(IVC_HAVE_HWLOC ON)
+  endif()
+  pkg_check_modules(URCU IMPORTED_TARGET liburcu)
+  if(URCU_FOUND)
+    set(IVC_HAVE_URCU ON)
+  endif()
+  # xengntshr ships inside xengnttab.pc on Debian.
+  pkg_check_modules(XEN IMPORTED_TARGET xengnttab xenevtchn xenstore)
+  if(XEN_FOUND)
+    set(IVC_HAVE_XEN ON)
+  endif()
+endif()

@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file ivc/channel.h
+ * @brief Channels: listen, accept, connect, close; geometry and options.
+ *
+ * A channel is two lanes, one each way.  Each lane lives in a region of pages
+ * owned by its sender and mapped by its receiver.  One thread may send and one
+ * thread may receive on an endpoint at the same time (it may be the same
+ * thread); the calls are not safe for two senders or two receivers at once.
+ *
+ * Addresses name a transport and an end point:
+ *  - "shm:/path/to/socket": a Unix socket in the filesystem;
+ *  - "shm:@name": a Unix socket in Linux's abstract namespace.
+ *
+ * Timeouts (every call that may wait takes one): timeout_ms < 0 waits for
+ * ever, 0 never waits (-EAGAIN instead), > 0 waits at most that many
+ * milliseconds (-ETIMEDOUT after).
+ */
+#ifndef IVC_CHANNEL_H
+#define IVC_CHANNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct ivc_channel;
+struct ivc_listener;
+
+/** How an endpoint waits when there is nothing to do. */
+enum ivc_mode {
+	/** Spin for an adaptive budget, yield, then sleep on the doorbell (default). */
+	IVC_MODE_ADAPTIVE = 0,
+	/** Spin for ever; never sleeps, so the peer never rings a doorbell. */
+	IVC_MODE_POLL = 1,
+	/** Sleep on the doorbell at once. */
+	IVC_MODE_BLOCK = 2,
+};
+
+/** Default descriptor ring entries. */
+#define IVC_DEFAULT_SLOTS 256u
+/** Default bytes per buffer (one page: fast-IVC found 4 KiB chunks best). */
+#define IVC_DEFAULT_BUF_SIZE 4096u
+/** Largest region (lane) ivc creates or accepts from a peer: 1 GiB. */
+#define IVC_MAX_LANE_BYTES (1ull << 30)
+
+/**
+ * struct ivc_geometry - shape of one lane, chosen by its sender.
+ * @slots:     descriptor ring entries: a power of two, 2..65536 (0: 256).
+ * @buf_size:  bytes per buffer: a multiple of 64, 64..16 MiB (0: 4096).
+ * @buf_count: buffers in the sender's pool, 1..2^20 (0: 2 * slots, so the
+ *             receiver can hold a ring's worth while the ring refills).
+ *
+ * The largest message a lane carries is buf_size * min(slots, buf_count)
+ * bytes (1 MiB with the defaults); a message larger than one buffer is
+ * chained over several.
+ */
+struct ivc_geometry {
+	uint32_t slots;
+	uint32_t buf_size;
+	uint32_t buf_count;
+};
+
+/** Accept clients of any uid (default: only the listener's own euid). */
+#define IVC_OPT_ANY_UID 0x1u
+
+/**
+ * struct ivc_options - per-endpoint settings; zero-initialised = defaults.
+ * @tx:             geometry of the lane this endpoint sends on.
+ * @mode:           how this endpoint waits (enum ivc_mode).
+ * @spin_max_ns:    upper bound of the adaptive spin budget (0: 50 us).
+ * @allowed_uids:   listener only: uids allowed to connect, or NULL for the
+ *                  listener's own effective uid only.  Copied by ivc_listen().
+ * @n_allowed_uids: entries in @allowed_uids.
+ * @flags:          IVC_OPT_* flags.
+ */
+struct ivc_options {
+	struct ivc_geometry tx;
+	enum ivc_mode mode;
+	uint32_t spin_max_ns;
+	const uid_t *allowed_uids;
+	size_t n_allowed_uids;
+	unsigned flags;
+};
+
+/**
+ * ivc_options_init() - fill @o with the defaults (same as zeroing it).
+ * @o: options to initialise; must not be NULL.
+ */
+void ivc_options_init(struct ivc_options *o);
+
+/**
+ * ivc_listen() - listen for channels at @addr.
+ * @addr: "shm:/path" or "shm:@name".  A filesystem socket that exists and
+ *        has no listener is replaced; one with a live listener is not.
+ * @opts: options applied to every accepted channel; NULL for defaults.
+ * @out:  receives the listener.
+ *
+ * Return: 0; -EINVAL (bad arguments or geometry); -EAFNOSUPPORT (unknown
+ * transport); -ENAMETOOLONG (path too long for a Unix socket); -EADDRINUSE
+ * (someone listens there already); another -errno from socket(2)/bind(2).
+ */
+int ivc_listen(const char *addr, const struct ivc_options *opts,
+	       struct ivc_listener **out);
+
+/**
+ * ivc_listener_fd() - a descriptor that polls readable when a client waits.
+ * @l: the listener.
+ *
+ * Return: the descriptor (owned by the listener), or -EINVAL.
+ */
+int ivc_listener_fd(const struct ivc_listener *l);
+
+/**
+ * ivc_accept() - accept one channel, running the handshake.
+ * @l:          the listener.
+ * @timeout_ms: see the file comment; it bounds the whole handshake.
+ * @out:        receives the channel.
+ *
+ * A client that fails the handshake (bad hello, refused uid, wrong version)
+ * is told why and dropped; ivc_accept() then returns that error (-EPROTO,
+ * -EACCES, -EPROTONOSUPPORT) and the listener stays usable.
+ *
+ * Return: 0; -EAGAIN; -ETIMEDOUT; -EPROTO; -EACCES; -EPROTONOSUPPORT;
+ * -ENOMEM; -EMFILE; -EINVAL.
+ */
+int ivc_accept(struct ivc_listener *l, int timeout_ms, struct ivc_channel **out);
+
+/**
+ * ivc_listener_close() - stop listening; unlinks a filesystem socket.
+ * @l: the listener, or NULL.  Channels already accepted are not affected.
+ */
+void ivc_listener_close(struct ivc_listener *l);
+
+/**
+ * ivc_connect() - connect to a listener and run the handshake.
+ * @addr:       as for ivc_listen().
+ * @opts:       this endpoint's options; NULL for defaults.
+ * @timeout_ms: bounds the whole connect, including waiting for a listener
+ *              that is not there yet (filesystem sockets only).
+ * @out:        receives the channel.
+ *
+ * Return: 0; -EINVAL; -EAFNOSUPPORT; -ENAMETOOLONG; -ECONNREFUSED (nothing
+ * listens and timeout_ms is 0, or the socket is not an ivc listener);
+ * -ETIMEDOUT; -EACCES (refused by the listener); -EPROTONOSUPPORT; -EPROTO;
+ * -ENOMEM; -EMFILE.  No descriptor is leaked on any failure.
+ */
+int ivc_connect(const char *addr, const struct ivc_options *opts,
+		int timeout_ms, struct ivc_channel **out);
+
+/**
+ * ivc_close() - close a channel in order and free it.
+ * @ch: the channel, or NULL.
+ *
+ * Everything ivc_tx_send()/ivc_send() reported as sent stays receivable by the
+ * peer, which sees -EPIPE once it has drained it.  Buffers this side still
+ * holds are released with the channel.  Never blocks.
+ *
+ * Return: 0, or -EINVAL for NULL.
+ */
+int ivc_close(struct ivc_channel *ch);
+
+/**
+ * struct ivc_info - what is known about a connected channel.
+ * @transport: "shm" (static string).
+ * @peer_pid:  the peer's pid (SO_PEERCRED at connect time).
+ * @peer_uid:  the peer's effective uid.
+ * @tx:        geometry of the lane this endpoint sends on.
+ * @rx:        geometry of the lane this endpoint receives on.
+ * @max_tx_msg: largest message this endpoint can send, in bytes.
+ * @max_rx_msg: largest message the peer can send, in bytes.
+ */
+struct ivc_info {
+	const char *transport;
+	pid_t peer_pid;
+	uid_t peer_uid;
+	struct ivc_geometry tx;
+	struct ivc_geometry rx;
+	size_t max_tx_msg;
+	size_t max_rx_msg;
+};
+
+/**
+ * ivc_channel_info() - describe a channel.
+ * @ch:  the channel.
+ * @out: filled in.
+ *
+ * Return: 0, or -EINVAL.
+ */
+int ivc_channel_info(const struct ivc_channel *ch, struct ivc_info *out);
+
+/**
+ * ivc_channel_error() - the channel's sticky error, if it is broken.
+ * @ch: the channel.
+ *
+ * Return: 0 while the channel works; else the error every data-path call now
+ * returns (-EPROTO, -EPIPE, -ECONNRESET); -EINVAL for NULL.
+ */
+int ivc_channel_error(const struct ivc_channel *ch);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file ivc/error.h
+ * @brief Error convention and error text.
+ *
+ * Every ivc call that can fail returns a negative errno value (liburing's
+ * convention); there is no global error state.  The values a call may return
+ * are listed in its own documentation; the meanings shared by all calls are:
+ *
+ * | value            | meaning                                                      |
+ * |------------------|--------------------------------------------------------------|
+ * | -EINVAL          | a bad argument (NULL pointer, bad flag, bad geometry, ...)   |
+ * | -EAGAIN          | timeout_ms was 0 and the call would have had to wait         |
+ * | -ETIMEDOUT       | timeout_ms > 0 elapsed before the call could complete        |
+ * | -EPIPE           | the peer closed the channel in order; everything it sent has |
+ * |                  | been received (RX), or nothing more can be sent (TX)         |
+ * | -ECONNRESET      | the peer died (crashed, killed) without closing; everything  |
+ * |                  | it had published has been received first                     |
+ * | -EPROTO          | the peer broke the protocol (bad index, bad descriptor, bad  |
+ * |                  | control message, ...); the channel is broken for good        |
+ * | -EPROTONOSUPPORT | the peer speaks another protocol version                      |
+ * | -EACCES          | the listener's access control refused this peer              |
+ * | -ECONNREFUSED    | nothing listens at that address (or it is not an ivc socket) |
+ * | -EAFNOSUPPORT    | the address names a transport this build does not have       |
+ * | -EMSGSIZE        | a message larger than the channel or the user buffer allows  |
+ * | -ENOMEM, -EMFILE | the system ran out of memory or file descriptors             |
+ *
+ * Once a channel is broken (-EPROTO, or -ECONNRESET/-EPIPE after draining),
+ * every later data-path call on it returns the same error.
+ */
+#ifndef IVC_ERROR_H
+#define IVC_ERROR_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * ivc_strerror() - text for an ivc error code.
+ * @err: a value returned by an ivc call; either sign is accepted.
+ *
+ * Return: a static, human-readable string that names the failure in ivc's
+ * terms (e.g. "peer violated the ivc protocol" for -EPROTO); never NULL.
+ * Thread-safe; the string must not be freed.
+ */
+const char *ivc_strerror(int err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

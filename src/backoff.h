@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The adaptive spin budget.  A waiting side spins only as long as data has
+ * recently taken to come: spinning past that only burns a core, and
+ * sleeping before it costs a wake-up (tens of microseconds for a blocked
+ * vCPU).  The budget is twice a smoothed estimate of recent waits, bounded
+ * by [IVC_SPIN_MIN_NS, spin_max_ns].
+ */
+#ifndef IVC_BACKOFF_H
+#define IVC_BACKOFF_H
+
+#include <stdint.h>
+
+#include "channel.h"
+
+#define IVC_SPIN_MIN_NS 500u
+
+/* How long to spin before sleeping, in nanoseconds. */
+uint64_t ivc_backoff_budget(const struct ivc_backoff *b);
+/* Data came after @waited_ns while we spun. */
+void ivc_backoff_hit(struct ivc_backoff *b, uint64_t waited_ns);
+/* Data came after @waited_ns, but we had gone to sleep. */
+void ivc_backoff_slept(struct ivc_backoff *b, uint64_t waited_ns);
+
+#endif

@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: MIT */
+/* Channel life cycle and state shared by the data-path calls. */
+#include "channel.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "compiler.h"
+
+/* The public fd: one epoll set over both doorbells and the hang-up fd, so
+ * an application's loop needs one descriptor per channel. */
+static int channel_make_epfd(const struct ivc_xport *xp)
+{
+	int fds[3] = { xp->bell_fd[IVC_BELL_RX], xp->bell_fd[IVC_BELL_TX],
+		       xp->hup_fd };
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	unsigned i;
+
+	if (ep < 0)
+		return -errno;
+	for (i = 0; i < IVC_ARRAY_LEN(fds); i++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = i };
+
+		if (fds[i] < 0)
+			continue;
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev) < 0) {
+			int e = -errno;
+
+			close(ep);
+			return e;
+		}
+	}
+	return ep;
+}
+
+static void side_init(struct ivc_chan_side *s, uint32_t spin_max_ns)
+{
+	memset(s, 0, sizeof(*s));
+	s->bo.spin_max_ns = spin_max_ns ? spin_max_ns : 50000u;
+	/* Start by spinning the whole budget; it adapts from there. */
+	s->bo.est_ns = s->bo.spin_max_ns / 2;
+}
+
+int ivc_channel_create(struct ivc_xport *xp, const struct ivc_lane_geom *txg,
+		       uint32_t tx_start, const struct ivc_lane_geom *rxg,
+		       uint32_t rx_start, int mode, uint32_t spin_max_ns,
+		       struct ivc_channel **out)
+{
+	struct ivc_channel *ch;
+	int r;
+
+	ch = aligned_alloc(64, (sizeof(*ch) + 63) & ~(size_t)63);
+	if (!ch)
+		return -ENOMEM;
+	memset(ch, 0, sizeof(*ch));
+	r = ivc_lane_tx_init(&ch->tx, xp->tx_region, txg, tx_start);
+	if (r)
+		goto fail;
+	r = ivc_lane_rx_init(&ch->rx, xp->rx_region, rxg, rx_start);
+	if (r)
+		goto fail_tx;
+	r = channel_make_epfd(xp);
+	if (r < 0)
+		goto fail_rx;
+	ch->epfd = r;
+	ch->xp = xp;
+	ch->mode = mode;
+	side_init(&ch->txs, spin_max_ns);
+	side_init(&ch->rxs, spin_max_ns);
+	ivc_channel_note_cpu(ch);
+	*out = ch;
+	return 0;
+fail_rx:
+	ivc_lane_rx_fini(&ch->rx);
+fail_tx:
+	ivc_lane_tx_fini(&ch->tx);
+fail:
+	free(ch);
+	return r;
+}
+
+int ivc_channel_break(struct ivc_channel *ch, int err)
+{
+	int expected = 0;
+
+	__atomic_compare_exchange_n(&ch->err, &expected, err, 0,
+				    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	return __atomic_load_n(&ch->err, __ATOMIC_RELAXED);
+}
+
+int ivc_channel_err(const struct ivc_channel *ch)
+{
+	return __atomic_load_n(&ch->err, __ATOMIC_RELAXED);
+}
+
+int ivc_channel_peer_end(struct ivc_channel *ch, int check)
+{
+	int ps;
+
+	/* The peer's closed flag first: it is set after its last descriptor
+	 * and before its hang-up, so an orderly close is never mistaken for
+	 * a crash. */
+	if (ivc_lane_rx_peer_closed(&ch->rx))
+		return -EPIPE;
+	ps = __atomic_load_n(&ch->peer_state, __ATOMIC_RELAXED);
+	if (!ps && check) {
+		ps = ch->xp->ops->check_peer(ch->xp);
+		if (ps) {
+			if (ivc_lane_rx_peer_closed(&ch->rx))
+				return -EPIPE;
+			__atomic_store_n(&ch->peer_state, ps, __ATOMIC_RELAXED);
+		}
+	}
+	return ps;
+}
+
+void ivc_channel_ring(struct ivc_channel *ch, enum ivc_bell bell,
+		      struct ivc_chan_side *side)
+{
+	/* A failed ring means the peer is gone; the waits find that out. */
+	(void)ch->xp->ops->ring(ch->xp, bell);
+	IVC_COUNT(&side->st.doorbells, 1);
+}
+
+int ivc_channel_fetch(struct ivc_channel *ch)
+{
+	uint32_t before = ch->rx.cons;
+	int r = ivc_lane_rx_fetch(&ch->rx);
+
+	if (r < 0)
+		return ivc_channel_break(ch, r);
+	/* We freed ring slots: wake the sender if it sleeps for room. */
+	if (ch->rx.cons != before && ivc_lane_rx_need_bell(&ch->rx))
+		ivc_channel_ring(ch, IVC_BELL_TX, &ch->rxs);
+	return r;
+}
+
+static int rx_ready(struct ivc_channel *ch, unsigned ev)
+{
+	uint32_t before = ch->rx.st_n;
+	int mask = 0, r = ivc_channel_fetch(ch);
+
+	if (r < 0)
+		return r;
+	if ((ev & IVC_EVI_RX) && ch->rx.st_n)
+		mask |= IVC_EVI_RX;
+	if ((ev & IVC_EVI_RXMORE) && ch->rx.st_n > before)
+		mask |= IVC_EVI_RXMORE;
+	/* A peer that has gone makes a receive "ready": it returns the error. */
+	if (!mask && ivc_channel_peer_end(ch, 0))
+		mask = (int)(ev & (IVC_EVI_RX | IVC_EVI_RXMORE));
+	return mask;
+}
+
+static int tx_ready(struct ivc_channel *ch, unsigned ev)
+{
+	int mask = 0, bufs, slots, r;
+
+	if (!ch->tx.n_free && ch->tx.n_lent) {
+		r = ivc_lane_tx_reclaim(&ch->tx);
+		if (r < 0)
+			return ivc_channel_break(ch, r);
+	}
+	bufs = ch->tx.n_free > 0;
+	slots = ivc_lane_tx_space(&ch->tx, 1);
+	if (slots < 0)
+		return ivc_channel_break(ch, slots);
+	if ((ev & IVC_EVI_TXBUF) && bufs)
+		mask |= IVC_EVI_TXBUF;
+	if ((ev & IVC_EVI_TXSLOT) && slots > 0)
+		mask |= IVC_EVI_TXSLOT;
+	if ((ev & IVC_EVI_TX) && bufs && slots > 0)
+		mask |= IVC_EVI_TX;
+	return mask;
+}
+
+int ivc_channel_ready(struct ivc_channel *ch, unsigned ev)
+{
+	int err = ivc_channel_err(ch);
+	int mask = 0, r;
+
+	if (err)
+		return err;
+	if (ev & (IVC_EVI_RX | IVC_EVI_RXMORE)) {
+		r = rx_ready(ch, ev);
+		if (r < 0)
+			return r;
+		mask |= r;
+	}
+	if (ev & (IVC_EVI_TX | IVC_EVI_TXBUF | IVC_EVI_TXSLOT)) {
+		r = tx_ready(ch, ev);
+		if (r < 0)
+			return r;
+		mask |= r;
+		/* Waiting only to send, and the peer has gone: say so. */
+		if (!mask && (r = ivc_channel_peer_end(ch, 0)) != 0)
+			return r;
+	}
+	return mask;
+}
+
+void ivc_channel_note_cpu(struct ivc_channel *ch)
+{
+	int cpu = sched_getcpu();
+	uint32_t v = cpu < 0 ? 0 : (uint32_t)cpu + 1;
+
+	if (IVC_LOAD(&ch->tx.tx_cold->cpu) != v)
+		IVC_STORE(&ch->tx.tx_cold->cpu, v);
+}
+
+IVC_PUBLIC int ivc_close(struct ivc_channel *ch)
+{
+	if (!ch)
+		return -EINVAL;
+	/* After our last descriptor, before the hang-up: "closed in order". */
+	IVC_STORE_REL(&ch->tx.tx_cold->closed, 1u);
+	IVC_FENCE();
+	(void)ch->xp->ops->ring(ch->xp, IVC_BELL_RX);
+	(void)ch->xp->ops->ring(ch->xp, IVC_BELL_TX);
+	close(ch->epfd);
+	ivc_lane_tx_fini(&ch->tx);
+	ivc_lane_rx_fini(&ch->rx);
+	ch->xp->ops->destroy(ch->xp);
+	free(ch);
+	return 0;
+}
+
+IVC_PUBLIC int ivc_channel_info(const struct ivc_channel *ch,
+				struct ivc_info *out)
+{
+	if (!ch || !out)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	out->transport = ch->xp->ops->name;
+	out->peer_pid = ch->xp->peer_pid;
+	out->peer_uid = ch->xp->peer_uid;
+	out->tx.slots = ch->tx.g.slots;
+	out->tx.buf_size = ch->tx.g.buf_size;
+	out->tx.buf_count = ch->tx.g.buf_count;
+	out->rx.slots = ch->rx.g.slots;
+	out->rx.buf_size = ch->rx.g.buf_size;
+	out->rx.buf_count = ch->rx.g.buf_count;
+	out->max_tx_msg = (size_t)ch->tx.max_chain * ch->tx.g.buf_size;
+	out->max_rx_msg = (size_t)ch->rx.max_chain * ch->rx.g.buf_size;
+	return 0;
+}
+
+IVC_PUBLIC int ivc_channel_error(const struct ivc_channel *ch)
+{
+	if (!ch)
+		return -EINVAL;
+	return ivc_channel_err(ch);
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/* The channel object: two lanes, a transport, waits, counters. */
+#ifndef IVC_CHANNEL_INTERNAL_H
+#define IVC_CHANNEL_INTERNAL_H
+
+#include <stdalign.h>
+#include <stdint.h>
+
+#include <ivc/channel.h>
+#include <ivc/stats.h>
+
+#include "lane.h"
+#include "transport.h"
+
+/* Internal readiness conditions (the public IVC_EV_RX / IVC_EV_TX are 1, 2). */
+#define IVC_EVI_RX 0x1u      /* something to receive (staged or in ring) */
+#define IVC_EVI_TX 0x2u      /* a free buffer and a free slot */
+#define IVC_EVI_TXBUF 0x4u   /* a free buffer */
+#define IVC_EVI_TXSLOT 0x8u  /* a free descriptor slot */
+#define IVC_EVI_RXMORE 0x10u /* a new descriptor in the ring (beyond stage) */
+
+/* The adaptive spin budget of one waiting side. */
+struct ivc_backoff {
+	uint64_t est_ns;      /* smoothed time data took to come */
+	uint64_t spin_max_ns; /* the budget's upper bound */
+};
+
+/* Counters kept by one thread (TX side or RX side). */
+struct ivc_side_stats {
+	uint64_t msgs, bytes, bufs;
+	uint64_t doorbells, sleeps, spin_hits, yields, stalls, stalls2;
+};
+
+/* Per-side state, each on its own cache lines: the sending thread and the
+ * receiving thread never write the same line. */
+struct ivc_chan_side {
+	alignas(64) struct ivc_backoff bo;
+	struct ivc_side_stats st;
+	uint64_t next_check_ns; /* next peer liveness check while polling */
+};
+
+struct ivc_channel {
+	alignas(64) struct ivc_lane_tx tx;
+	struct ivc_chan_side txs;
+	alignas(64) struct ivc_lane_rx rx;
+	struct ivc_chan_side rxs;
+	alignas(64) struct ivc_xport *xp;
+	int mode;
+	int err;        /* sticky error (atomic access) */
+	int peer_state; /* 0, or -ECONNRESET / -EPROTO from the transport */
+	int epfd;       /* ivc_fd() */
+	void *poller;   /* the poller serving it, if any */
+};
+
+/* Make a channel over a connected transport whose two lanes are formatted
+ * (ours) and checked (the peer's).  Takes @xp on success. */
+int ivc_channel_create(struct ivc_xport *xp, const struct ivc_lane_geom *txg,
+		       uint32_t tx_start, const struct ivc_lane_geom *rxg,
+		       uint32_t rx_start, int mode, uint32_t spin_max_ns,
+		       struct ivc_channel **out);
+
+/* Mark the channel broken with @err (first error wins) and return it. */
+int ivc_channel_break(struct ivc_channel *ch, int err);
+/* The sticky error, or 0. */
+int ivc_channel_err(const struct ivc_channel *ch);
+
+/* How the peer ended, if it did: -EPIPE (closed in order), -ECONNRESET,
+ * -EPROTO, or 0.  @check: ask the transport (a system call) now. */
+int ivc_channel_peer_end(struct ivc_channel *ch, int check);
+
+/* Ring the peer's @bell, counting it on the @side doing it. */
+void ivc_channel_ring(struct ivc_channel *ch, enum ivc_bell bell,
+		      struct ivc_chan_side *side);
+
+/* Stage what the ring holds, waking a sender that waits for room.
+ * Return: staged count, or the (sticky) -EPROTO. */
+int ivc_channel_fetch(struct ivc_channel *ch);
+
+/* Which of @ev (IVC_EVI_*) hold now; negative on a broken channel. */
+int ivc_channel_ready(struct ivc_channel *ch, unsigned ev);
+
+/* Wait until one of @ev holds (wait.c).  Return the mask or -errno. */
+int ivc_channel_wait(struct ivc_channel *ch, unsigned ev, int timeout_ms);
+
+/* Publish the CPU we run on in our lane, for the peer's backoff. */
+void ivc_channel_note_cpu(struct ivc_channel *ch);
+
+#endif

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The shm transport's handshake, over a SOCK_SEQPACKET Unix socket
+ * (docs/layout.md, "handshake"):
+ *
+ *   client -> HELLO   {geometry of the client's lane}  + memfd, rx bell, tx bell
+ *   server -> WELCOME {geometry of the server's lane}  + memfd, rx bell, tx bell
+ *          or REJECT  {status = errno}                  (no descriptors)
+ *
+ * Every message is exactly sizeof(struct ivc_ctrl_msg) bytes, little-endian
+ * host order (both ends share a kernel).  Anything else is -EPROTO, and
+ * descriptors that came with a bad message are closed.
+ */
+#ifndef IVC_CTRL_H
+#define IVC_CTRL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define IVC_CTRL_MAGIC 0x48435649u /* "IVCH" */
+#define IVC_PROTO_VERSION 1u
+#define IVC_CTRL_NFDS 3 /* memfd, our RX doorbell, our TX doorbell */
+#define IVC_CTRL_MAX_FDS 8
+
+enum ivc_ctrl_type {
+	IVC_CTRL_HELLO = 1,
+	IVC_CTRL_WELCOME = 2,
+	IVC_CTRL_REJECT = 3,
+};
+
+struct ivc_ctrl_msg {
+	uint32_t magic;
+	uint16_t version;
+	uint16_t type;
+	int32_t status;
+	uint32_t mode;
+	uint32_t slots;
+	uint32_t buf_size;
+	uint32_t buf_count;
+	uint32_t xport_size;
+	uint64_t region_size;
+	uint32_t reserved[2];
+};
+_Static_assert(sizeof(struct ivc_ctrl_msg) == 48, "wire size");
+
+/* Parse @len bytes into @out.  Return: 0; -EPROTO (size, magic, type);
+ * -EPROTONOSUPPORT (another version; *out is still filled so a REJECT of
+ * any version can be read). */
+int ivc_ctrl_parse(const void *buf, size_t len, struct ivc_ctrl_msg *out);
+
+/* The errno a REJECT carries, limited to the ones ivc sends (else EPROTO). */
+int ivc_ctrl_reject_error(const struct ivc_ctrl_msg *m);
+
+/* Send @m with @nfds descriptors, waiting until @deadline for room. */
+int ivc_ctrl_send(int sock, const struct ivc_ctrl_msg *m, const int *fds,
+		  int nfds, uint64_t deadline);
+
+/* Send a REJECT carrying @err (negative errno); best effort. */
+void ivc_ctrl_reject(int sock, int err);
+
+/* Receive one message before @deadline.  On success the caller owns the
+ * *nfds descriptors in @fds.  Return: 0; -ETIMEDOUT; -ECONNRESET (hang-up);
+ * -EPROTO (bad message: its descriptors are closed); -errno. */
+int ivc_ctrl_recv(int sock, struct ivc_ctrl_msg *m, int *fds, int *nfds,
+		  uint64_t deadline);
+
+/* Close @n descriptors. */
+void ivc_close_fds(int *fds, int n);
+
+#endif

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Lanes: the data path of one direction.  The sender's side (ivc_lane_tx)
+ * lives with the region's owner; the receiver's side (ivc_lane_rx) with the
+ * process that mapped the peer's region.  Neither ever blocks or calls the
+ * kernel: waiting and doorbells belong to the channel (wait.c).
+ *
+ * Everything the other side can write is read once, validated, and only
+ * the local copy is used (docs/layout.md).  A violation returns -EPROTO.
+ */
+#ifndef IVC_LANE_H
+#define IVC_LANE_H
+
+#include <stdint.h>
+
+#include <ivc/zerocopy.h>
+
+#include "lane_layout.h"
+
+/* Sender's view of a buffer of its own pool. */
+enum { IVC_BUF_FREE = 0, IVC_BUF_APP = 1, IVC_BUF_LENT = 2 };
+/* Receiver's view of a buffer of the peer's pool. */
+enum { IVC_RXB_PEER = 0, IVC_RXB_STAGED = 1, IVC_RXB_APP = 2 };
+
+struct ivc_lane_tx {
+	unsigned char *base;
+	struct ivc_lane_geom g;
+	uint32_t mask;
+	uint32_t max_chain;
+	struct ivc_desc *desc;
+	const uint32_t *ret;
+	const struct ivc_lane_rx_hot *rx_hot;
+	const struct ivc_lane_rx_cold *rx_cold;
+	struct ivc_lane_tx_cold *tx_cold;
+	unsigned char *bufs;
+	uint32_t prod;       /* next descriptor index to write */
+	uint32_t cons_cache; /* receiver's desc_cons when last read */
+	uint32_t ret_cons;   /* next return-ring entry to read */
+	uint32_t n_free;
+	uint32_t n_lent;
+	uint32_t chain;      /* MORE buffers in the open chain */
+	uint32_t rung_epoch; /* receiver sleep epoch we last rang for */
+	uint32_t sleep_epoch;
+	uint32_t *free_stack;
+	uint8_t *state;
+};
+
+/* A descriptor copied out of the ring and validated. */
+struct ivc_staged {
+	uint32_t buf;
+	uint32_t len;
+	uint32_t flags;
+};
+
+struct ivc_lane_rx {
+	unsigned char *base;
+	struct ivc_lane_geom g;
+	uint32_t mask;
+	uint32_t max_chain;
+	const struct ivc_desc *desc;
+	uint32_t *ret;
+	struct ivc_lane_rx_hot *rx_hot;
+	struct ivc_lane_rx_cold *rx_cold;
+	const struct ivc_lane_tx_cold *tx_cold;
+	unsigned char *bufs;
+	uint32_t cons;       /* next descriptor index expected */
+	uint32_t ret_prod;
+	uint32_t chain;      /* MORE buffers fetched in the open chain */
+	uint32_t rung_epoch; /* sender sleep epoch we last rang for */
+	uint32_t sleep_epoch;
+	uint32_t st_head, st_n; /* staged descriptors (a ring of g.slots) */
+	struct ivc_staged *stage;
+	uint8_t *state;
+};
+
+/* Sender: set up over a region formatted with ivc_lane_format(). */
+int ivc_lane_tx_init(struct ivc_lane_tx *tx, void *region,
+		     const struct ivc_lane_geom *g, uint32_t idx_start);
+void ivc_lane_tx_fini(struct ivc_lane_tx *tx);
+/* Up to @n free buffers, reclaiming returned ones when short.  Return: the
+ * number (0 when none), or -EPROTO (bad return ring). */
+int ivc_lane_tx_alloc(struct ivc_lane_tx *tx, struct ivc_buf *bufs, unsigned n);
+int ivc_lane_tx_free(struct ivc_lane_tx *tx, const struct ivc_buf *bufs,
+		     unsigned n);
+/* Free descriptor slots (re-reads the receiver's index when short). */
+int ivc_lane_tx_space(struct ivc_lane_tx *tx, uint32_t want);
+/* Write up to @n descriptors, as many as fit.  Return: how many (0 if the
+ * ring is full), -EINVAL / -EMSGSIZE (nothing written), -EPROTO. */
+int ivc_lane_tx_post(struct ivc_lane_tx *tx, const struct ivc_buf *bufs,
+		     unsigned n);
+/* After posting: whether the receiver sleeps and needs a doorbell (at most
+ * one per sleep). */
+int ivc_lane_tx_need_bell(struct ivc_lane_tx *tx);
+/* Take back what the receiver returned.  Return: how many, or -EPROTO. */
+int ivc_lane_tx_reclaim(struct ivc_lane_tx *tx);
+void ivc_lane_tx_sleep(struct ivc_lane_tx *tx, int asleep);
+
+/* Receiver: set up over a mapped, checked peer region. */
+int ivc_lane_rx_init(struct ivc_lane_rx *rx, void *region,
+		     const struct ivc_lane_geom *g, uint32_t idx_start);
+void ivc_lane_rx_fini(struct ivc_lane_rx *rx);
+/* Copy ready descriptors into the stage.  Return: staged count, -EPROTO. */
+int ivc_lane_rx_fetch(struct ivc_lane_rx *rx);
+/* Hand out up to @n staged buffers.  Return: how many. */
+unsigned ivc_lane_rx_take(struct ivc_lane_rx *rx, struct ivc_buf *bufs,
+			  unsigned n);
+/* Length of the whole first staged message: >= 0 with *nbufs set, -EAGAIN
+ * when its end has not arrived. */
+int64_t ivc_lane_rx_msg_len(const struct ivc_lane_rx *rx, uint32_t *nbufs);
+int ivc_lane_rx_release(struct ivc_lane_rx *rx, const struct ivc_buf *bufs,
+			unsigned n);
+/* After consuming or releasing: whether the sender waits for room. */
+int ivc_lane_rx_need_bell(struct ivc_lane_rx *rx);
+/* Whether a descriptor is staged or ready in the ring: 1, 0, -EPROTO. */
+int ivc_lane_rx_ready(struct ivc_lane_rx *rx);
+void ivc_lane_rx_sleep(struct ivc_lane_rx *rx, int asleep);
+/* The peer set its closed flag (acquire: its last descriptors are visible). */
+int ivc_lane_rx_peer_closed(const struct ivc_lane_rx *rx);
+/* The CPU the peer said it runs on, or -1. */
+int ivc_lane_rx_peer_cpu(const struct ivc_lane_rx *rx);
+
+#endif

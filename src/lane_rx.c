@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The receiver's side of a lane: the peer's descriptor ring and buffers,
+ * mapped from the peer's region.  Descriptors are copied out of the ring
+ * once, validated, and kept in a private stage; the application only ever
+ * sees the staged copies.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "compiler.h"
+#include "lane.h"
+
+int ivc_lane_rx_init(struct ivc_lane_rx *rx, void *region,
+		     const struct ivc_lane_geom *g, uint32_t idx_start)
+{
+	unsigned char *base = region;
+
+	rx->base = base;
+	rx->g = *g;
+	rx->mask = g->slots - 1;
+	rx->max_chain = ivc_lane_max_chain(g);
+	rx->desc = (const struct ivc_desc *)(base + g->desc_off);
+	rx->ret = (uint32_t *)(base + g->ret_off);
+	rx->rx_hot = (struct ivc_lane_rx_hot *)(base + IVC_OFF_RX_HOT);
+	rx->rx_cold = (struct ivc_lane_rx_cold *)(base + IVC_OFF_RX_COLD);
+	rx->tx_cold = (const struct ivc_lane_tx_cold *)(base + IVC_OFF_TX_COLD);
+	rx->bufs = base + g->buf_off;
+	rx->cons = rx->ret_prod = idx_start;
+	rx->chain = rx->rung_epoch = rx->sleep_epoch = 0;
+	rx->st_head = rx->st_n = 0;
+	rx->stage = malloc(sizeof(*rx->stage) * g->slots);
+	rx->state = calloc(g->buf_count, 1);
+	if (!rx->stage || !rx->state) {
+		ivc_lane_rx_fini(rx);
+		return -ENOMEM;
+	}
+	/* Our own indices start where the owner said; write them so that a
+	 * peer which formatted them otherwise cannot confuse itself into
+	 * blaming us. */
+	IVC_STORE(&rx->rx_hot->desc_cons, idx_start);
+	IVC_STORE(&rx->rx_hot->ret_prod, idx_start);
+	IVC_STORE(&rx->rx_cold->rx_sleep, 0u);
+	return 0;
+}
+
+void ivc_lane_rx_fini(struct ivc_lane_rx *rx)
+{
+	free(rx->stage);
+	free(rx->state);
+	rx->stage = NULL;
+	rx->state = NULL;
+}
+
+/* Read the descriptor at our index once and validate it.
+ * Return: 1 staged, 0 not written yet, -EPROTO. */
+static int rx_fetch_one(struct ivc_lane_rx *rx)
+{
+	const struct ivc_desc *d = &rx->desc[rx->cons & rx->mask];
+	uint32_t seq = IVC_LOAD_ACQ(&d->seq);
+	struct ivc_staged s;
+
+	if (seq != rx->cons)
+		/* Either last lap's stamp (not yet written) or a lie. */
+		return seq == rx->cons - rx->g.slots ? 0 : -EPROTO;
+	s.buf = IVC_LOAD(&d->buf);
+	s.len = IVC_LOAD(&d->len);
+	s.flags = IVC_LOAD(&d->flags);
+	if (s.buf >= rx->g.buf_count || rx->state[s.buf] != IVC_RXB_PEER ||
+	    s.len > rx->g.buf_size || (s.flags & ~IVC_DESC_KNOWN_FLAGS))
+		return -EPROTO;
+	if (s.flags & IVC_DESC_MORE) {
+		if (++rx->chain >= rx->max_chain)
+			return -EPROTO; /* a chain that never ends */
+	} else {
+		rx->chain = 0;
+	}
+	rx->state[s.buf] = IVC_RXB_STAGED;
+	rx->stage[(rx->st_head + rx->st_n) & rx->mask] = s;
+	rx->st_n++;
+	rx->cons++;
+	return 1;
+}
+
+int ivc_lane_rx_fetch(struct ivc_lane_rx *rx)
+{
+	uint32_t got = 0;
+	int r = 0;
+
+	while (rx->st_n < rx->g.slots && (r = rx_fetch_one(rx)) > 0)
+		got++;
+	if (got)
+		IVC_STORE_REL(&rx->rx_hot->desc_cons, rx->cons);
+	return r < 0 ? r : (int)rx->st_n;
+}
+
+unsigned ivc_lane_rx_take(struct ivc_lane_rx *rx, struct ivc_buf *bufs,
+			  unsigned n)
+{
+	unsigned i, k = n < rx->st_n ? n : rx->st_n;
+
+	for (i = 0; i < k; i++) {
+		const struct ivc_staged *s = &rx->stage[rx->st_head & rx->mask];
+
+		rx->state[s->buf] = IVC_RXB_APP;
+		bufs[i].data = rx->bufs + (uint64_t)s->buf * rx->g.buf_size;
+		bufs[i].len = s->len;
+		bufs[i].cap = rx->g.buf_size;
+		bufs[i].id = s->buf;
+		bufs[i].flags = s->flags;
+		rx->st_head++;
+	}
+	rx->st_n -= k;
+	return k;
+}
+
+int64_t ivc_lane_rx_msg_len(const struct ivc_lane_rx *rx, uint32_t *nbufs)
+{
+	int64_t total = 0;
+	uint32_t i;
+
+	for (i = 0; i < rx->st_n; i++) {
+		const struct ivc_staged *s = &rx->stage[(rx->st_head + i) & rx->mask];
+
+		total += s->len;
+		if (!(s->flags & IVC_DESC_MORE)) {
+			*nbufs = i + 1;
+			return total;
+		}
+	}
+	return -EAGAIN;
+}
+
+int ivc_lane_rx_release(struct ivc_lane_rx *rx, const struct ivc_buf *bufs,
+			unsigned n)
+{
+	uint32_t rmask = rx->g.ret_slots - 1;
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		uint32_t id = bufs[i].id;
+
+		if (id >= rx->g.buf_count || rx->state[id] != IVC_RXB_APP) {
+			while (i--)
+				rx->state[bufs[i].id] = IVC_RXB_APP;
+			return -EINVAL;
+		}
+		rx->state[id] = IVC_RXB_PEER;
+	}
+	for (i = 0; i < n; i++)
+		IVC_STORE(&rx->ret[rx->ret_prod++ & rmask], bufs[i].id);
+	IVC_STORE_REL(&rx->rx_hot->ret_prod, rx->ret_prod);
+	return 0;
+}
+
+int ivc_lane_rx_need_bell(struct ivc_lane_rx *rx)
+{
+	uint32_t e;
+
+	IVC_FENCE(); /* our indices before the sender's sleep flag */
+	e = IVC_LOAD(&rx->tx_cold->tx_sleep);
+	if (!(e & 1) || e == rx->rung_epoch)
+		return 0;
+	rx->rung_epoch = e;
+	return 1;
+}
+
+int ivc_lane_rx_ready(struct ivc_lane_rx *rx)
+{
+	uint32_t seq;
+
+	if (rx->st_n)
+		return 1;
+	seq = IVC_LOAD_ACQ(&rx->desc[rx->cons & rx->mask].seq);
+	if (seq == rx->cons)
+		return 1;
+	return seq == rx->cons - rx->g.slots ? 0 : -EPROTO;
+}
+
+void ivc_lane_rx_sleep(struct ivc_lane_rx *rx, int asleep)
+{
+	if (((rx->sleep_epoch & 1) != 0) == (asleep != 0))
+		return;
+	rx->sleep_epoch++;
+	IVC_STORE(&rx->rx_cold->rx_sleep, rx->sleep_epoch);
+	if (asleep)
+		IVC_FENCE(); /* the flag before our re-check of the ring */
+}
+
+int ivc_lane_rx_peer_closed(const struct ivc_lane_rx *rx)
+{
+	return IVC_LOAD_ACQ(&rx->tx_cold->closed) != 0;
+}
+
+int ivc_lane_rx_peer_cpu(const struct ivc_lane_rx *rx)
+{
+	uint32_t c = IVC_LOAD(&rx->tx_cold->cpu);
+
+	return (c == 0 || c > 0x7fffffffu) ? -1 : (int)(c - 1);
+}

@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+/* The sender's side of a lane: its own buffer pool and descriptor ring. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "compiler.h"
+#include "lane.h"
+
+int ivc_lane_tx_init(struct ivc_lane_tx *tx, void *region,
+		     const struct ivc_lane_geom *g, uint32_t idx_start)
+{
+	unsigned char *base = region;
+	uint32_t i;
+
+	tx->base = base;
+	tx->g = *g;
+	tx->mask = g->slots - 1;
+	tx->max_chain = ivc_lane_max_chain(g);
+	tx->desc = (struct ivc_desc *)(base + g->desc_off);
+	tx->ret = (const uint32_t *)(base + g->ret_off);
+	tx->rx_hot = (const struct ivc_lane_rx_hot *)(base + IVC_OFF_RX_HOT);
+	tx->rx_cold = (const struct ivc_lane_rx_cold *)(base + IVC_OFF_RX_COLD);
+	tx->tx_cold = (struct ivc_lane_tx_cold *)(base + IVC_OFF_TX_COLD);
+	tx->bufs = base + g->buf_off;
+	tx->prod = tx->cons_cache = tx->ret_cons = idx_start;
+	tx->n_lent = tx->chain = tx->rung_epoch = tx->sleep_epoch = 0;
+	tx->free_stack = malloc(sizeof(uint32_t) * g->buf_count);
+	tx->state = calloc(g->buf_count, 1);
+	if (!tx->free_stack || !tx->state) {
+		ivc_lane_tx_fini(tx);
+		return -ENOMEM;
+	}
+	/* Lowest index on top: a quiet channel keeps reusing a few hot buffers. */
+	for (i = 0; i < g->buf_count; i++)
+		tx->free_stack[i] = g->buf_count - 1 - i;
+	tx->n_free = g->buf_count;
+	return 0;
+}
+
+void ivc_lane_tx_fini(struct ivc_lane_tx *tx)
+{
+	free(tx->free_stack);
+	free(tx->state);
+	tx->free_stack = NULL;
+	tx->state = NULL;
+}
+
+/* Take back the buffers the receiver has put on the return ring. */
+int ivc_lane_tx_reclaim(struct ivc_lane_tx *tx)
+{
+	uint32_t rp = IVC_LOAD_ACQ(&tx->rx_hot->ret_prod);
+	uint32_t cnt = rp - tx->ret_cons;
+	uint32_t rmask = tx->g.ret_slots - 1;
+
+	if (cnt > tx->n_lent)
+		return -EPROTO; /* more returned than we lent */
+	while (tx->ret_cons != rp) {
+		uint32_t idx = IVC_LOAD(&tx->ret[tx->ret_cons & rmask]);
+
+		if (idx >= tx->g.buf_count || tx->state[idx] != IVC_BUF_LENT)
+			return -EPROTO; /* never lent, or returned twice */
+		tx->state[idx] = IVC_BUF_FREE;
+		tx->free_stack[tx->n_free++] = idx;
+		tx->n_lent--;
+		tx->ret_cons++;
+	}
+	return (int)cnt;
+}
+
+int ivc_lane_tx_alloc(struct ivc_lane_tx *tx, struct ivc_buf *bufs, unsigned n)
+{
+	unsigned i, k;
+
+	if (tx->n_free < n && tx->n_lent) {
+		int r = ivc_lane_tx_reclaim(tx);
+
+		if (r < 0)
+			return r;
+	}
+	k = n < tx->n_free ? n : tx->n_free;
+	for (i = 0; i < k; i++) {
+		uint32_t idx = tx->free_stack[--tx->n_free];
+
+		tx->state[idx] = IVC_BUF_APP;
+		bufs[i].data = tx->bufs + (uint64_t)idx * tx->g.buf_size;
+		bufs[i].len = 0;
+		bufs[i].cap = tx->g.buf_size;
+		bufs[i].id = idx;
+		bufs[i].flags = 0;
+	}
+	return (int)k;
+}
+
+/* Move @n of the caller's buffers to @to, all or none: a buffer that is
+ * not the caller's, or is named twice, undoes the ones already moved. */
+static int tx_claim(struct ivc_lane_tx *tx, const struct ivc_buf *bufs,
+		    unsigned n, uint8_t to)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		uint32_t id = bufs[i].id;
+
+		if (id >= tx->g.buf_count || tx->state[id] != IVC_BUF_APP) {
+			while (i--)
+				tx->state[bufs[i].id] = IVC_BUF_APP;
+			return -EINVAL;
+		}
+		tx->state[id] = to;
+	}
+	return 0;
+}
+
+int ivc_lane_tx_free(struct ivc_lane_tx *tx, const struct ivc_buf *bufs,
+		     unsigned n)
+{
+	unsigned i;
+	int r = tx_claim(tx, bufs, n, IVC_BUF_FREE);
+
+	if (r)
+		return r;
+	for (i = 0; i < n; i++)
+		tx->free_stack[tx->n_free++] = bufs[i].id;
+	return 0;
+}
+
+int ivc_lane_tx_space(struct ivc_lane_tx *tx, uint32_t want)
+{
+	uint32_t used = tx->prod - tx->cons_cache;
+
+	if (tx->g.slots - used < want) {
+		uint32_t c = IVC_LOAD_ACQ(&tx->rx_hot->desc_cons);
+
+		/* Unsigned: a consumer index ahead of us wraps to a huge value. */
+		if (tx->prod - c > tx->g.slots)
+			return -EPROTO;
+		tx->cons_cache = c;
+		used = tx->prod - c;
+	}
+	return (int)(tx->g.slots - used);
+}
+
+/* Validate the @n buffers about to be posted; nothing is changed. */
+static int tx_check_post(const struct ivc_lane_tx *tx,
+			 const struct ivc_buf *bufs, unsigned n)
+{
+	uint32_t chain = tx->chain;
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		if (bufs[i].len > tx->g.buf_size ||
+		    (bufs[i].flags & ~IVC_DESC_KNOWN_FLAGS))
+			return -EINVAL;
+		if (bufs[i].flags & IVC_DESC_MORE) {
+			if (++chain >= tx->max_chain)
+				return -EMSGSIZE;
+		} else {
+			chain = 0;
+		}
+	}
+	return 0;
+}
+
+int ivc_lane_tx_post(struct ivc_lane_tx *tx, const struct ivc_buf *bufs,
+		     unsigned n)
+{
+	int space = ivc_lane_tx_space(tx, n);
+	unsigned i, k;
+	int r;
+
+	if (space < 0)
+		return space;
+	k = n < (unsigned)space ? n : (unsigned)space;
+	r = tx_check_post(tx, bufs, k);
+	if (!r)
+		r = tx_claim(tx, bufs, k, IVC_BUF_LENT);
+	if (r)
+		return r;
+	for (i = 0; i < k; i++) {
+		struct ivc_desc *d = &tx->desc[tx->prod & tx->mask];
+
+		IVC_STORE(&d->buf, bufs[i].id);
+		IVC_STORE(&d->len, bufs[i].len);
+		IVC_STORE(&d->flags, bufs[i].flags);
+		/* The stamp last: it publishes the descriptor. */
+		IVC_STORE_REL(&d->seq, tx->prod);
+		tx->chain = (bufs[i].flags & IVC_DESC_MORE) ? tx->chain + 1 : 0;
+		tx->prod++;
+	}
+	tx->n_lent += k;
+	return (int)k;
+}
+
+int ivc_lane_tx_need_bell(struct ivc_lane_tx *tx)
+{
+	uint32_t e;
+
+	IVC_FENCE(); /* our stamps before the receiver's sleep flag */
+	e = IVC_LOAD(&tx->rx_cold->rx_sleep);
+	if (!(e & 1) || e == tx->rung_epoch)
+		return 0;
+	tx->rung_epoch = e;
+	return 1;
+}
+
+void ivc_lane_tx_sleep(struct ivc_lane_tx *tx, int asleep)
+{
+	if (((tx->sleep_epoch & 1) != 0) == (asleep != 0))
+		return;
+	tx->sleep_epoch++;
+	IVC_STORE(&tx->tx_cold->tx_sleep, tx->sleep_epoch);
+	if (asleep)
+		IVC_FENCE(); /* the flag before our re-check of the indices */
+}

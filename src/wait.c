@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Waiting: spin with pause, yield, then declare ourselves asleep in shared
+ * memory (full fence), re-check, and block on our doorbell.  The peer rings
+ * only for a side that declared itself asleep, so a busy channel makes no
+ * system call at all.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <sched.h>
+
+#include <ivc/wait.h>
+
+#include "backoff.h"
+#include "channel.h"
+#include "clock.h"
+#include "compiler.h"
+
+#define IVC_LIVENESS_NS 1000000ull /* peer check while polling: every 1 ms */
+#define IVC_YIELDS_AFTER_SPIN 2
+
+#define EV_RXSIDE (IVC_EVI_RX | IVC_EVI_RXMORE)
+#define EV_TXSIDE (IVC_EVI_TX | IVC_EVI_TXBUF | IVC_EVI_TXSLOT)
+
+static struct ivc_chan_side *side_of(struct ivc_channel *ch, unsigned ev)
+{
+	return (ev & EV_RXSIDE) ? &ch->rxs : &ch->txs;
+}
+
+static void arm(struct ivc_channel *ch, unsigned ev, int on)
+{
+	if (ev & EV_RXSIDE)
+		ivc_lane_rx_sleep(&ch->rx, on);
+	if (ev & EV_TXSIDE)
+		ivc_lane_tx_sleep(&ch->tx, on);
+}
+
+/* Both ends on one CPU: spinning only delays the peer we wait for. */
+static int same_cpu(struct ivc_channel *ch)
+{
+	int peer;
+
+	if (!ch->xp->cpu_comparable)
+		return 0;
+	peer = ivc_lane_rx_peer_cpu(&ch->rx);
+	return peer >= 0 && peer == sched_getcpu();
+}
+
+/* Ready now, or the peer went (found by a rate-limited liveness check). */
+static int ready_or_gone(struct ivc_channel *ch, unsigned ev,
+			 struct ivc_chan_side *s, uint64_t now)
+{
+	int r = ivc_channel_ready(ch, ev);
+
+	if (r || now < s->next_check_ns)
+		return r;
+	s->next_check_ns = now + IVC_LIVENESS_NS;
+	if (!ivc_channel_peer_end(ch, 1))
+		return 0;
+	return ivc_channel_ready(ch, ev);
+}
+
+/* Spin (pause, or yield when sharing the peer's CPU) until ready, the
+ * budget is spent (0), or the deadline passes. */
+static int spin(struct ivc_channel *ch, unsigned ev, struct ivc_chan_side *s,
+		uint64_t start, uint64_t deadline)
+{
+	int share = same_cpu(ch);
+	uint64_t budget = ch->mode == IVC_MODE_POLL ? UINT64_MAX :
+			  ivc_backoff_budget(&s->bo);
+	uint64_t now = start;
+	unsigned i = 0;
+	int r;
+
+	for (;;) {
+		r = ivc_channel_ready(ch, ev);
+		if (r)
+			break;
+		if (share) {
+			sched_yield();
+			IVC_COUNT(&s->st.yields, 1);
+		} else {
+			ivc_cpu_relax();
+		}
+		if (!share && (++i & 63))
+			continue;
+		now = ivc_now_ns();
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		if (now - start >= budget)
+			break;
+		r = ready_or_gone(ch, ev, s, now);
+		if (r)
+			break;
+	}
+	if (r > 0) {
+		IVC_COUNT(&s->st.spin_hits, 1);
+		ivc_backoff_hit(&s->bo, ivc_now_ns() - start);
+	}
+	if (r || share || ch->mode == IVC_MODE_POLL)
+		return r;
+	/* Spun out: a couple of yields let a preempted peer finish first. */
+	for (i = 0; i < IVC_YIELDS_AFTER_SPIN && !r; i++) {
+		sched_yield();
+		IVC_COUNT(&s->st.yields, 1);
+		r = ivc_channel_ready(ch, ev);
+	}
+	return r;
+}
+
+/* Block on our doorbell(s) and the peer's hang-up until something happens. */
+static int sleep_once(struct ivc_channel *ch, unsigned ev, uint64_t deadline)
+{
+	struct pollfd p[3];
+	int n = 0, r;
+
+	if (ev & EV_RXSIDE)
+		p[n++] = (struct pollfd){ ch->xp->bell_fd[IVC_BELL_RX], POLLIN, 0 };
+	if (ev & EV_TXSIDE)
+		p[n++] = (struct pollfd){ ch->xp->bell_fd[IVC_BELL_TX], POLLIN, 0 };
+	if (ch->xp->hup_fd >= 0)
+		p[n++] = (struct pollfd){ ch->xp->hup_fd, POLLIN, 0 };
+	r = poll(p, (nfds_t)n, ivc_ms_left(deadline));
+	if (r < 0 && errno != EINTR)
+		return -errno;
+	if (ev & EV_RXSIDE)
+		ch->xp->ops->ack(ch->xp, IVC_BELL_RX);
+	if (ev & EV_TXSIDE)
+		ch->xp->ops->ack(ch->xp, IVC_BELL_TX);
+	if (r > 0 && (p[n - 1].revents & (POLLIN | POLLHUP | POLLERR)) &&
+	    ch->xp->hup_fd >= 0)
+		(void)ivc_channel_peer_end(ch, 1);
+	return 0;
+}
+
+static int sleep_loop(struct ivc_channel *ch, unsigned ev,
+		      struct ivc_chan_side *s, uint64_t start, uint64_t deadline)
+{
+	int r;
+
+	for (;;) {
+		arm(ch, ev, 1);
+		r = ivc_channel_ready(ch, ev);
+		if (!r && ivc_channel_peer_end(ch, 1))
+			r = ivc_channel_ready(ch, ev);
+		if (r)
+			break;
+		if (ivc_now_ns() >= deadline) {
+			r = -ETIMEDOUT;
+			break;
+		}
+		IVC_COUNT(&s->st.sleeps, 1);
+		r = sleep_once(ch, ev, deadline);
+		if (r)
+			break;
+	}
+	arm(ch, ev, 0);
+	if (r > 0)
+		ivc_backoff_slept(&s->bo, ivc_now_ns() - start);
+	return r;
+}
+
+int ivc_channel_wait(struct ivc_channel *ch, unsigned ev, int timeout_ms)
+{
+	struct ivc_chan_side *s = side_of(ch, ev);
+	uint64_t start, deadline;
+	int r = ivc_channel_ready(ch, ev);
+
+	if (r)
+		return r;
+	start = ivc_now_ns();
+	if (timeout_ms == 0) {
+		r = ready_or_gone(ch, ev, s, start);
+		return r ? r : -EAGAIN;
+	}
+	deadline = timeout_ms < 0 ? IVC_NEVER :
+		   start + (uint64_t)timeout_ms * 1000000ull;
+	ivc_channel_note_cpu(ch);
+	if (ch->mode != IVC_MODE_BLOCK) {
+		r = spin(ch, ev, s, start, deadline);
+		if (r)
+			return r;
+	}
+	return sleep_loop(ch, ev, s, start, deadline);
+}
+
+static int check_events(const struct ivc_channel *ch, unsigned events)
+{
+	return ch && events && !(events & ~(IVC_EV_RX | IVC_EV_TX));
+}
+
+IVC_PUBLIC int ivc_ready(struct ivc_channel *ch, unsigned events)
+{
+	int r;
+
+	if (!check_events(ch, events))
+		return -EINVAL;
+	r = ivc_channel_wait(ch, events, 0);
+	return r == -EAGAIN ? 0 : r;
+}
+
+IVC_PUBLIC int ivc_wait(struct ivc_channel *ch, unsigned events, int timeout_ms)
+{
+	if (!check_events(ch, events))
+		return -EINVAL;
+	return ivc_channel_wait(ch, events, timeout_ms);
+}
+
+IVC_PUBLIC int ivc_fd(const struct ivc_channel *ch)
+{
+	return ch ? ch->epfd : -EINVAL;
+}
+
+IVC_PUBLIC int ivc_arm(struct ivc_channel *ch, unsigned events)
+{
+	int r;
+
+	if (!check_events(ch, events))
+		return -EINVAL;
+	if (events & IVC_EV_RX)
+		ch->xp->ops->ack(ch->xp, IVC_BELL_RX);
+	if (events & IVC_EV_TX)
+		ch->xp->ops->ack(ch->xp, IVC_BELL_TX);
+	arm(ch, events, 1);
+	r = ivc_channel_ready(ch, events);
+	if (!r && ivc_channel_peer_end(ch, 1))
+		r = ivc_channel_ready(ch, events);
+	return r;
+}

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: MIT */
+/* The public zero-copy calls: thin loops of "try the lane, else wait". */
+#include <errno.h>
+
+#include <ivc/zerocopy.h>
+
+#include "channel.h"
+#include "compiler.h"
+
+/* Once the peer has gone, nothing more can be sent. */
+static int tx_gate(struct ivc_channel *ch)
+{
+	int r = ivc_channel_err(ch);
+
+	if (r)
+		return r;
+	if (ch->tx.sleep_epoch & 1)
+		ivc_lane_tx_sleep(&ch->tx, 0);
+	return ivc_channel_peer_end(ch, 0);
+}
+
+IVC_PUBLIC int ivc_tx_alloc(struct ivc_channel *ch, struct ivc_buf *bufs,
+			    unsigned n, int timeout_ms)
+{
+	int r, stalled = 0;
+
+	if (!ch || !bufs || !n)
+		return -EINVAL;
+	for (;;) {
+		r = tx_gate(ch);
+		if (r)
+			return r;
+		r = ivc_lane_tx_alloc(&ch->tx, bufs, n);
+		if (r > 0)
+			return r;
+		if (r < 0)
+			return ivc_channel_break(ch, r);
+		if (!stalled++)
+			IVC_COUNT(&ch->txs.st.stalls2, 1);
+		r = ivc_channel_wait(ch, IVC_EVI_TXBUF, timeout_ms);
+		if (r < 0)
+			return r;
+	}
+}
+
+static void tx_account(struct ivc_channel *ch, const struct ivc_buf *bufs,
+		       unsigned k)
+{
+	uint64_t bytes = 0, msgs = 0;
+	unsigned i;
+
+	for (i = 0; i < k; i++) {
+		bytes += bufs[i].len;
+		msgs += !(bufs[i].flags & IVC_BUF_MORE);
+	}
+	IVC_COUNT(&ch->txs.st.msgs, msgs);
+	IVC_COUNT(&ch->txs.st.bytes, bytes);
+	IVC_COUNT(&ch->txs.st.bufs, k);
+}
+
+IVC_PUBLIC int ivc_tx_send(struct ivc_channel *ch, const struct ivc_buf *bufs,
+			   unsigned n, int timeout_ms)
+{
+	int r, stalled = 0;
+
+	if (!ch || !bufs || !n)
+		return -EINVAL;
+	for (;;) {
+		r = tx_gate(ch);
+		if (r)
+			return r;
+		r = ivc_lane_tx_post(&ch->tx, bufs, n);
+		if (r > 0)
+			break;
+		if (r == -EPROTO)
+			return ivc_channel_break(ch, r);
+		if (r < 0)
+			return r; /* the caller's mistake: nothing sent */
+		if (!stalled++)
+			IVC_COUNT(&ch->txs.st.stalls, 1);
+		r = ivc_channel_wait(ch, IVC_EVI_TXSLOT, timeout_ms);
+		if (r < 0)
+			return r;
+	}
+	tx_account(ch, bufs, (unsigned)r);
+	if (ivc_lane_tx_need_bell(&ch->tx))
+		ivc_channel_ring(ch, IVC_BELL_RX, &ch->txs);
+	return r;
+}
+
+IVC_PUBLIC int ivc_tx_free(struct ivc_channel *ch, const struct ivc_buf *bufs,
+			   unsigned n)
+{
+	if (!ch || !bufs)
+		return -EINVAL;
+	return ivc_lane_tx_free(&ch->tx, bufs, n);
+}
+
+/* Nothing staged: the peer's end (after a last look at the ring) or 0. */
+static int rx_end(struct ivc_channel *ch)
+{
+	int end = ivc_channel_peer_end(ch, 0);
+	int r;
+
+	if (!end)
+		return 0;
+	r = ivc_channel_fetch(ch);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	return ivc_channel_break(ch, end);
+}
+
+IVC_PUBLIC int ivc_rx_burst(struct ivc_channel *ch, struct ivc_buf *bufs,
+			    unsigned n, int timeout_ms)
+{
+	unsigned k, i;
+	uint64_t bytes = 0, msgs = 0;
+	int r;
+
+	if (!ch || !bufs || !n)
+		return -EINVAL;
+	if (ch->rx.sleep_epoch & 1)
+		ivc_lane_rx_sleep(&ch->rx, 0);
+	for (;;) {
+		r = ivc_channel_err(ch);
+		if (r)
+			return r;
+		if (!ch->rx.st_n && (r = ivc_channel_fetch(ch)) < 0)
+			return r;
+		if (ch->rx.st_n)
+			break;
+		r = rx_end(ch);
+		if (r)
+			return r;
+		if (ch->rx.st_n)
+			break;
+		r = ivc_channel_wait(ch, IVC_EVI_RX, timeout_ms);
+		if (r < 0)
+			return r;
+	}
+	k = ivc_lane_rx_take(&ch->rx, bufs, n);
+	for (i = 0; i < k; i++) {
+		bytes += bufs[i].len;
+		msgs += !(bufs[i].flags & IVC_BUF_MORE);
+	}
+	IVC_COUNT(&ch->rxs.st.msgs, msgs);
+	IVC_COUNT(&ch->rxs.st.bytes, bytes);
+	IVC_COUNT(&ch->rxs.st.bufs, k);
+	return (int)k;
+}
+
+IVC_PUBLIC int ivc_rx_release(struct ivc_channel *ch, const struct ivc_buf *bufs,
+			      unsigned n)
+{
+	int r;
+
+	if (!ch || !bufs)
+		return -EINVAL;
+	r = ivc_lane_rx_release(&ch->rx, bufs, n);
+	if (r)
+		return r;
+	if (n && ivc_lane_rx_need_bell(&ch->rx))
+		ivc_channel_ring(ch, IVC_BELL_TX, &ch->rxs);
+	return 0;
+}
