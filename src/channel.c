@@ -126,10 +126,10 @@ void ivc_channel_ring(struct ivc_channel *ch, enum ivc_bell bell,
 	IVC_COUNT(&side->st.doorbells, 1);
 }
 
-int ivc_channel_fetch(struct ivc_channel *ch)
+int ivc_channel_fetch(struct ivc_channel *ch, uint32_t want)
 {
 	uint32_t before = ch->rx.cons;
-	int r = ivc_lane_rx_fetch(&ch->rx);
+	int r = ivc_lane_rx_fetch(&ch->rx, want);
 
 	if (r < 0)
 		return ivc_channel_break(ch, r);
@@ -142,7 +142,7 @@ int ivc_channel_fetch(struct ivc_channel *ch)
 static int rx_ready(struct ivc_channel *ch, unsigned ev)
 {
 	uint32_t before = ch->rx.st_n;
-	int mask = 0, r = ivc_channel_fetch(ch);
+	int mask = 0, r = ivc_channel_fetch(ch, before + 1);
 
 	if (r < 0)
 		return r;

@@ -72,9 +72,9 @@ int ivc_channel_peer_end(struct ivc_channel *ch, int check);
 void ivc_channel_ring(struct ivc_channel *ch, enum ivc_bell bell,
 		      struct ivc_chan_side *side);
 
-/* Stage what the ring holds, waking a sender that waits for room.
- * Return: staged count, or the (sticky) -EPROTO. */
-int ivc_channel_fetch(struct ivc_channel *ch);
+/* Stage what the ring holds, up to @want staged, waking a sender that
+ * waits for room.  Return: staged count, or the (sticky) -EPROTO. */
+int ivc_channel_fetch(struct ivc_channel *ch, uint32_t want);
 
 /* Which of @ev (IVC_EVI_*) hold now; negative on a broken channel. */
 int ivc_channel_ready(struct ivc_channel *ch, unsigned ev);

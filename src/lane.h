@@ -99,8 +99,18 @@ void ivc_lane_tx_sleep(struct ivc_lane_tx *tx, int asleep);
 int ivc_lane_rx_init(struct ivc_lane_rx *rx, void *region,
 		     const struct ivc_lane_geom *g, uint32_t idx_start);
 void ivc_lane_rx_fini(struct ivc_lane_rx *rx);
-/* Copy ready descriptors into the stage.  Return: staged count, -EPROTO. */
-int ivc_lane_rx_fetch(struct ivc_lane_rx *rx);
+/* Copy ready descriptors into the stage until @want are staged (or the
+ * ring has no more).  Stopping there matters: probing a slot the sender has
+ * not written yet costs a cache miss on a line it is about to take back.
+ * Return: staged count, -EPROTO. */
+int ivc_lane_rx_fetch(struct ivc_lane_rx *rx, uint32_t want);
+/* Cheap probe for a spin loop: nonzero if a receive may succeed. */
+static inline int ivc_lane_rx_maybe(const struct ivc_lane_rx *rx)
+{
+	return rx->st_n ||
+	       __atomic_load_n(&rx->desc[rx->cons & rx->mask].seq,
+			       __ATOMIC_RELAXED) != rx->cons - rx->g.slots;
+}
 /* Hand out up to @n staged buffers.  Return: how many. */
 unsigned ivc_lane_rx_take(struct ivc_lane_rx *rx, struct ivc_buf *bufs,
 			  unsigned n);

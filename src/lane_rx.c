@@ -82,12 +82,14 @@ static int rx_fetch_one(struct ivc_lane_rx *rx)
 	return 1;
 }
 
-int ivc_lane_rx_fetch(struct ivc_lane_rx *rx)
+int ivc_lane_rx_fetch(struct ivc_lane_rx *rx, uint32_t want)
 {
 	uint32_t got = 0;
 	int r = 0;
 
-	while (rx->st_n < rx->g.slots && (r = rx_fetch_one(rx)) > 0)
+	if (want > rx->g.slots)
+		want = rx->g.slots;
+	while (rx->st_n < want && (r = rx_fetch_one(rx)) > 0)
 		got++;
 	if (got)
 		IVC_STORE_REL(&rx->rx_hot->desc_cons, rx->cons);
@@ -104,6 +106,9 @@ unsigned ivc_lane_rx_take(struct ivc_lane_rx *rx, struct ivc_buf *bufs,
 
 		rx->state[s->buf] = IVC_RXB_APP;
 		bufs[i].data = rx->bufs + (uint64_t)s->buf * rx->g.buf_size;
+		/* Start the payload's cache miss now, in parallel with the
+		 * caller's bookkeeping, rather than at its first read. */
+		__builtin_prefetch(bufs[i].data);
 		bufs[i].len = s->len;
 		bufs[i].cap = rx->g.buf_size;
 		bufs[i].id = s->buf;

@@ -128,6 +128,25 @@ static ssize_t recv_copy(struct ivc_channel *ch, void *data, uint32_t nb)
 	return p - (unsigned char *)data;
 }
 
+/* Stage descriptors one at a time until the first message is whole (never
+ * probing past its end).  Return: its length, -EAGAIN, or -EPROTO. */
+static int64_t recv_stage(struct ivc_channel *ch, uint32_t *nb)
+{
+	for (;;) {
+		int64_t len = ivc_lane_rx_msg_len(&ch->rx, nb);
+		uint32_t before = ch->rx.st_n;
+		int r;
+
+		if (len >= 0)
+			return len;
+		r = ivc_channel_fetch(ch, before + 1);
+		if (r < 0)
+			return r;
+		if (ch->rx.st_n == before)
+			return -EAGAIN;
+	}
+}
+
 IVC_PUBLIC ssize_t ivc_recv(struct ivc_channel *ch, void *data, size_t cap,
 			    int timeout_ms)
 {
@@ -144,19 +163,13 @@ IVC_PUBLIC ssize_t ivc_recv(struct ivc_channel *ch, void *data, size_t cap,
 		r = ivc_channel_err(ch);
 		if (r)
 			return r;
-		r = ivc_channel_fetch(ch);
-		if (r < 0)
-			return r;
-		len = ivc_lane_rx_msg_len(&ch->rx, &nb);
-		if (len >= 0)
+		len = recv_stage(ch, &nb);
+		if (len != -EAGAIN)
 			break;
 		/* Nothing, or a chain whose end has not come yet. */
 		if (ivc_channel_peer_end(ch, 0)) {
-			r = ivc_channel_fetch(ch);
-			if (r < 0)
-				return r;
-			len = ivc_lane_rx_msg_len(&ch->rx, &nb);
-			if (len >= 0)
+			len = recv_stage(ch, &nb);
+			if (len != -EAGAIN)
 				break;
 			return ivc_channel_break(ch, ivc_channel_peer_end(ch, 0));
 		}
@@ -165,6 +178,8 @@ IVC_PUBLIC ssize_t ivc_recv(struct ivc_channel *ch, void *data, size_t cap,
 		if (r < 0)
 			return r;
 	}
+	if (len < 0)
+		return len;
 	if ((uint64_t)len > cap)
 		return -EMSGSIZE;
 	return recv_copy(ch, data, nb);

@@ -60,21 +60,29 @@ static int ready_or_gone(struct ivc_channel *ch, unsigned ev,
 	return ivc_channel_ready(ch, ev);
 }
 
+/* A first look for the spin loop: one load, no function calls. */
+static int maybe_ready(const struct ivc_channel *ch, unsigned ev)
+{
+	if (ev & EV_TXSIDE)
+		return 1; /* rare path: let ivc_channel_ready() decide */
+	return ivc_lane_rx_maybe(&ch->rx) || ivc_lane_rx_peer_closed(&ch->rx);
+}
+
 /* Spin (pause, or yield when sharing the peer's CPU) until ready, the
- * budget is spent (0), or the deadline passes. */
+ * budget is spent (0), or the deadline passes.  The clock is read only
+ * every 64 rounds: a message that comes quickly costs no clock read. */
 static int spin(struct ivc_channel *ch, unsigned ev, struct ivc_chan_side *s,
-		uint64_t start, uint64_t deadline)
+		uint64_t deadline)
 {
 	int share = same_cpu(ch);
 	uint64_t budget = ch->mode == IVC_MODE_POLL ? UINT64_MAX :
 			  ivc_backoff_budget(&s->bo);
-	uint64_t now = start;
+	uint64_t start = 0, now = 0;
 	unsigned i = 0;
-	int r;
+	int r = 0;
 
 	for (;;) {
-		r = ivc_channel_ready(ch, ev);
-		if (r)
+		if (maybe_ready(ch, ev) && (r = ivc_channel_ready(ch, ev)) != 0)
 			break;
 		if (share) {
 			sched_yield();
@@ -85,6 +93,8 @@ static int spin(struct ivc_channel *ch, unsigned ev, struct ivc_chan_side *s,
 		if (!share && (++i & 63))
 			continue;
 		now = ivc_now_ns();
+		if (!start)
+			start = now;
 		if (now >= deadline)
 			return -ETIMEDOUT;
 		if (now - start >= budget)
@@ -95,7 +105,9 @@ static int spin(struct ivc_channel *ch, unsigned ev, struct ivc_chan_side *s,
 	}
 	if (r > 0) {
 		IVC_COUNT(&s->st.spin_hits, 1);
-		ivc_backoff_hit(&s->bo, ivc_now_ns() - start);
+		/* Before the first clock read the wait was under 64 pauses. */
+		ivc_backoff_hit(&s->bo, start ? ivc_now_ns() - start + 64 * 40 :
+					       (uint64_t)i * 40);
 	}
 	if (r || share || ch->mode == IVC_MODE_POLL)
 		return r;
@@ -163,25 +175,24 @@ static int sleep_loop(struct ivc_channel *ch, unsigned ev,
 int ivc_channel_wait(struct ivc_channel *ch, unsigned ev, int timeout_ms)
 {
 	struct ivc_chan_side *s = side_of(ch, ev);
-	uint64_t start, deadline;
+	uint64_t deadline;
 	int r = ivc_channel_ready(ch, ev);
 
 	if (r)
 		return r;
-	start = ivc_now_ns();
 	if (timeout_ms == 0) {
-		r = ready_or_gone(ch, ev, s, start);
+		r = ready_or_gone(ch, ev, s, ivc_now_ns());
 		return r ? r : -EAGAIN;
 	}
-	deadline = timeout_ms < 0 ? IVC_NEVER :
-		   start + (uint64_t)timeout_ms * 1000000ull;
+	/* No clock read for "for ever": the common benchmark/poller case. */
+	deadline = ivc_deadline(timeout_ms);
 	ivc_channel_note_cpu(ch);
 	if (ch->mode != IVC_MODE_BLOCK) {
-		r = spin(ch, ev, s, start, deadline);
+		r = spin(ch, ev, s, deadline);
 		if (r)
 			return r;
 	}
-	return sleep_loop(ch, ev, s, start, deadline);
+	return sleep_loop(ch, ev, s, ivc_now_ns(), deadline);
 }
 
 static int check_events(const struct ivc_channel *ch, unsigned events)

@@ -104,7 +104,7 @@ static int rx_end(struct ivc_channel *ch)
 
 	if (!end)
 		return 0;
-	r = ivc_channel_fetch(ch);
+	r = ivc_channel_fetch(ch, 1);
 	if (r != 0)
 		return r < 0 ? r : 0;
 	return ivc_channel_break(ch, end);
@@ -125,7 +125,7 @@ IVC_PUBLIC int ivc_rx_burst(struct ivc_channel *ch, struct ivc_buf *bufs,
 		r = ivc_channel_err(ch);
 		if (r)
 			return r;
-		if (!ch->rx.st_n && (r = ivc_channel_fetch(ch)) < 0)
+		if (ch->rx.st_n < n && (r = ivc_channel_fetch(ch, n)) < 0)
 			return r;
 		if (ch->rx.st_n)
 			break;
