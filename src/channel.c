@@ -23,7 +23,11 @@ static int channel_make_epfd(const struct ivc_xport *xp)
 	if (ep < 0)
 		return -errno;
 	for (i = 0; i < IVC_ARRAY_LEN(fds); i++) {
-		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = i };
+		/* The TX doorbell starts silent: ivc_arm() turns it on only
+		 * for a caller that waits to send, so a stale "room was
+		 * made" never wakes a loop that waits to receive. */
+		struct epoll_event ev = { .events = i == IVC_BELL_TX ? 0u : EPOLLIN,
+					  .data.u32 = i };
 
 		if (fds[i] < 0)
 			continue;

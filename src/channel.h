@@ -49,6 +49,7 @@ struct ivc_channel {
 	int err;        /* sticky error (atomic access) */
 	int peer_state; /* 0, or -ECONNRESET / -EPROTO from the transport */
 	int epfd;       /* ivc_fd() */
+	int ep_tx;      /* the TX doorbell is live in epfd (armed for TX) */
 	void *poller;   /* the poller serving it, if any */
 };
 

@@ -158,7 +158,7 @@ int ivc_ctrl_recv(int sock, struct ivc_ctrl_msg *m, int *fds, int *nfds,
 	struct iovec iov = { data, sizeof(data) };
 	struct msghdr mh;
 	ssize_t n;
-	int r, total;
+	int r, total, reset = 0;
 
 	*nfds = 0;
 	for (;;) {
@@ -172,8 +172,13 @@ int ivc_ctrl_recv(int sock, struct ivc_ctrl_msg *m, int *fds, int *nfds,
 			break;
 		if (errno == EINTR)
 			continue;
+		/* A peer that closed with our message unread leaves a pending
+		 * ECONNRESET that the kernel reports before the messages it
+		 * had sent us (a REJECT, say): read once more for those. */
+		if (errno == ECONNRESET && !reset++)
+			continue;
 		if (errno != EAGAIN)
-			return errno == ECONNRESET ? -ECONNRESET : -errno;
+			return -errno;
 		r = wait_fd(sock, POLLIN, deadline);
 		if (r)
 			return r;

@@ -184,9 +184,12 @@ int ivc_lane_rx_ready(struct ivc_lane_rx *rx)
 
 void ivc_lane_rx_sleep(struct ivc_lane_rx *rx, int asleep)
 {
-	if (((rx->sleep_epoch & 1) != 0) == (asleep != 0))
+	/* Every arming is a new odd epoch, even when re-arming while still
+	 * odd: the peer rings once per epoch, so a sleeper that woke without
+	 * its condition and sleeps again must be rung again. */
+	if (!asleep && !(rx->sleep_epoch & 1))
 		return;
-	rx->sleep_epoch++;
+	rx->sleep_epoch += (asleep && (rx->sleep_epoch & 1)) ? 2 : 1;
 	IVC_STORE(&rx->rx_cold->rx_sleep, rx->sleep_epoch);
 	if (asleep)
 		IVC_FENCE(); /* the flag before our re-check of the ring */

@@ -170,10 +170,13 @@ int ivc_lane_tx_post(struct ivc_lane_tx *tx, const struct ivc_buf *bufs,
 
 	if (space < 0)
 		return space;
+	/* All @n are checked, not only the prefix that fits: a bad buffer or
+	 * an over-long chain further on must not leave half a chain sent. */
+	r = tx_check_post(tx, bufs, n);
+	if (r)
+		return r;
 	k = n < (unsigned)space ? n : (unsigned)space;
-	r = tx_check_post(tx, bufs, k);
-	if (!r)
-		r = tx_claim(tx, bufs, k, IVC_BUF_LENT);
+	r = tx_claim(tx, bufs, k, IVC_BUF_LENT);
 	if (r)
 		return r;
 	for (i = 0; i < k; i++) {
@@ -205,9 +208,12 @@ int ivc_lane_tx_need_bell(struct ivc_lane_tx *tx)
 
 void ivc_lane_tx_sleep(struct ivc_lane_tx *tx, int asleep)
 {
-	if (((tx->sleep_epoch & 1) != 0) == (asleep != 0))
+	/* Every arming is a new odd epoch, even when re-arming while still
+	 * odd: the peer rings once per epoch, so a sleeper that woke without
+	 * its condition and sleeps again must be rung again. */
+	if (!asleep && !(tx->sleep_epoch & 1))
 		return;
-	tx->sleep_epoch++;
+	tx->sleep_epoch += (asleep && (tx->sleep_epoch & 1)) ? 2 : 1;
 	IVC_STORE(&tx->tx_cold->tx_sleep, tx->sleep_epoch);
 	if (asleep)
 		IVC_FENCE(); /* the flag before our re-check of the indices */

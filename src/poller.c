@@ -165,8 +165,9 @@ static long serve(struct ivc_poller *p)
 		r = e->cb(e->ch, e->arg);
 		if (r < 0)
 			e->dead = 1;
-		else
-			work += r ? r : 1;
+		/* A dropped channel counts as work: the loop re-checks
+		 * whether any channel is left before it sleeps. */
+		work += r > 0 ? r : 1;
 	}
 	for (i = p->n; i-- > 0;)
 		if (p->v[i].dead)

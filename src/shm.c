@@ -554,6 +554,8 @@ IVC_PUBLIC int ivc_accept(struct ivc_listener *l, int timeout_ms,
 	if (timeout_ms == 0)
 		deadline = ivc_deadline(1000);
 	r = serve_hello(l, sock, deadline, &s, &rxg, &rx_start);
+	if (r == -ECONNRESET)
+		r = -EPROTO; /* the client hung up mid-handshake */
 	if (r) {
 		if (tell_client(r))
 			ivc_ctrl_reject(sock, r);
@@ -616,8 +618,10 @@ static int client_hello(int sock, const struct ivc_lane_geom *txg, int mode,
 		return r;
 	r = send_lane(sock, IVC_CTRL_HELLO, mode, &loc, s, deadline);
 	close(loc.memfd);
-	if (!r)
-		r = ivc_ctrl_recv(sock, &m, fds, &nfds, deadline);
+	/* A server that refused us at once may have hung up before our
+	 * HELLO went out: its REJECT is still queued for us to read. */
+	if (!r || r == -ECONNRESET)
+		r = ivc_ctrl_recv(sock, &m, fds, &nfds, r ? ivc_now_ns() : deadline);
 	if (!r && m.type == IVC_CTRL_REJECT) {
 		ivc_close_fds(fds, nfds);
 		r = ivc_ctrl_reject_error(&m);
@@ -629,7 +633,8 @@ static int client_hello(int sock, const struct ivc_lane_geom *txg, int mode,
 	}
 	if (r) {
 		shm_destroy(&s->x);
-		return r;
+		/* Hanging up mid-handshake breaks the protocol. */
+		return r == -ECONNRESET ? -EPROTO : r;
 	}
 	*xs = s;
 	return 0;

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <sched.h>
+#include <sys/epoll.h>
 
 #include <ivc/wait.h>
 
@@ -222,12 +223,29 @@ IVC_PUBLIC int ivc_fd(const struct ivc_channel *ch)
 	return ch ? ch->epfd : -EINVAL;
 }
 
+/* Listen to the TX doorbell in ivc_fd()'s set only while armed for TX. */
+static int set_ep_tx(struct ivc_channel *ch, int on)
+{
+	struct epoll_event ev = { .events = on ? EPOLLIN : 0u,
+				  .data.u32 = IVC_BELL_TX };
+
+	if (ch->ep_tx == on)
+		return 0;
+	if (epoll_ctl(ch->epfd, EPOLL_CTL_MOD, ch->xp->bell_fd[IVC_BELL_TX], &ev) < 0)
+		return -errno;
+	ch->ep_tx = on;
+	return 0;
+}
+
 IVC_PUBLIC int ivc_arm(struct ivc_channel *ch, unsigned events)
 {
 	int r;
 
 	if (!check_events(ch, events))
 		return -EINVAL;
+	r = set_ep_tx(ch, (events & IVC_EV_TX) != 0);
+	if (r)
+		return r;
 	if (events & IVC_EV_RX)
 		ch->xp->ops->ack(ch->xp, IVC_BELL_RX);
 	if (events & IVC_EV_TX)
