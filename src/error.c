@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 
 #include <ivc/error.h>
@@ -37,6 +38,8 @@ IVC_PUBLIC const char *ivc_strerror(int err)
 {
 	size_t i;
 
+	if (err == INT_MIN)
+		return "unknown error"; /* -INT_MIN does not exist */
 	if (err < 0)
 		err = -err;
 	for (i = 0; i < IVC_ARRAY_LEN(texts); i++)

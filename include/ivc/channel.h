@@ -140,13 +140,15 @@ void ivc_listener_close(struct ivc_listener *l);
  * @addr:       as for ivc_listen().
  * @opts:       this endpoint's options; NULL for defaults.
  * @timeout_ms: bounds the whole connect, including waiting for a listener
- *              that is not there yet (filesystem sockets only).
+ *              that is not there yet (retried every 1..50 ms; with 0 there
+ *              is no waiting and no listener is -ECONNREFUSED).
  * @out:        receives the channel.
  *
  * Return: 0; -EINVAL; -EAFNOSUPPORT; -ENAMETOOLONG; -ECONNREFUSED (nothing
  * listens and timeout_ms is 0, or the socket is not an ivc listener);
- * -ETIMEDOUT; -EACCES (refused by the listener); -EPROTONOSUPPORT; -EPROTO;
- * -ENOMEM; -EMFILE.  No descriptor is leaked on any failure.
+ * -ETIMEDOUT; -EACCES (refused by the listener); -EPROTONOSUPPORT; -EPROTO
+ * (a bad answer, or the listener hung up mid-handshake); -ENOMEM; -EMFILE.
+ * No descriptor is leaked on any failure.
  */
 int ivc_connect(const char *addr, const struct ivc_options *opts,
 		int timeout_ms, struct ivc_channel **out);

@@ -1,0 +1,803 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_errors - bad arguments, bad addresses and peers that are not ivc
+ * (or are broken, or speak another version) give the documented error,
+ * and no call leaks a descriptor: /proc/self/fd is counted around each
+ * case.
+ *
+ * The fake peers speak the handshake of src/ctrl.h (a 48-byte message plus
+ * SCM_RIGHTS descriptors) built with the library's own lane code, so a
+ * fake server that makes no deliberate mistake is accepted (the control
+ * case), and each other case differs from it in one thing.
+ */
+#include "check.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <ivc/ivc.h>
+
+#include "ctrl.h"
+#include "lane_layout.h"
+
+#define FAKE_MS 3000
+
+/* CHECK that the descriptor count is back to @before. */
+#define CHECK_NO_LEAK(before, what)                                          \
+	do {                                                                 \
+		int now_ = t_count_fds();                                    \
+		if (now_ == (before))                                        \
+			t_pass();                                            \
+		else                                                         \
+			t_fail(__FILE__, __LINE__,                           \
+			       "%s: %d descriptors before, %d after", what,  \
+			       (before), now_);                              \
+	} while (0)
+
+/* ---- arguments --------------------------------------------------------------- */
+
+static int nop_cb(struct ivc_channel *ch, void *arg)
+{
+	(void)ch;
+	(void)arg;
+	return 0;
+}
+
+struct conn_arg {
+	const char *addr;
+	struct ivc_channel *ch;
+	int rc;
+};
+
+static void *conn_thread(void *p)
+{
+	struct conn_arg *c = p;
+	c->rc = ivc_connect(c->addr, NULL, FAKE_MS, &c->ch);
+	return NULL;
+}
+
+/* Connect to @l at @addr from a thread, accept here, exchange a message.
+ * Return: 0 when all of it worked. */
+static int pair_on(struct ivc_listener *l, const char *addr)
+{
+	struct conn_arg c = {addr, NULL, 1};
+	pthread_t th;
+	struct ivc_channel *a = NULL;
+	char buf[8];
+	if (pthread_create(&th, NULL, conn_thread, &c))
+		return -EAGAIN;
+	int r = ivc_accept(l, FAKE_MS, &a);
+	pthread_join(th, NULL);
+	if (!r)
+		r = c.rc;
+	if (!r)
+		r = ivc_send(c.ch, "ping", 4, FAKE_MS);
+	if (!r)
+		r = ivc_recv(a, buf, sizeof(buf), FAKE_MS) == 4 ? 0 : -EPROTO;
+	ivc_close(a);
+	ivc_close(c.ch);
+	return r;
+}
+
+static void test_null_args(void)
+{
+	printf("-- NULL and bad arguments\n");
+	struct ivc_channel *a, *b;
+	REQUIRE_OK(t_pair("args", NULL, NULL, &a, &b));
+	struct ivc_listener *l = NULL;
+	struct ivc_channel *ch = NULL;
+	struct ivc_buf buf[2];
+	struct ivc_info info;
+	struct ivc_stats st;
+	char data[16];
+	char addr[108];
+	t_addr(addr, sizeof(addr), "args2");
+	int fds = t_count_fds();
+
+	CHECK_ERR(ivc_listen(NULL, NULL, &l), -EINVAL);
+	CHECK_ERR(ivc_listen(addr, NULL, NULL), -EINVAL);
+	CHECK_ERR(ivc_connect(NULL, NULL, 0, &ch), -EINVAL);
+	CHECK_ERR(ivc_connect(addr, NULL, 0, NULL), -EINVAL);
+	CHECK_ERR(ivc_accept(NULL, 0, &ch), -EINVAL);
+	CHECK_ERR(ivc_listener_fd(NULL), -EINVAL);
+	ivc_listener_close(NULL);
+	CHECK_ERR(ivc_close(NULL), -EINVAL);
+	CHECK_ERR(ivc_channel_info(NULL, &info), -EINVAL);
+	CHECK_ERR(ivc_channel_info(a, NULL), -EINVAL);
+	CHECK_ERR(ivc_channel_error(NULL), -EINVAL);
+	CHECK_ERR(ivc_stats_get(NULL, &st), -EINVAL);
+	CHECK_ERR(ivc_stats_get(a, NULL), -EINVAL);
+
+	CHECK_ERR(ivc_tx_alloc(NULL, buf, 1, 0), -EINVAL);
+	CHECK_ERR(ivc_tx_alloc(a, NULL, 1, 0), -EINVAL);
+	CHECK_ERR(ivc_tx_alloc(a, buf, 0, 0), -EINVAL);
+	CHECK_ERR(ivc_tx_send(NULL, buf, 1, 0), -EINVAL);
+	CHECK_ERR(ivc_tx_send(a, NULL, 1, 0), -EINVAL);
+	CHECK_ERR(ivc_tx_send(a, buf, 0, 0), -EINVAL);
+	CHECK_ERR(ivc_tx_free(NULL, buf, 1), -EINVAL);
+	CHECK_ERR(ivc_tx_free(a, NULL, 1), -EINVAL);
+	CHECK_ERR(ivc_rx_burst(NULL, buf, 1, 0), -EINVAL);
+	CHECK_ERR(ivc_rx_burst(a, NULL, 1, 0), -EINVAL);
+	CHECK_ERR(ivc_rx_burst(a, buf, 0, 0), -EINVAL);
+	CHECK_ERR(ivc_rx_release(NULL, buf, 1), -EINVAL);
+	CHECK_ERR(ivc_rx_release(a, NULL, 1), -EINVAL);
+
+	/* Buffers that are not the caller's. */
+	memset(buf, 0, sizeof(buf));
+	buf[0].id = 0;
+	CHECK_ERR(ivc_tx_send(a, buf, 1, 0), -EINVAL);
+	CHECK_ERR(ivc_tx_free(a, buf, 1), -EINVAL);
+	CHECK_ERR(ivc_rx_release(a, buf, 1), -EINVAL);
+	buf[0].id = 1u << 30;
+	CHECK_ERR(ivc_tx_send(a, buf, 1, 0), -EINVAL);
+	CHECK_ERR(ivc_tx_free(a, buf, 1), -EINVAL);
+	CHECK_ERR(ivc_rx_release(a, buf, 1), -EINVAL);
+	/* len > cap, unknown flags: refused, the buffer stays the caller's. */
+	REQUIRE_EQ(ivc_tx_alloc(a, buf, 1, 0), 1);
+	buf[0].len = buf[0].cap + 1;
+	CHECK_ERR(ivc_tx_send(a, buf, 1, 0), -EINVAL);
+	buf[0].len = 1;
+	buf[0].flags = 0x10;
+	CHECK_ERR(ivc_tx_send(a, buf, 1, 0), -EINVAL);
+	CHECK_ERR(ivc_tx_free(a, buf, 1), 0);
+
+	CHECK_ERR(ivc_send(NULL, data, 1, 0), -EINVAL);
+	CHECK_ERR(ivc_send(a, NULL, 1, 0), -EINVAL);
+	CHECK_ERR(ivc_recv(NULL, data, sizeof(data), 0), -EINVAL);
+	CHECK_ERR(ivc_recv(b, NULL, 1, 0), -EINVAL);
+	/* An empty message with NULL data is fine. */
+	CHECK_ERR(ivc_send(a, NULL, 0, 0), 0);
+	CHECK_ERR(ivc_recv(b, data, sizeof(data), 1000), 0);
+
+	CHECK_ERR(ivc_wait(NULL, IVC_EV_RX, 0), -EINVAL);
+	CHECK_ERR(ivc_wait(a, 0, 0), -EINVAL);
+	CHECK_ERR(ivc_wait(a, 0x4, 0), -EINVAL);
+	CHECK_ERR(ivc_ready(NULL, IVC_EV_RX), -EINVAL);
+	CHECK_ERR(ivc_ready(a, 0), -EINVAL);
+	CHECK_ERR(ivc_arm(NULL, IVC_EV_RX), -EINVAL);
+	CHECK_ERR(ivc_arm(a, 0), -EINVAL);
+	CHECK_ERR(ivc_arm(a, 0x8), -EINVAL);
+	CHECK_ERR(ivc_fd(NULL), -EINVAL);
+	CHECK(ivc_fd(a) >= 0);
+
+	/* Options. */
+	struct ivc_options o;
+	ivc_options_init(&o);
+	o.mode = (enum ivc_mode)7;
+	CHECK_ERR(ivc_listen(addr, &o, &l), -EINVAL);
+	CHECK_ERR(ivc_connect(addr, &o, 0, &ch), -EINVAL);
+	ivc_options_init(&o);
+	o.flags = 0x80;
+	CHECK_ERR(ivc_listen(addr, &o, &l), -EINVAL);
+	ivc_options_init(&o);
+	o.n_allowed_uids = 2; /* and no array */
+	CHECK_ERR(ivc_listen(addr, &o, &l), -EINVAL);
+
+	/* Poller. */
+	struct ivc_poller *p = NULL;
+	struct ivc_poller_options po = {.cpu = -1, .mode = 0, .spin_max_ns = 0};
+	CHECK_ERR(ivc_poller_create(&po, NULL), -EINVAL);
+	po.mode = 9;
+	CHECK_ERR(ivc_poller_create(&po, &p), -EINVAL);
+	po.mode = 0;
+	po.cpu = -2;
+	CHECK_ERR(ivc_poller_create(&po, &p), -EINVAL);
+	po.cpu = -1;
+	REQUIRE_OK(ivc_poller_create(&po, &p));
+	CHECK_ERR(ivc_poller_add(NULL, a, nop_cb, NULL), -EINVAL);
+	CHECK_ERR(ivc_poller_add(p, NULL, nop_cb, NULL), -EINVAL);
+	CHECK_ERR(ivc_poller_add(p, a, NULL, NULL), -EINVAL);
+	CHECK_ERR(ivc_poller_add(p, a, nop_cb, NULL), 0);
+	CHECK_ERR(ivc_poller_add(p, a, nop_cb, NULL), -EEXIST);
+	CHECK_ERR(ivc_poller_remove(p, b), -ENOENT);
+	CHECK_ERR(ivc_poller_remove(NULL, a), -EINVAL);
+	CHECK_ERR(ivc_poller_remove(p, NULL), -EINVAL);
+	CHECK_ERR(ivc_poller_remove(p, a), 0);
+	CHECK_ERR(ivc_poller_remove(p, a), -ENOENT);
+	CHECK_ERR(ivc_poller_run(NULL, 0), -EINVAL);
+	CHECK_ERR(ivc_poller_stop(NULL), -EINVAL);
+	ivc_poller_destroy(p);
+	ivc_poller_destroy(NULL);
+
+	/* Placement. */
+	int n = ivc_cpu_count();
+	CHECK(n >= 1);
+	int cpus[64];
+	CHECK_EQ(ivc_cpu_list(cpus, 64), n);
+	CHECK_EQ(ivc_cpu_list(NULL, 0), n);
+	CHECK_ERR(ivc_cpu_list(NULL, 4), -EINVAL);
+	CHECK_ERR(ivc_pin_thread(-1), -EINVAL);
+	CHECK_ERR(ivc_pin_thread(1 << 20), -EINVAL);
+	CHECK(ivc_current_cpu() >= 0);
+	CHECK(ivc_have_hwloc() == 0 || ivc_have_hwloc() == 1);
+
+	CHECK_NO_LEAK(fds, "bad arguments");
+	ivc_close(a);
+	ivc_close(b);
+}
+
+/* ---- addresses ----------------------------------------------------------------- */
+
+static void check_addr(const char *addr, int want)
+{
+	struct ivc_listener *l = NULL;
+	struct ivc_channel *ch = NULL;
+	int fds = t_count_fds();
+	int r = ivc_listen(addr, NULL, &l);
+	if (r == want)
+		t_pass();
+	else
+		t_fail(__FILE__, __LINE__, "ivc_listen(\"%.40s\"...): %d (%s), want %d (%s)",
+		       addr, r, t_errname(r), want, t_errname(want));
+	if (r == 0)
+		ivc_listener_close(l);
+	r = ivc_connect(addr, NULL, 100, &ch);
+	if (r == want)
+		t_pass();
+	else
+		t_fail(__FILE__, __LINE__, "ivc_connect(\"%.40s\"...): %d (%s), want %d (%s)",
+		       addr, r, t_errname(r), want, t_errname(want));
+	if (r == 0)
+		ivc_close(ch);
+	CHECK_NO_LEAK(fds, addr);
+}
+
+static void test_addresses(void)
+{
+	printf("-- addresses\n");
+	check_addr("bogus:x", -EAFNOSUPPORT);
+	check_addr("xen:1", -EAFNOSUPPORT);
+	check_addr("tcp:127.0.0.1:1", -EAFNOSUPPORT);
+	check_addr("shmx:/tmp/x", -EAFNOSUPPORT);
+	check_addr("shm:", -EINVAL);
+	check_addr("shm:@", -EINVAL);
+	check_addr("shm", -EINVAL);
+	check_addr("", -EINVAL);
+	check_addr(":x", -EINVAL);
+	check_addr("/tmp/no-transport", -EINVAL);
+
+	/* sun_path holds 108 bytes: 107 characters and a NUL for a path;
+	 * 107 after the leading NUL for an abstract name. */
+	char addr[300];
+	strcpy(addr, "shm:/tmp/");
+	size_t n = strlen(addr);
+	memset(addr + n, 'p', 200);
+	addr[n + 200] = 0;
+	check_addr(addr, -ENAMETOOLONG);
+	addr[4 + 108] = 0; /* path of 108 characters */
+	check_addr(addr, -ENAMETOOLONG);
+	strcpy(addr, "shm:@");
+	memset(addr + 5, 'a', 108);
+	addr[5 + 108] = 0; /* name of 108 characters */
+	check_addr(addr, -ENAMETOOLONG);
+
+	/* The longest abstract name works, and is really used. */
+	snprintf(addr, sizeof(addr), "shm:@ivc-test-long-%d-", (int)getpid());
+	n = strlen(addr);
+	memset(addr + n, 'z', 5 + 107 - n);
+	addr[5 + 107] = 0;
+	struct ivc_listener *l = NULL, *l2 = NULL;
+	CHECK_ERR(ivc_listen(addr, NULL, &l), 0);
+	CHECK_ERR(ivc_listen(addr, NULL, &l2), -EADDRINUSE);
+	ivc_listener_close(l);
+	CHECK_ERR(ivc_listen(addr, NULL, &l2), 0); /* free again */
+	ivc_listener_close(l2);
+
+	/* Filesystem sockets: a live listener is not replaced, a stale
+	 * socket file is; ivc_listener_close() unlinks it. */
+	char path[128];
+	snprintf(path, sizeof(path), "shm:/tmp/ivc-test-errors-%d.sock", (int)getpid());
+	unlink(path + 4);
+	int fds = t_count_fds();
+	CHECK_ERR(ivc_listen(path, NULL, &l), 0);
+	struct stat sb;
+	CHECK(stat(path + 4, &sb) == 0 && S_ISSOCK(sb.st_mode));
+	CHECK_ERR(ivc_listen(path, NULL, &l2), -EADDRINUSE);
+	ivc_listener_close(l);
+	CHECK(stat(path + 4, &sb) != 0);
+	/* Leave a stale socket file behind. */
+	int s = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	strcpy(sun.sun_path, path + 4);
+	REQUIRE(bind(s, (struct sockaddr *)&sun, sizeof(sun)) == 0);
+	close(s);
+	CHECK(stat(path + 4, &sb) == 0);
+	CHECK_ERR(ivc_listen(path, NULL, &l), 0);
+	struct ivc_channel *ca = NULL;
+	/* And it is a working listener. */
+	CHECK_ERR(pair_on(l, path), 0);
+	ivc_listener_close(l);
+	/* A regular file in the way is not a listener. */
+	int f = open(path + 4, O_CREAT | O_WRONLY, 0600);
+	CHECK(f >= 0);
+	if (f >= 0)
+		close(f);
+	CHECK_ERR(ivc_connect(path, NULL, 0, &ca), -ECONNREFUSED);
+	unlink(path + 4);
+	CHECK_NO_LEAK(fds, "filesystem listeners");
+}
+
+/* ---- fake servers -------------------------------------------------------------------- */
+
+/* A lane as an honest peer would make it: a sealed memfd of the right size,
+ * formatted; two eventfds. */
+struct fake_lane {
+	int memfd;
+	int bell[2];
+	struct ivc_lane_geom g;
+};
+
+static void fake_lane_make(struct fake_lane *f, int seal, int format,
+			   uint64_t size_delta)
+{
+	struct ivc_geometry geo = {4, 64, 4};
+	REQUIRE_OK(ivc_lane_geom_compute(&geo, 0, &f->g));
+	f->memfd = memfd_create("fake-lane", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	REQUIRE(f->memfd >= 0);
+	REQUIRE(ftruncate(f->memfd, (off_t)(f->g.region_size + size_delta)) == 0);
+	if (format) {
+		void *p = mmap(NULL, f->g.region_size, PROT_READ | PROT_WRITE,
+			       MAP_SHARED, f->memfd, 0);
+		REQUIRE(p != MAP_FAILED);
+		ivc_lane_format(p, &f->g, IVC_IDX_START);
+		munmap(p, f->g.region_size);
+	}
+	if (seal)
+		REQUIRE(fcntl(f->memfd, F_ADD_SEALS,
+			      F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) == 0);
+	f->bell[0] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	f->bell[1] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	REQUIRE(f->bell[0] >= 0 && f->bell[1] >= 0);
+}
+
+static void fake_lane_free(struct fake_lane *f)
+{
+	close(f->memfd);
+	close(f->bell[0]);
+	close(f->bell[1]);
+}
+
+static void fake_msg(struct ivc_ctrl_msg *m, int type, const struct ivc_lane_geom *g)
+{
+	memset(m, 0, sizeof(*m));
+	m->magic = IVC_CTRL_MAGIC;
+	m->version = IVC_PROTO_VERSION;
+	m->type = (uint16_t)type;
+	if (g) {
+		m->slots = g->slots;
+		m->buf_size = g->buf_size;
+		m->buf_count = g->buf_count;
+		m->region_size = g->region_size;
+	}
+}
+
+/* Send @len bytes with @nfds descriptors. */
+static int send_raw(int sock, const void *data, size_t len, const int *fds,
+		    int nfds)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 8)];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = {(void *)data, len};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	if (nfds) {
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
+	}
+	return sendmsg(sock, &mh, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -errno;
+}
+
+/* Receive one message (waiting up to FAKE_MS); close any descriptors. */
+static ssize_t recv_raw(int sock, void *data, size_t cap, int *nfds)
+{
+	struct pollfd p = {.fd = sock, .events = POLLIN};
+	if (poll(&p, 1, FAKE_MS) != 1)
+		return -ETIMEDOUT;
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 8)];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = {data, cap};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1,
+			    .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+	ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	int k = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		int cnt = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		for (int i = 0; i < cnt; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(c) + (size_t)i * sizeof(int), sizeof(fd));
+			close(fd);
+			k++;
+		}
+	}
+	if (nfds)
+		*nfds = k;
+	return n < 0 ? -errno : n;
+}
+
+/* How a fake server answers a HELLO. */
+enum fake_reply {
+	FR_VALID,		/* an honest WELCOME: the control case */
+	FR_GARBAGE48,		/* 48 random bytes */
+	FR_GARBAGE3,		/* 3 bytes */
+	FR_VERSION,		/* WELCOME of version + 1 */
+	FR_REJECT_VERSION,	/* REJECT(EPROTONOSUPPORT) of version + 1 */
+	FR_REJECT_ACCES,	/* REJECT(EACCES) */
+	FR_NO_FDS,		/* WELCOME without descriptors */
+	FR_EXTRA_FDS,		/* WELCOME with 5 descriptors */
+	FR_UNSEALED,		/* memfd not sealed */
+	FR_WRONG_SIZE,		/* memfd one page too big */
+	FR_UNFORMATTED,		/* lane header all zeroes */
+	FR_BAD_GEOMETRY,	/* geometry in the message is invalid */
+	FR_PIPE_BELLS,		/* doorbells are pipes, not eventfds */
+	FR_HELLO,		/* answers HELLO with a HELLO */
+	FR_HANGUP,		/* accepts, reads the HELLO, closes */
+	FR_SILENT,		/* accepts, reads the HELLO, never answers */
+	FR_STREAM,		/* a SOCK_STREAM listener */
+};
+
+struct fake_server {
+	int lsock;
+	enum fake_reply reply;
+	struct t_sem done; /* the client is finished: hang up */
+	int hello_ok;      /* the HELLO looked like ivc's */
+};
+
+static void *fake_server_thread(void *p)
+{
+	struct fake_server *fs = p;
+	struct pollfd pl = {.fd = fs->lsock, .events = POLLIN};
+	if (poll(&pl, 1, FAKE_MS) != 1)
+		return NULL;
+	int s = accept4(fs->lsock, NULL, NULL, SOCK_CLOEXEC);
+	if (s < 0)
+		return NULL;
+	if (fs->reply == FR_STREAM)
+		goto wait; /* (not reached: the connect fails first) */
+
+	unsigned char in[128];
+	int nfds = 0;
+	ssize_t n = recv_raw(s, in, sizeof(in), &nfds);
+	struct ivc_ctrl_msg hello;
+	fs->hello_ok = n == (ssize_t)sizeof(hello) && nfds == IVC_CTRL_NFDS &&
+		       ivc_ctrl_parse(in, (size_t)n, &hello) == 0 &&
+		       hello.type == IVC_CTRL_HELLO;
+
+	struct fake_lane fl;
+	struct ivc_ctrl_msg m;
+	fake_lane_make(&fl, fs->reply != FR_UNSEALED, fs->reply != FR_UNFORMATTED,
+		       fs->reply == FR_WRONG_SIZE ? 4096 : 0);
+	fake_msg(&m, IVC_CTRL_WELCOME, &fl.g);
+	int fds[5] = {fl.memfd, fl.bell[0], fl.bell[1], fl.bell[0], fl.bell[1]};
+	int pfd[2] = {-1, -1}, pfd2[2] = {-1, -1};
+	int nsend = 3;
+	unsigned char junk[48];
+	uint64_t rng = 99;
+
+	switch (fs->reply) {
+	case FR_VALID:
+	case FR_UNSEALED:
+	case FR_WRONG_SIZE:
+	case FR_UNFORMATTED:
+		break;
+	case FR_GARBAGE48:
+		for (size_t i = 0; i < sizeof(junk); i++)
+			junk[i] = (unsigned char)t_splitmix64(&rng);
+		send_raw(s, junk, sizeof(junk), NULL, 0);
+		goto out;
+	case FR_GARBAGE3:
+		send_raw(s, "abc", 3, NULL, 0);
+		goto out;
+	case FR_VERSION:
+		m.version = IVC_PROTO_VERSION + 1;
+		break;
+	case FR_REJECT_VERSION:
+		fake_msg(&m, IVC_CTRL_REJECT, NULL);
+		m.version = IVC_PROTO_VERSION + 1;
+		m.status = EPROTONOSUPPORT;
+		nsend = 0;
+		break;
+	case FR_REJECT_ACCES:
+		fake_msg(&m, IVC_CTRL_REJECT, NULL);
+		m.status = EACCES;
+		nsend = 0;
+		break;
+	case FR_NO_FDS:
+		nsend = 0;
+		break;
+	case FR_EXTRA_FDS:
+		nsend = 5;
+		break;
+	case FR_BAD_GEOMETRY:
+		m.slots = 3;
+		break;
+	case FR_PIPE_BELLS:
+		if (pipe2(pfd, O_CLOEXEC) || pipe2(pfd2, O_CLOEXEC))
+			goto out;
+		fds[1] = pfd[0];
+		fds[2] = pfd2[0];
+		break;
+	case FR_HELLO:
+		m.type = IVC_CTRL_HELLO;
+		break;
+	case FR_HANGUP:
+		goto out_now;
+	case FR_SILENT:
+	case FR_STREAM:
+		goto out;
+	}
+	send_raw(s, &m, sizeof(m), fds, nsend);
+out:
+	fake_lane_free(&fl);
+	for (int i = 0; i < 2; i++) {
+		if (pfd[i] >= 0)
+			close(pfd[i]);
+		if (pfd2[i] >= 0)
+			close(pfd2[i]);
+	}
+wait:
+	/* Stay connected until the client is done (no hang-up to blame). */
+	t_sem_wait(&fs->done, 2 * FAKE_MS);
+	close(s);
+	return NULL;
+out_now:
+	fake_lane_free(&fl);
+	close(s);
+	return NULL;
+}
+
+static void fake_server_case(enum fake_reply reply, const char *what,
+			     const int *want, int nwant, int timeout_ms)
+{
+	char addr[108];
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	socklen_t len;
+	if (reply == FR_STREAM) {
+		/* A filesystem socket: an abstract name is looked up per
+		 * socket type, so a stream socket there would look like
+		 * nothing at all to a SOCK_SEQPACKET connect. */
+		snprintf(addr, sizeof(addr), "shm:/tmp/ivc-test-stream-%d.sock",
+			 (int)getpid());
+		unlink(addr + 4);
+		strcpy(sun.sun_path, addr + 4);
+		len = sizeof(sun);
+	} else {
+		t_addr(addr, sizeof(addr), "fake");
+		size_t n = strlen(addr + 5);
+		memcpy(sun.sun_path + 1, addr + 5, n);
+		len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
+	}
+	int fds = t_count_fds();
+	struct fake_server fs = {.reply = reply, .hello_ok = 0};
+	REQUIRE_OK(t_sem_init(&fs.done));
+	fs.lsock = socket(AF_UNIX, (reply == FR_STREAM ? SOCK_STREAM : SOCK_SEQPACKET) |
+				   SOCK_CLOEXEC, 0);
+	REQUIRE(fs.lsock >= 0);
+	REQUIRE(bind(fs.lsock, (struct sockaddr *)&sun, len) == 0);
+	REQUIRE(listen(fs.lsock, 4) == 0);
+	pthread_t th;
+	int started = reply != FR_SILENT && reply != FR_STREAM;
+	if (started)
+		REQUIRE(pthread_create(&th, NULL, fake_server_thread, &fs) == 0);
+
+	struct ivc_channel *ch = NULL;
+	uint64_t t0 = t_now_ns();
+	int r = ivc_connect(addr, NULL, timeout_ms, &ch);
+	uint64_t ms = (t_now_ns() - t0) / 1000000u;
+	int ok = 0;
+	for (int i = 0; i < nwant; i++)
+		ok |= r == want[i];
+	if (ok) {
+		t_pass();
+	} else {
+		char list[128] = "";
+		for (int i = 0; i < nwant; i++)
+			snprintf(list + strlen(list), sizeof(list) - strlen(list),
+				 "%s%s", i ? " or " : "", t_errname(want[i]));
+		t_fail(__FILE__, __LINE__, "fake server (%s): ivc_connect: %d (%s), want %s",
+		       what, r, t_errname(r), list);
+	}
+	printf("   %-36s -> %d (%s) after %llu ms\n", what, r, t_errname(r),
+	       (unsigned long long)ms);
+	if (r == 0) {
+		struct ivc_info info;
+		CHECK_ERR(ivc_channel_info(ch, &info), 0);
+		CHECK_EQ(info.rx.slots, 4);
+		ivc_close(ch);
+	} else {
+		CHECK(ch == NULL);
+	}
+	t_sem_post(&fs.done);
+	if (started) {
+		pthread_join(th, NULL);
+		CHECK(fs.hello_ok);
+	}
+	close(fs.lsock);
+	if (reply == FR_STREAM)
+		unlink(addr + 4);
+	t_sem_destroy(&fs.done);
+	CHECK_NO_LEAK(fds, what);
+}
+
+static void test_fake_servers(void)
+{
+	printf("-- connecting to fake servers\n");
+	const int ok[] = {0}, proto[] = {-EPROTO}, vers[] = {-EPROTONOSUPPORT},
+		  acces[] = {-EACCES}, refused[] = {-ECONNREFUSED},
+		  timedout[] = {-ETIMEDOUT},
+		  /* ivc_connect's documented failures for "not an ivc
+		   * listener" / "broke the protocol" */
+		  notivc[] = {-ECONNREFUSED, -EPROTO};
+	fake_server_case(FR_VALID, "honest WELCOME (control)", ok, 1, FAKE_MS);
+	fake_server_case(FR_GARBAGE48, "48 bytes of garbage", notivc, 2, FAKE_MS);
+	fake_server_case(FR_GARBAGE3, "3 bytes of garbage", notivc, 2, FAKE_MS);
+	fake_server_case(FR_VERSION, "WELCOME of version + 1", vers, 1, FAKE_MS);
+	fake_server_case(FR_REJECT_VERSION, "REJECT(version) of version + 1", vers, 1,
+			 FAKE_MS);
+	fake_server_case(FR_REJECT_ACCES, "REJECT(EACCES)", acces, 1, FAKE_MS);
+	fake_server_case(FR_NO_FDS, "WELCOME without descriptors", proto, 1, FAKE_MS);
+	fake_server_case(FR_EXTRA_FDS, "WELCOME with 5 descriptors", proto, 1, FAKE_MS);
+	fake_server_case(FR_UNSEALED, "unsealed memfd", proto, 1, FAKE_MS);
+	fake_server_case(FR_WRONG_SIZE, "memfd of the wrong size", proto, 1, FAKE_MS);
+	fake_server_case(FR_UNFORMATTED, "unformatted lane", proto, 1, FAKE_MS);
+	fake_server_case(FR_BAD_GEOMETRY, "invalid geometry", proto, 1, FAKE_MS);
+	fake_server_case(FR_PIPE_BELLS, "pipes for doorbells", proto, 1, FAKE_MS);
+	fake_server_case(FR_HELLO, "HELLO for an answer", proto, 1, FAKE_MS);
+	/* Regression test (found at 6781eee, fixed in 7fcda9a): this gave
+	 * -ECONNRESET, which ivc_connect's documentation does not list. */
+	fake_server_case(FR_HANGUP, "accepts and hangs up", notivc, 2, FAKE_MS);
+	fake_server_case(FR_SILENT, "never answers", timedout, 1, 200);
+	fake_server_case(FR_STREAM, "SOCK_STREAM listener (a path)", refused, 1,
+			 FAKE_MS);
+}
+
+/* ---- fake clients ------------------------------------------------------------- */
+
+enum fake_hello {
+	FH_VALID,	/* the control case */
+	FH_VERSION,	/* HELLO of version + 1 */
+	FH_GARBAGE,	/* 48 random bytes */
+	FH_NO_FDS,	/* HELLO without descriptors */
+	FH_UNFORMATTED,	/* lane header all zeroes */
+	FH_WELCOME,	/* a WELCOME instead of a HELLO */
+	FH_HANGUP,	/* connects and hangs up */
+	FH_SILENT,	/* connects and says nothing */
+};
+
+static void fake_client_case(struct ivc_listener *l, const char *addr,
+			     enum fake_hello h, const char *what,
+			     const int *want, int nwant, int want_reply_status)
+{
+	int fds = t_count_fds();
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	REQUIRE(s >= 0);
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	size_t n = strlen(addr + 5);
+	memcpy(sun.sun_path + 1, addr + 5, n);
+	socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
+	REQUIRE(connect(s, (struct sockaddr *)&sun, len) == 0);
+
+	struct fake_lane fl;
+	fake_lane_make(&fl, 1, h != FH_UNFORMATTED, 0);
+	struct ivc_ctrl_msg m;
+	fake_msg(&m, h == FH_WELCOME ? IVC_CTRL_WELCOME : IVC_CTRL_HELLO, &fl.g);
+	int lfds[3] = {fl.memfd, fl.bell[0], fl.bell[1]};
+	if (h == FH_VERSION)
+		m.version = IVC_PROTO_VERSION + 1;
+	if (h == FH_GARBAGE) {
+		uint64_t rng = 7;
+		unsigned char junk[48];
+		for (size_t i = 0; i < sizeof(junk); i++)
+			junk[i] = (unsigned char)t_splitmix64(&rng);
+		send_raw(s, junk, sizeof(junk), lfds, 3);
+	} else if (h == FH_HANGUP) {
+		close(s);
+		s = -1;
+	} else if (h != FH_SILENT) {
+		send_raw(s, &m, sizeof(m), lfds, h == FH_NO_FDS ? 0 : 3);
+	}
+	fake_lane_free(&fl);
+
+	struct ivc_channel *ch = NULL;
+	int r = ivc_accept(l, h == FH_SILENT ? 200 : FAKE_MS, &ch);
+	int ok = 0;
+	for (int i = 0; i < nwant; i++)
+		ok |= r == want[i];
+	if (ok)
+		t_pass();
+	else
+		t_fail(__FILE__, __LINE__, "fake client (%s): ivc_accept: %d (%s), want %d (%s)%s",
+		       what, r, t_errname(r), want[0], t_errname(want[0]),
+		       nwant > 1 ? " or another documented error" : "");
+	printf("   %-36s -> ivc_accept %d (%s)", what, r, t_errname(r));
+	if (r == 0)
+		ivc_close(ch);
+	if (s >= 0 && want_reply_status >= 0) {
+		/* What the client was told. */
+		unsigned char in[128];
+		int nfds = -1;
+		ssize_t k = recv_raw(s, in, sizeof(in), &nfds);
+		struct ivc_ctrl_msg reply;
+		if (k == (ssize_t)sizeof(reply)) {
+			memcpy(&reply, in, sizeof(reply));
+			printf(", told type %u status %d", reply.type, reply.status);
+			if (want_reply_status == 0) {
+				CHECK_EQ(reply.type, IVC_CTRL_WELCOME);
+				CHECK_EQ(nfds, 3);
+			} else {
+				CHECK_EQ(reply.type, IVC_CTRL_REJECT);
+				CHECK_EQ(reply.status, want_reply_status);
+				CHECK_EQ(nfds, 0);
+			}
+		} else {
+			t_fail(__FILE__, __LINE__, "fake client (%s): no reply (%zd)",
+			       what, k);
+		}
+	}
+	printf("\n");
+	if (s >= 0)
+		close(s);
+	CHECK_NO_LEAK(fds, what);
+}
+
+static void test_fake_clients(void)
+{
+	printf("-- fake clients at a real listener\n");
+	char addr[108];
+	t_addr(addr, sizeof(addr), "fakecl");
+	struct ivc_listener *l = NULL;
+	REQUIRE_OK(ivc_listen(addr, NULL, &l));
+	static const int ok[] = {0}, vers[] = {-EPROTONOSUPPORT},
+			 proto[] = {-EPROTO}, timedout[] = {-ETIMEDOUT},
+			 /* ivc_accept's documented failures, less -EINVAL
+			  * and -EAGAIN (it had a client) */
+			 documented[] = {-ETIMEDOUT, -EPROTO, -EACCES,
+					 -EPROTONOSUPPORT, -ENOMEM, -EMFILE};
+	fake_client_case(l, addr, FH_VALID, "honest HELLO (control)", ok, 1, 0);
+	fake_client_case(l, addr, FH_VERSION, "HELLO of version + 1", vers, 1,
+			 EPROTONOSUPPORT);
+	fake_client_case(l, addr, FH_GARBAGE, "48 bytes of garbage", proto, 1, EPROTO);
+	fake_client_case(l, addr, FH_NO_FDS, "HELLO without descriptors", proto, 1,
+			 EPROTO);
+	fake_client_case(l, addr, FH_UNFORMATTED, "unformatted lane", proto, 1, EPROTO);
+	fake_client_case(l, addr, FH_WELCOME, "WELCOME instead of HELLO", proto, 1,
+			 EPROTO);
+	/* Regression test (found at 6781eee, fixed in 7fcda9a): this gave
+	 * -ECONNRESET, which ivc_accept's documentation does not list. */
+	fake_client_case(l, addr, FH_HANGUP, "connects and hangs up", documented, 6, -1);
+	fake_client_case(l, addr, FH_SILENT, "connects, says nothing", timedout, 1, -1);
+
+	/* The listener is still usable by a real client. */
+	int fds = t_count_fds();
+	CHECK_ERR(pair_on(l, addr), 0);
+	CHECK_NO_LEAK(fds, "real client after fakes");
+	ivc_listener_close(l);
+}
+
+int main(void)
+{
+	t_init("test_errors", 80);
+	test_null_args();
+	test_addresses();
+	test_fake_servers();
+	test_fake_clients();
+	return t_finish();
+}
