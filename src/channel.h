@@ -37,6 +37,7 @@ struct ivc_chan_side {
 	alignas(64) struct ivc_backoff bo;
 	struct ivc_side_stats st;
 	uint64_t next_check_ns; /* next peer liveness check while polling */
+	int sleep_ep; /* this side's doorbell (edge-triggered) + hang-up */
 };
 
 struct ivc_channel {

@@ -121,28 +121,40 @@ static int spin(struct ivc_channel *ch, unsigned ev, struct ivc_chan_side *s,
 	return r;
 }
 
-/* Block on our doorbell(s) and the peer's hang-up until something happens. */
-static int sleep_once(struct ivc_channel *ch, unsigned ev, uint64_t deadline)
+/* Block on both doorbells and the hang-up (ivc_wait(RX | TX): rare). */
+static int sleep_both(struct ivc_channel *ch, uint64_t deadline)
 {
 	struct pollfd p[3];
 	int n = 0, r;
 
-	if (ev & EV_RXSIDE)
-		p[n++] = (struct pollfd){ ch->xp->bell_fd[IVC_BELL_RX], POLLIN, 0 };
-	if (ev & EV_TXSIDE)
-		p[n++] = (struct pollfd){ ch->xp->bell_fd[IVC_BELL_TX], POLLIN, 0 };
+	p[n++] = (struct pollfd){ ch->xp->bell_fd[IVC_BELL_RX], POLLIN, 0 };
+	p[n++] = (struct pollfd){ ch->xp->bell_fd[IVC_BELL_TX], POLLIN, 0 };
 	if (ch->xp->hup_fd >= 0)
-		p[n++] = (struct pollfd){ ch->xp->hup_fd, POLLIN, 0 };
+		p[n++] = (struct pollfd){ ch->xp->hup_fd, POLLIN | POLLRDHUP, 0 };
 	r = poll(p, (nfds_t)n, ivc_ms_left(deadline));
 	if (r < 0 && errno != EINTR)
 		return -errno;
-	if (ev & EV_RXSIDE)
-		ch->xp->ops->ack(ch->xp, IVC_BELL_RX);
-	if (ev & EV_TXSIDE)
-		ch->xp->ops->ack(ch->xp, IVC_BELL_TX);
-	if (r > 0 && (p[n - 1].revents & (POLLIN | POLLHUP | POLLERR)) &&
-	    ch->xp->hup_fd >= 0)
+	ch->xp->ops->ack(ch->xp, IVC_BELL_RX);
+	ch->xp->ops->ack(ch->xp, IVC_BELL_TX);
+	if (r > 0 && n == 3 && p[2].revents)
 		(void)ivc_channel_peer_end(ch, 1);
+	return 0;
+}
+
+/* Block until our doorbell rings or the peer hangs up: one system call. */
+static int sleep_once(struct ivc_channel *ch, unsigned ev, uint64_t deadline)
+{
+	struct epoll_event e[2];
+	int i, r;
+
+	if ((ev & EV_RXSIDE) && (ev & EV_TXSIDE))
+		return sleep_both(ch, deadline);
+	r = epoll_wait(side_of(ch, ev)->sleep_ep, e, 2, ivc_ms_left(deadline));
+	if (r < 0 && errno != EINTR)
+		return -errno;
+	for (i = 0; i < r; i++)
+		if (e[i].data.u32 == 1)
+			(void)ivc_channel_peer_end(ch, 1);
 	return 0;
 }
 
@@ -153,9 +165,9 @@ static int sleep_loop(struct ivc_channel *ch, unsigned ev,
 
 	for (;;) {
 		arm(ch, ev, 1);
+		/* No liveness system call here: the hang-up is in the sleep
+		 * set, so a dead peer wakes us at once. */
 		r = ivc_channel_ready(ch, ev);
-		if (!r && ivc_channel_peer_end(ch, 1))
-			r = ivc_channel_ready(ch, ev);
 		if (r)
 			break;
 		if (ivc_now_ns() >= deadline) {
