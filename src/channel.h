@@ -27,7 +27,6 @@ struct ivc_backoff {
 
 /* Counters kept by one thread (TX side or RX side). */
 struct ivc_side_stats {
-	uint64_t msgs, bytes, bufs;
 	uint64_t doorbells, sleeps, spin_hits, yields, stalls, stalls2;
 };
 

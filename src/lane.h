@@ -43,6 +43,7 @@ struct ivc_lane_tx {
 	uint32_t sleep_epoch;
 	uint32_t *free_stack;
 	uint8_t *state;
+	uint64_t cnt_msgs, cnt_bytes, cnt_bufs; /* posted (ivc_stats) */
 };
 
 /* A descriptor copied out of the ring and validated. */
@@ -71,6 +72,7 @@ struct ivc_lane_rx {
 	uint32_t st_head, st_n; /* staged descriptors (a ring of g.slots) */
 	struct ivc_staged *stage;
 	uint8_t *state;
+	uint64_t cnt_msgs, cnt_bytes, cnt_bufs; /* handed out (ivc_stats) */
 };
 
 /* Sender: set up over a region formatted with ivc_lane_format(). */
@@ -111,6 +113,9 @@ static inline int ivc_lane_rx_maybe(const struct ivc_lane_rx *rx)
 	       __atomic_load_n(&rx->desc[rx->cons & rx->mask].seq,
 			       __ATOMIC_RELAXED) != rx->cons - rx->g.slots;
 }
+/* Receive up to @n buffers straight from the ring into @bufs (nothing may
+ * be staged).  Return: how many (0 if none is ready), -EPROTO. */
+int ivc_lane_rx_poll(struct ivc_lane_rx *rx, struct ivc_buf *bufs, unsigned n);
 /* Hand out up to @n staged buffers.  Return: how many. */
 unsigned ivc_lane_rx_take(struct ivc_lane_rx *rx, struct ivc_buf *bufs,
 			  unsigned n);

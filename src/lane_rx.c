@@ -29,6 +29,7 @@ int ivc_lane_rx_init(struct ivc_lane_rx *rx, void *region,
 	rx->cons = rx->ret_prod = idx_start;
 	rx->chain = rx->rung_epoch = rx->sleep_epoch = 0;
 	rx->st_head = rx->st_n = 0;
+	rx->cnt_msgs = rx->cnt_bytes = rx->cnt_bufs = 0;
 	rx->stage = malloc(sizeof(*rx->stage) * g->slots);
 	rx->state = calloc(g->buf_count, 1);
 	if (!rx->stage || !rx->state) {
@@ -52,9 +53,9 @@ void ivc_lane_rx_fini(struct ivc_lane_rx *rx)
 	rx->state = NULL;
 }
 
-/* Read the descriptor at our index once and validate it.
- * Return: 1 staged, 0 not written yet, -EPROTO. */
-static int rx_fetch_one(struct ivc_lane_rx *rx)
+/* Read the descriptor at our index once and validate it into @out.
+ * Return: 1, 0 when not written yet, -EPROTO. */
+static int rx_read_one(struct ivc_lane_rx *rx, struct ivc_staged *out)
 {
 	const struct ivc_desc *d = &rx->desc[rx->cons & rx->mask];
 	uint32_t seq = IVC_LOAD_ACQ(&d->seq);
@@ -75,11 +76,72 @@ static int rx_fetch_one(struct ivc_lane_rx *rx)
 	} else {
 		rx->chain = 0;
 	}
+	rx->cons++;
+	*out = s;
+	return 1;
+}
+
+static int rx_fetch_one(struct ivc_lane_rx *rx)
+{
+	struct ivc_staged s;
+	int r = rx_read_one(rx, &s);
+
+	if (r <= 0)
+		return r;
 	rx->state[s.buf] = IVC_RXB_STAGED;
 	rx->stage[(rx->st_head + rx->st_n) & rx->mask] = s;
 	rx->st_n++;
-	rx->cons++;
 	return 1;
+}
+
+/* Hand one validated descriptor to the caller. */
+static void rx_give(struct ivc_lane_rx *rx, const struct ivc_staged *s,
+		   struct ivc_buf *b)
+{
+	rx->state[s->buf] = IVC_RXB_APP;
+	b->data = rx->bufs + (uint64_t)s->buf * rx->g.buf_size;
+	b->len = s->len;
+	b->cap = rx->g.buf_size;
+	b->id = s->buf;
+	b->flags = s->flags;
+	/* Start the payload's cache miss now, in parallel with the caller's
+	 * bookkeeping, rather than at its first read. */
+	__builtin_prefetch(b->data);
+}
+
+static void rx_count(struct ivc_lane_rx *rx, const struct ivc_buf *bufs,
+		     unsigned k)
+{
+	uint64_t bytes = 0, msgs = 0;
+	unsigned i;
+
+	for (i = 0; i < k; i++) {
+		bytes += bufs[i].len;
+		msgs += !(bufs[i].flags & IVC_DESC_MORE);
+	}
+	IVC_COUNT(&rx->cnt_msgs, msgs);
+	IVC_COUNT(&rx->cnt_bytes, bytes);
+	IVC_COUNT(&rx->cnt_bufs, k);
+}
+
+int ivc_lane_rx_poll(struct ivc_lane_rx *rx, struct ivc_buf *bufs, unsigned n)
+{
+	unsigned k = 0;
+	int r = 0;
+
+	while (k < n) {
+		struct ivc_staged s;
+
+		r = rx_read_one(rx, &s);
+		if (r <= 0)
+			break;
+		rx_give(rx, &s, &bufs[k++]);
+	}
+	if (k) {
+		IVC_STORE_REL(&rx->rx_hot->desc_cons, rx->cons);
+		rx_count(rx, bufs, k);
+	}
+	return r < 0 ? r : (int)k;
 }
 
 int ivc_lane_rx_fetch(struct ivc_lane_rx *rx, uint32_t want)
@@ -101,21 +163,10 @@ unsigned ivc_lane_rx_take(struct ivc_lane_rx *rx, struct ivc_buf *bufs,
 {
 	unsigned i, k = n < rx->st_n ? n : rx->st_n;
 
-	for (i = 0; i < k; i++) {
-		const struct ivc_staged *s = &rx->stage[rx->st_head & rx->mask];
-
-		rx->state[s->buf] = IVC_RXB_APP;
-		bufs[i].data = rx->bufs + (uint64_t)s->buf * rx->g.buf_size;
-		/* Start the payload's cache miss now, in parallel with the
-		 * caller's bookkeeping, rather than at its first read. */
-		__builtin_prefetch(bufs[i].data);
-		bufs[i].len = s->len;
-		bufs[i].cap = rx->g.buf_size;
-		bufs[i].id = s->buf;
-		bufs[i].flags = s->flags;
-		rx->st_head++;
-	}
+	for (i = 0; i < k; i++)
+		rx_give(rx, &rx->stage[rx->st_head++ & rx->mask], &bufs[i]);
 	rx->st_n -= k;
+	rx_count(rx, bufs, k);
 	return k;
 }
 
@@ -142,6 +193,8 @@ int ivc_lane_rx_release(struct ivc_lane_rx *rx, const struct ivc_buf *bufs,
 	uint32_t rmask = rx->g.ret_slots - 1;
 	unsigned i;
 
+	/* One pass: entries past ret_prod are invisible to the sender until
+	 * ret_prod moves, so a failure part-way only undoes our marks. */
 	for (i = 0; i < n; i++) {
 		uint32_t id = bufs[i].id;
 
@@ -151,9 +204,9 @@ int ivc_lane_rx_release(struct ivc_lane_rx *rx, const struct ivc_buf *bufs,
 			return -EINVAL;
 		}
 		rx->state[id] = IVC_RXB_PEER;
+		IVC_STORE(&rx->ret[(rx->ret_prod + i) & rmask], id);
 	}
-	for (i = 0; i < n; i++)
-		IVC_STORE(&rx->ret[rx->ret_prod++ & rmask], bufs[i].id);
+	rx->ret_prod += n;
 	IVC_STORE_REL(&rx->rx_hot->ret_prod, rx->ret_prod);
 	return 0;
 }

@@ -24,6 +24,7 @@ int ivc_lane_tx_init(struct ivc_lane_tx *tx, void *region,
 	tx->bufs = base + g->buf_off;
 	tx->prod = tx->cons_cache = tx->ret_cons = idx_start;
 	tx->n_lent = tx->chain = tx->rung_epoch = tx->sleep_epoch = 0;
+	tx->cnt_msgs = tx->cnt_bytes = tx->cnt_bufs = 0;
 	tx->free_stack = malloc(sizeof(uint32_t) * g->buf_count);
 	tx->state = calloc(g->buf_count, 1);
 	if (!tx->free_stack || !tx->state) {
@@ -140,31 +141,43 @@ int ivc_lane_tx_space(struct ivc_lane_tx *tx, uint32_t want)
 	return (int)(tx->g.slots - used);
 }
 
-/* Validate the @n buffers about to be posted; nothing is changed. */
-static int tx_check_post(const struct ivc_lane_tx *tx,
-			 const struct ivc_buf *bufs, unsigned n)
+/* One pass over all @n: each must be the caller's (not named twice), no
+ * longer than a buffer, with known flags, and no chain may outgrow the
+ * ring.  Each is marked LENT as it passes; a failure undoes the marks. */
+static int tx_check_claim(struct ivc_lane_tx *tx, const struct ivc_buf *bufs,
+			  unsigned n)
 {
 	uint32_t chain = tx->chain;
 	unsigned i;
+	int r = 0;
 
 	for (i = 0; i < n; i++) {
-		if (bufs[i].len > tx->g.buf_size ||
-		    (bufs[i].flags & ~IVC_DESC_KNOWN_FLAGS))
-			return -EINVAL;
-		if (bufs[i].flags & IVC_DESC_MORE) {
-			if (++chain >= tx->max_chain)
-				return -EMSGSIZE;
-		} else {
-			chain = 0;
+		const struct ivc_buf *b = &bufs[i];
+
+		if (b->id >= tx->g.buf_count || tx->state[b->id] != IVC_BUF_APP ||
+		    b->len > tx->g.buf_size || (b->flags & ~IVC_DESC_KNOWN_FLAGS)) {
+			r = -EINVAL;
+			break;
 		}
+		if (!(b->flags & IVC_DESC_MORE))
+			chain = 0;
+		else if (++chain >= tx->max_chain) {
+			r = -EMSGSIZE;
+			break;
+		}
+		tx->state[b->id] = IVC_BUF_LENT;
 	}
-	return 0;
+	if (r)
+		while (i--)
+			tx->state[bufs[i].id] = IVC_BUF_APP;
+	return r;
 }
 
 int ivc_lane_tx_post(struct ivc_lane_tx *tx, const struct ivc_buf *bufs,
 		     unsigned n)
 {
 	int space = ivc_lane_tx_space(tx, n);
+	uint64_t bytes = 0, msgs = 0;
 	unsigned i, k;
 	int r;
 
@@ -172,25 +185,30 @@ int ivc_lane_tx_post(struct ivc_lane_tx *tx, const struct ivc_buf *bufs,
 		return space;
 	/* All @n are checked, not only the prefix that fits: a bad buffer or
 	 * an over-long chain further on must not leave half a chain sent. */
-	r = tx_check_post(tx, bufs, n);
+	r = tx_check_claim(tx, bufs, n);
 	if (r)
 		return r;
 	k = n < (unsigned)space ? n : (unsigned)space;
-	r = tx_claim(tx, bufs, k, IVC_BUF_LENT);
-	if (r)
-		return r;
+	for (i = k; i < n; i++)
+		tx->state[bufs[i].id] = IVC_BUF_APP; /* not sent this time */
 	for (i = 0; i < k; i++) {
 		struct ivc_desc *d = &tx->desc[tx->prod & tx->mask];
+		uint32_t more = bufs[i].flags & IVC_DESC_MORE;
 
 		IVC_STORE(&d->buf, bufs[i].id);
 		IVC_STORE(&d->len, bufs[i].len);
 		IVC_STORE(&d->flags, bufs[i].flags);
 		/* The stamp last: it publishes the descriptor. */
 		IVC_STORE_REL(&d->seq, tx->prod);
-		tx->chain = (bufs[i].flags & IVC_DESC_MORE) ? tx->chain + 1 : 0;
+		tx->chain = more ? tx->chain + 1 : 0;
 		tx->prod++;
+		bytes += bufs[i].len;
+		msgs += !more;
 	}
 	tx->n_lent += k;
+	IVC_COUNT(&tx->cnt_msgs, msgs);
+	IVC_COUNT(&tx->cnt_bytes, bytes);
+	IVC_COUNT(&tx->cnt_bufs, k);
 	return (int)k;
 }
 

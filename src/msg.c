@@ -119,9 +119,6 @@ static ssize_t recv_copy(struct ivc_channel *ch, void *data, uint32_t nb)
 			memcpy(p, b[i].data, b[i].len);
 		p += b[i].len;
 	}
-	IVC_COUNT(&ch->rxs.st.msgs, 1);
-	IVC_COUNT(&ch->rxs.st.bytes, (uint64_t)(p - (unsigned char *)data));
-	IVC_COUNT(&ch->rxs.st.bufs, nb);
 	(void)ivc_rx_release(ch, b, nb);
 	if (b != stack)
 		free(b);

@@ -14,12 +14,12 @@ IVC_PUBLIC int ivc_stats_get(const struct ivc_channel *ch, struct ivc_stats *out
 		return -EINVAL;
 	t = &ch->txs.st;
 	r = &ch->rxs.st;
-	out->tx_msgs = IVC_LOAD(&t->msgs);
-	out->tx_bytes = IVC_LOAD(&t->bytes);
-	out->tx_bufs = IVC_LOAD(&t->bufs);
-	out->rx_msgs = IVC_LOAD(&r->msgs);
-	out->rx_bytes = IVC_LOAD(&r->bytes);
-	out->rx_bufs = IVC_LOAD(&r->bufs);
+	out->tx_msgs = IVC_LOAD(&ch->tx.cnt_msgs);
+	out->tx_bytes = IVC_LOAD(&ch->tx.cnt_bytes);
+	out->tx_bufs = IVC_LOAD(&ch->tx.cnt_bufs);
+	out->rx_msgs = IVC_LOAD(&ch->rx.cnt_msgs);
+	out->rx_bytes = IVC_LOAD(&ch->rx.cnt_bytes);
+	out->rx_bufs = IVC_LOAD(&ch->rx.cnt_bufs);
 	out->doorbells = IVC_LOAD(&t->doorbells) + IVC_LOAD(&r->doorbells);
 	out->sleeps = IVC_LOAD(&t->sleeps) + IVC_LOAD(&r->sleeps);
 	out->spin_hits = IVC_LOAD(&t->spin_hits) + IVC_LOAD(&r->spin_hits);

@@ -43,21 +43,6 @@ IVC_PUBLIC int ivc_tx_alloc(struct ivc_channel *ch, struct ivc_buf *bufs,
 	}
 }
 
-static void tx_account(struct ivc_channel *ch, const struct ivc_buf *bufs,
-		       unsigned k)
-{
-	uint64_t bytes = 0, msgs = 0;
-	unsigned i;
-
-	for (i = 0; i < k; i++) {
-		bytes += bufs[i].len;
-		msgs += !(bufs[i].flags & IVC_BUF_MORE);
-	}
-	IVC_COUNT(&ch->txs.st.msgs, msgs);
-	IVC_COUNT(&ch->txs.st.bytes, bytes);
-	IVC_COUNT(&ch->txs.st.bufs, k);
-}
-
 IVC_PUBLIC int ivc_tx_send(struct ivc_channel *ch, const struct ivc_buf *bufs,
 			   unsigned n, int timeout_ms)
 {
@@ -82,7 +67,6 @@ IVC_PUBLIC int ivc_tx_send(struct ivc_channel *ch, const struct ivc_buf *bufs,
 		if (r < 0)
 			return r;
 	}
-	tx_account(ch, bufs, (unsigned)r);
 	if (ivc_lane_tx_need_bell(&ch->tx))
 		ivc_channel_ring(ch, IVC_BELL_RX, &ch->txs);
 	return r;
@@ -113,8 +97,6 @@ static int rx_end(struct ivc_channel *ch)
 IVC_PUBLIC int ivc_rx_burst(struct ivc_channel *ch, struct ivc_buf *bufs,
 			    unsigned n, int timeout_ms)
 {
-	unsigned k, i;
-	uint64_t bytes = 0, msgs = 0;
 	int r;
 
 	if (!ch || !bufs || !n)
@@ -125,28 +107,26 @@ IVC_PUBLIC int ivc_rx_burst(struct ivc_channel *ch, struct ivc_buf *bufs,
 		r = ivc_channel_err(ch);
 		if (r)
 			return r;
-		if (ch->rx.st_n < n && (r = ivc_channel_fetch(ch, n)) < 0)
-			return r;
 		if (ch->rx.st_n)
-			break;
+			return (int)ivc_lane_rx_take(&ch->rx, bufs, n);
+		/* The common case: straight from the ring, no staging. */
+		r = ivc_lane_rx_poll(&ch->rx, bufs, n);
+		if (r > 0) {
+			if (ivc_lane_rx_need_bell(&ch->rx))
+				ivc_channel_ring(ch, IVC_BELL_TX, &ch->rxs);
+			return r;
+		}
+		if (r < 0)
+			return ivc_channel_break(ch, r);
 		r = rx_end(ch);
 		if (r)
 			return r;
 		if (ch->rx.st_n)
-			break;
+			continue;
 		r = ivc_channel_wait(ch, IVC_EVI_RX, timeout_ms);
 		if (r < 0)
 			return r;
 	}
-	k = ivc_lane_rx_take(&ch->rx, bufs, n);
-	for (i = 0; i < k; i++) {
-		bytes += bufs[i].len;
-		msgs += !(bufs[i].flags & IVC_BUF_MORE);
-	}
-	IVC_COUNT(&ch->rxs.st.msgs, msgs);
-	IVC_COUNT(&ch->rxs.st.bytes, bytes);
-	IVC_COUNT(&ch->rxs.st.bufs, k);
-	return (int)k;
 }
 
 IVC_PUBLIC int ivc_rx_release(struct ivc_channel *ch, const struct ivc_buf *bufs,

@@ -1,0 +1,87 @@
+# Installation: headers, libivc.so.0 / libivc.a, a CMake package (ivc::ivc,
+# ivc::ivc_static) and a pkg-config file (ivc.pc).
+#
+# Included at the end of the top-level CMakeLists.txt, after src/ has defined
+# the targets `ivc` (shared) and `ivc_static` (static).
+include(CMakePackageConfigHelpers)
+
+set(IVC_INSTALL_CMAKEDIR "${CMAKE_INSTALL_LIBDIR}/cmake/ivc"
+    CACHE STRING "Where ivcConfig.cmake is installed (relative to the prefix)")
+set(IVC_INSTALL_PKGCONFIGDIR "${CMAKE_INSTALL_LIBDIR}/pkgconfig"
+    CACHE STRING "Where ivc.pc is installed (relative to the prefix)")
+mark_as_advanced(IVC_INSTALL_CMAKEDIR IVC_INSTALL_PKGCONFIGDIR)
+
+# Public headers: include/ivc/*.h plus the generated version.h.
+file(GLOB IVC_PUBLIC_HEADERS CONFIGURE_DEPENDS
+     "${PROJECT_SOURCE_DIR}/include/ivc/*.h")
+install(FILES ${IVC_PUBLIC_HEADERS}
+              "${PROJECT_BINARY_DIR}/include/ivc/version.h"
+        DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/ivc"
+        COMPONENT ivc_dev)
+
+install(TARGETS ivc ivc_static
+        EXPORT ivcTargets
+        LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}"
+                COMPONENT ivc_runtime
+                NAMELINK_COMPONENT ivc_dev
+        ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}" COMPONENT ivc_dev
+        RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}" COMPONENT ivc_runtime)
+# (The targets' include directory is their $<INSTALL_INTERFACE:...>, set in
+# src/CMakeLists.txt.)
+
+install(EXPORT ivcTargets
+        NAMESPACE ivc::
+        FILE ivcTargets.cmake
+        DESTINATION "${IVC_INSTALL_CMAKEDIR}"
+        COMPONENT ivc_dev)
+
+# ivcConfig.cmake reads these (0/1) to decide which dependencies to look for.
+if(IVC_HAVE_HWLOC)
+  set(IVC_CONFIG_HAVE_HWLOC 1)
+else()
+  set(IVC_CONFIG_HAVE_HWLOC 0)
+endif()
+configure_package_config_file(
+  "${PROJECT_SOURCE_DIR}/cmake/ivcConfig.cmake.in"
+  "${PROJECT_BINARY_DIR}/ivcConfig.cmake"
+  INSTALL_DESTINATION "${IVC_INSTALL_CMAKEDIR}"
+  PATH_VARS CMAKE_INSTALL_INCLUDEDIR CMAKE_INSTALL_LIBDIR)
+write_basic_package_version_file(
+  "${PROJECT_BINARY_DIR}/ivcConfigVersion.cmake"
+  VERSION ${PROJECT_VERSION}
+  COMPATIBILITY SameMajorVersion)
+install(FILES "${PROJECT_BINARY_DIR}/ivcConfig.cmake"
+              "${PROJECT_BINARY_DIR}/ivcConfigVersion.cmake"
+        DESTINATION "${IVC_INSTALL_CMAKEDIR}"
+        COMPONENT ivc_dev)
+
+# pkg-config.  Libs.private lists what libivc.a needs (pkg-config --static);
+# libivc.so carries its own DT_NEEDED entries.  hwloc is named in Libs.private
+# rather than Requires.private so that users of the shared library do not need
+# hwloc.pc (libhwloc-dev) installed.
+set(IVC_PC_LIBS_PRIVATE "")
+if(IVC_HAVE_HWLOC)
+  string(APPEND IVC_PC_LIBS_PRIVATE " -lhwloc")
+endif()
+# Threads::Threads is -pthread on glibc; name the library for pkg-config users.
+string(APPEND IVC_PC_LIBS_PRIVATE " -lpthread")
+string(STRIP "${IVC_PC_LIBS_PRIVATE}" IVC_PC_LIBS_PRIVATE)
+foreach(d INCLUDEDIR LIBDIR)
+  if(IS_ABSOLUTE "${CMAKE_INSTALL_${d}}")
+    set(IVC_PC_${d} "${CMAKE_INSTALL_${d}}")
+  else()
+    set(IVC_PC_${d} "\${prefix}/${CMAKE_INSTALL_${d}}")
+  endif()
+endforeach()
+# The prefix is written at install time, so `cmake --install --prefix P`
+# yields prefix=P: the template keeps a literal @CMAKE_INSTALL_PREFIX@ that
+# the install step substitutes (DESTDIR is, as it should be, not included).
+set(IVC_PC_PREFIX "@CMAKE_INSTALL_PREFIX@")
+configure_file("${PROJECT_SOURCE_DIR}/cmake/ivc.pc.in"
+               "${PROJECT_BINARY_DIR}/ivc.pc.tmpl" @ONLY)
+install(CODE "configure_file(\"${PROJECT_BINARY_DIR}/ivc.pc.tmpl\"
+                            \"${PROJECT_BINARY_DIR}/ivc.pc\" @ONLY)"
+        COMPONENT ivc_dev)
+install(FILES "${PROJECT_BINARY_DIR}/ivc.pc"
+        DESTINATION "${IVC_INSTALL_PKGCONFIGDIR}"
+        COMPONENT ivc_dev)

@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# Install test: install a built ivc tree into a temporary prefix, then build
+# and run test/install/consumer.c against it
+#   (a) through the CMake package: ivc::ivc and ivc::ivc_static;
+#   (b) through pkg-config: `cc $(pkg-config --cflags --libs ivc)`, and the
+#       static library with `pkg-config --static`.
+#
+# usage: run.sh BUILD_DIR SOURCE_DIR C_COMPILER [SANITIZERS]
+#
+# SANITIZERS is the build's IVC_SANITIZE value ('' / 'address,undefined' /
+# 'thread').  A sanitized libivc needs a sanitized program (its runtime must
+# come first), so the same -fsanitize flags are passed to every consumer
+# build; nothing is skipped under the sanitizers.
+#
+# Set IVC_INSTALL_TEST_KEEP=1 to keep the temporary directory.
+set -euo pipefail
+
+if [ $# -lt 3 ]; then
+	echo "usage: $0 BUILD_DIR SOURCE_DIR C_COMPILER [SANITIZERS]" >&2
+	exit 2
+fi
+build=$(cd "$1" && pwd)
+src=$(cd "$2" && pwd)
+cc=$3
+san=${4:-}
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/ivc-install-test.XXXXXX")
+cleanup() {
+	if [ "${IVC_INSTALL_TEST_KEEP:-0}" = 1 ]; then
+		echo "kept $work"
+	else
+		rm -rf "$work"
+	fi
+}
+trap cleanup EXIT
+prefix=$work/prefix
+
+step() { printf '\n== %s\n' "$*"; }
+die() { echo "FAIL: $*" >&2; exit 1; }
+
+san_flags=""
+if [ -n "$san" ]; then
+	san_flags="-fsanitize=$san -fno-omit-frame-pointer"
+fi
+
+version=$(sed -n 's/^#define IVC_VERSION_STRING "\(.*\)"$/\1/p' \
+	"$build/include/ivc/version.h")
+[ -n "$version" ] || die "no version in $build/include/ivc/version.h"
+
+step "cmake --install $build --prefix $prefix"
+cmake --install "$build" --prefix "$prefix" >"$work/install.log" 2>&1 ||
+	{ cat "$work/install.log"; die "cmake --install failed"; }
+
+# Where GNUInstallDirs put things (lib or lib64 or lib/<multiarch>).
+pc=$(find "$prefix" -name ivc.pc -path '*/pkgconfig/*' | head -n 1)
+[ -n "$pc" ] || die "ivc.pc was not installed"
+libdir=$(dirname "$(dirname "$pc")")
+for f in include/ivc/ivc.h include/ivc/version.h include/ivc/error.h \
+	include/ivc/channel.h include/ivc/zerocopy.h; do
+	[ -f "$prefix/$f" ] || die "$f was not installed"
+done
+for f in libivc.so libivc.so.0 "libivc.so.$version" libivc.a \
+	cmake/ivc/ivcConfig.cmake cmake/ivc/ivcConfigVersion.cmake \
+	cmake/ivc/ivcTargets.cmake; do
+	[ -e "$libdir/$f" ] || die "$libdir/$f was not installed"
+done
+soname=$(readelf -d "$libdir/libivc.so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+[ "$soname" = libivc.so.0 ] || die "SONAME is '$soname', want libivc.so.0"
+# Nothing private may leak into the installed headers.
+if grep -rlE '#include +"' "$prefix/include/ivc"; then
+	die "installed headers include private (quoted) headers"
+fi
+echo "installed ivc $version into $prefix (libdir $libdir)"
+
+# Checks that a program uses the libivc it was meant to.
+expect_shared() {
+	readelf -d "$1" | grep -q 'NEEDED.*\[libivc\.so\.0\]' ||
+		die "$1 does not link libivc.so.0"
+	local where
+	where=$(LD_LIBRARY_PATH=${2:-} ldd "$1" | awk '$1 == "libivc.so.0" { print $3 }')
+	case "$where" in
+	"$libdir"/*) ;;
+	*) die "$1 loads libivc.so.0 from '$where', not from $libdir" ;;
+	esac
+}
+expect_static() {
+	if readelf -d "$1" | grep -q 'NEEDED.*libivc'; then
+		die "$1 should not need libivc.so"
+	fi
+}
+
+# (a) CMake package.
+step "CMake consumer: find_package(ivc $version EXACT), ivc::ivc and ivc::ivc_static"
+cmake -S "$src/test/install" -B "$work/cmake-build" \
+	-DCMAKE_PREFIX_PATH="$prefix" \
+	-DCMAKE_C_COMPILER="$cc" \
+	-DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	-DCMAKE_C_FLAGS="-Wall -Wextra -Werror $san_flags" \
+	-DCMAKE_EXE_LINKER_FLAGS="$san_flags" \
+	-DIVC_EXPECT_VERSION="$version" >"$work/cmake-configure.log" 2>&1 ||
+	{ cat "$work/cmake-configure.log"; die "consumer configure failed"; }
+grep 'ivc .* from' "$work/cmake-configure.log" || true
+cmake --build "$work/cmake-build" -j 2 >"$work/cmake-build.log" 2>&1 ||
+	{ cat "$work/cmake-build.log"; die "consumer build failed"; }
+# The build tree's RPATH finds the installed libivc.so.0: no LD_LIBRARY_PATH.
+expect_shared "$work/cmake-build/consumer_shared"
+expect_static "$work/cmake-build/consumer_static"
+"$work/cmake-build/consumer_shared"
+"$work/cmake-build/consumer_static"
+
+# A request for another major version must be refused (SameMajorVersion).
+major=${version%%.*}
+mkdir -p "$work/wrong-major"
+cat >"$work/wrong-major/CMakeLists.txt" <<EOF
+cmake_minimum_required(VERSION 3.16)
+project(wrong_major LANGUAGES C)
+find_package(ivc $((major + 1)) QUIET CONFIG)
+if(ivc_FOUND)
+  message(FATAL_ERROR "find_package(ivc $((major + 1))) accepted ivc $version")
+endif()
+EOF
+cmake -S "$work/wrong-major" -B "$work/wrong-major/build" \
+	-DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_COMPILER="$cc" \
+	>"$work/wrong-major.log" 2>&1 ||
+	{ cat "$work/wrong-major.log"; die "version check"; }
+echo "find_package(ivc $((major + 1))) correctly refused ivc $version"
+
+# (b) pkg-config.
+step "pkg-config consumer: cc \$(pkg-config --cflags --libs ivc)"
+export PKG_CONFIG_PATH="$libdir/pkgconfig"
+pkg-config --exists --print-errors "ivc = $version"
+echo "pkg-config --cflags --libs ivc: $(pkg-config --cflags --libs ivc)"
+echo "pkg-config --static --libs ivc: $(pkg-config --static --libs ivc)"
+# The strictest mode a C11 user may pick: the public headers must be clean.
+strict="-std=c11 -pedantic -Wall -Wextra -Werror"
+# shellcheck disable=SC2046,SC2086  # word splitting is intended
+"$cc" $strict $san_flags $(pkg-config --cflags ivc) \
+	"$src/test/install/consumer.c" -o "$work/pc_shared" $(pkg-config --libs ivc)
+# libivc.a by name (-l:libivc.a), plus what it needs (Libs.private).
+static_libs=$(pkg-config --static --libs ivc | sed 's/\(^\| \)-livc\( \|$\)/\1-l:libivc.a\2/')
+# shellcheck disable=SC2046,SC2086
+"$cc" $strict $san_flags $(pkg-config --cflags ivc) \
+	"$src/test/install/consumer.c" -o "$work/pc_static" $static_libs
+expect_shared "$work/pc_shared" "$libdir"
+expect_static "$work/pc_static"
+LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$work/pc_shared"
+"$work/pc_static"
+
+# The headers are usable from C++ too (extern "C"), when a C++ compiler is
+# installed; a syntax check only.
+cxx=""
+case "$cc" in
+*clang*) command -v clang++ >/dev/null 2>&1 && cxx=clang++ ;;
+*) command -v g++ >/dev/null 2>&1 && cxx=g++ ;;
+esac
+if [ -n "$cxx" ]; then
+	step "C++ syntax check of <ivc/ivc.h> with $cxx"
+	# shellcheck disable=SC2046
+	echo '#include <ivc/ivc.h>
+int main() { return ivc_version() == nullptr; }' |
+		"$cxx" -std=c++11 -Wall -Wextra -Werror -fsyntax-only \
+			$(pkg-config --cflags ivc) -x c++ -
+	echo "ok"
+else
+	echo "(no C++ compiler: C++ header check skipped)"
+fi
+
+printf '\ninstall test: all consumers built and ran (ivc %s%s)\n' "$version" \
+	"${san:+, -fsanitize=$san}"
