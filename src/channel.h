@@ -83,6 +83,10 @@ int ivc_channel_ready(struct ivc_channel *ch, unsigned ev);
 /* Wait until one of @ev holds (wait.c).  Return the mask or -errno. */
 int ivc_channel_wait(struct ivc_channel *ch, unsigned ev, int timeout_ms);
 
+/* Tell @p (void * to keep poller.c's type private) that @ch is going
+ * away: safe from the poller's own callbacks (poller.c). */
+void ivc_poller_forget(void *p, struct ivc_channel *ch);
+
 /* Publish the CPU we run on in our lane, for the peer's backoff. */
 void ivc_channel_note_cpu(struct ivc_channel *ch);
 

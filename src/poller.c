@@ -76,7 +76,8 @@ IVC_PUBLIC void ivc_poller_destroy(struct ivc_poller *p)
 	if (!p)
 		return;
 	for (i = 0; i < p->n; i++)
-		p->v[i].ch->poller = NULL;
+		if (p->v[i].ch)
+			p->v[i].ch->poller = NULL;
 	if (p->ep >= 0)
 		close(p->ep);
 	if (p->stop_fd >= 0)
@@ -113,9 +114,28 @@ IVC_PUBLIC int ivc_poller_add(struct ivc_poller *p, struct ivc_channel *ch,
 
 static void entry_drop(struct ivc_poller *p, size_t i)
 {
-	(void)epoll_ctl(p->ep, EPOLL_CTL_DEL, p->v[i].ch->epfd, NULL);
-	p->v[i].ch->poller = NULL;
+	if (p->v[i].ch) {
+		(void)epoll_ctl(p->ep, EPOLL_CTL_DEL, p->v[i].ch->epfd, NULL);
+		p->v[i].ch->poller = NULL;
+	}
 	p->v[i] = p->v[--p->n];
+}
+
+/* A channel closed while registered (maybe from its own callback, in the
+ * middle of serve()): unhook it now, drop its entry at the next pass. */
+void ivc_poller_forget(void *pv, struct ivc_channel *ch)
+{
+	struct ivc_poller *p = pv;
+	size_t i;
+
+	for (i = 0; i < p->n; i++) {
+		if (p->v[i].ch != ch)
+			continue;
+		(void)epoll_ctl(p->ep, EPOLL_CTL_DEL, ch->epfd, NULL);
+		ch->poller = NULL;
+		p->v[i].ch = NULL;
+		p->v[i].dead = 1;
+	}
 }
 
 IVC_PUBLIC int ivc_poller_remove(struct ivc_poller *p, struct ivc_channel *ch)
@@ -125,7 +145,7 @@ IVC_PUBLIC int ivc_poller_remove(struct ivc_poller *p, struct ivc_channel *ch)
 	if (!p || !ch)
 		return -EINVAL;
 	for (i = 0; i < p->n; i++) {
-		if (p->v[i].ch == ch) {
+		if (p->v[i].ch == ch && !p->v[i].dead) {
 			entry_drop(p, i);
 			return 0;
 		}
@@ -158,8 +178,11 @@ static long serve(struct ivc_poller *p)
 
 	for (i = 0; i < p->n; i++) {
 		struct poll_entry *e = &p->v[i];
-		int r = ivc_ready(e->ch, IVC_EV_RX);
+		int r;
 
+		if (e->dead)
+			continue;
+		r = ivc_ready(e->ch, IVC_EV_RX);
 		if (r == 0)
 			continue;
 		r = e->cb(e->ch, e->arg);
@@ -180,7 +203,7 @@ static int any_ready(struct ivc_poller *p)
 	size_t i;
 
 	for (i = 0; i < p->n; i++)
-		if (ivc_channel_ready(p->v[i].ch, IVC_EVI_RX) != 0)
+		if (!p->v[i].dead && ivc_channel_ready(p->v[i].ch, IVC_EVI_RX) != 0)
 			return 1;
 	return 0;
 }
@@ -219,7 +242,7 @@ static int idle_sleep(struct ivc_poller *p, uint64_t deadline)
 	int r;
 
 	for (i = 0; i < p->n; i++)
-		if (ivc_arm(p->v[i].ch, IVC_EV_RX) != 0)
+		if (!p->v[i].dead && ivc_arm(p->v[i].ch, IVC_EV_RX) != 0)
 			return 0;
 	r = epoll_wait(p->ep, evs, (int)IVC_ARRAY_LEN(evs), ivc_ms_left(deadline));
 	if (r < 0 && errno != EINTR)
