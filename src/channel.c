@@ -165,6 +165,13 @@ void ivc_channel_ring(struct ivc_channel *ch, enum ivc_bell bell,
 	IVC_COUNT(&side->st.doorbells, 1);
 }
 
+void ivc_channel_rx_moved(struct ivc_channel *ch, uint32_t before)
+{
+	/* We freed ring slots: wake the sender if it sleeps for room. */
+	if (ch->rx.cons != before && ivc_lane_rx_need_bell(&ch->rx))
+		ivc_channel_ring(ch, IVC_BELL_TX, &ch->rxs);
+}
+
 int ivc_channel_fetch(struct ivc_channel *ch, uint32_t want)
 {
 	uint32_t before = ch->rx.cons;
@@ -172,9 +179,7 @@ int ivc_channel_fetch(struct ivc_channel *ch, uint32_t want)
 
 	if (r < 0)
 		return ivc_channel_break(ch, r);
-	/* We freed ring slots: wake the sender if it sleeps for room. */
-	if (ch->rx.cons != before && ivc_lane_rx_need_bell(&ch->rx))
-		ivc_channel_ring(ch, IVC_BELL_TX, &ch->rxs);
+	ivc_channel_rx_moved(ch, before);
 	return r;
 }
 

@@ -73,6 +73,10 @@ int ivc_channel_peer_end(struct ivc_channel *ch, int check);
 void ivc_channel_ring(struct ivc_channel *ch, enum ivc_bell bell,
 		      struct ivc_chan_side *side);
 
+/* After consuming descriptors from index @before on: wake a sender that
+ * sleeps waiting for ring room (one fence, one check). */
+void ivc_channel_rx_moved(struct ivc_channel *ch, uint32_t before);
+
 /* Stage what the ring holds, up to @want staged, waking a sender that
  * waits for room.  Return: staged count, or the (sticky) -EPROTO. */
 int ivc_channel_fetch(struct ivc_channel *ch, uint32_t want);

@@ -129,19 +129,29 @@ static ssize_t recv_copy(struct ivc_channel *ch, void *data, uint32_t nb)
  * probing past its end).  Return: its length, -EAGAIN, or -EPROTO. */
 static int64_t recv_stage(struct ivc_channel *ch, uint32_t *nb)
 {
+	uint32_t cons0 = ch->rx.cons;
+	int64_t len;
+
 	for (;;) {
-		int64_t len = ivc_lane_rx_msg_len(&ch->rx, nb);
-		uint32_t before = ch->rx.st_n;
+		uint32_t staged = ch->rx.st_n;
 		int r;
 
+		len = ivc_lane_rx_msg_len(&ch->rx, nb);
 		if (len >= 0)
-			return len;
-		r = ivc_channel_fetch(ch, before + 1);
-		if (r < 0)
-			return r;
-		if (ch->rx.st_n == before)
-			return -EAGAIN;
+			break;
+		r = ivc_lane_rx_fetch(&ch->rx, staged + 1);
+		if (r < 0) {
+			len = ivc_channel_break(ch, r);
+			break;
+		}
+		if (ch->rx.st_n == staged) {
+			len = -EAGAIN;
+			break;
+		}
 	}
+	/* One room check for the whole message, not one per buffer. */
+	ivc_channel_rx_moved(ch, cons0);
+	return len;
 }
 
 IVC_PUBLIC ssize_t ivc_recv(struct ivc_channel *ch, void *data, size_t cap,
