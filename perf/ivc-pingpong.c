@@ -54,13 +54,14 @@
 #include <string.h>
 #include <sched.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <ivc/ivc.h>
+
+#include "bench_util.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h>
@@ -69,7 +70,6 @@
 
 #define PROG "ivc-pingpong"
 #define RX_BURST 64u
-#define CONNECT_WAIT_MS 10000
 /* A same-CPU round trip this slow was waiting for scheduler ticks. */
 #define TICK_BOUND_US 1000.0
 
@@ -102,20 +102,7 @@ struct result {
 	double doorbells_rt, sleeps_rt, yields_rt, spin_hits_rt;
 };
 
-static const char *const mode_names[3] = { "adaptive", "poll", "block" };
-
-__attribute__((format(printf, 1, 2)))
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs(PROG ": ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(1);
-}
+const char bench_prog[] = PROG;
 
 __attribute__((format(printf, 1, 2)))
 static void note(const char *fmt, ...)
@@ -143,21 +130,13 @@ static void progress(const char *what)
 /* ------------------------------------------------------------------ */
 /* Time.                                                              */
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static inline uint64_t ticks(void)
 {
 #ifdef HAVE_TSC
 	_mm_lfence();
 	return __rdtsc();
 #else
-	return mono_ns();
+	return bench_mono_ns();
 #endif
 }
 
@@ -166,11 +145,11 @@ static double g_ns_per_tick = 1.0;
 static void calibrate(void)
 {
 #ifdef HAVE_TSC
-	uint64_t t0 = mono_ns(), k0 = ticks(), t1, k1;
+	uint64_t t0 = bench_mono_ns(), k0 = ticks(), t1, k1;
 	struct timespec d = { 0, 50 * 1000000L };
 
 	nanosleep(&d, NULL);
-	t1 = mono_ns();
+	t1 = bench_mono_ns();
 	k1 = ticks();
 	if (k1 > k0)
 		g_ns_per_tick = (double)(t1 - t0) / (double)(k1 - k0);
@@ -204,7 +183,7 @@ static void *watchdog_main(void *arg)
 		struct timespec d = { 0, 100 * 1000000L };
 
 		pthread_mutex_lock(&g_wd.lock);
-		if (g_wd.deadline_ns && mono_ns() >= g_wd.deadline_ns) {
+		if (g_wd.deadline_ns && bench_mono_ns() >= g_wd.deadline_ns) {
 			fprintf(stderr, PROG ": %s: no progress for too long; "
 				"giving up (is the peer or the library stuck?)\n",
 				g_wd.what);
@@ -221,7 +200,7 @@ static void *watchdog_main(void *arg)
 static void watchdog_arm(double secs, pid_t child, const char *what)
 {
 	pthread_mutex_lock(&g_wd.lock);
-	g_wd.deadline_ns = mono_ns() + (uint64_t)(secs * 1e9);
+	g_wd.deadline_ns = bench_mono_ns() + (uint64_t)(secs * 1e9);
 	g_wd.child = child;
 	snprintf(g_wd.what, sizeof(g_wd.what), "%s", what);
 	pthread_mutex_unlock(&g_wd.lock);
@@ -311,7 +290,7 @@ static int measure(const struct params *p, rt_fn fn, void *ctx,
 	}
 
 	budget_ticks = (uint64_t)(p->secs * 1e9 / g_ns_per_tick);
-	t0ns = mono_ns();
+	t0ns = bench_mono_ns();
 	k0 = prev = start = ticks();
 	for (i = 0; i < p->iters; i++) {
 		uint64_t now;
@@ -327,7 +306,7 @@ static int measure(const struct params *p, rt_fn fn, void *ctx,
 		}
 	}
 	k1 = ticks();
-	t1ns = mono_ns();
+	t1ns = bench_mono_ns();
 	/* Convert with this run's own calibration when it is long enough. */
 	scale = g_ns_per_tick;
 #ifdef HAVE_TSC
@@ -350,7 +329,7 @@ static int measure(const struct params *p, rt_fn fn, void *ctx,
 /* Wait for a child; SIGKILL it after @secs.  Returns its exit status, or -1. */
 static int reap(pid_t pid, double secs, const char *what, bool killed)
 {
-	uint64_t end = mono_ns() + (uint64_t)(secs * 1e9);
+	uint64_t end = bench_mono_ns() + (uint64_t)(secs * 1e9);
 	int st;
 
 	for (;;) {
@@ -360,7 +339,7 @@ static int reap(pid_t pid, double secs, const char *what, bool killed)
 			break;
 		if (w < 0 && errno != EINTR)
 			return -1;
-		if (mono_ns() > end) {
+		if (bench_mono_ns() > end) {
 			note("%s: responder did not exit within %.0f s; killed", what, secs);
 			kill(pid, SIGKILL);
 			waitpid(pid, &st, 0);
@@ -376,18 +355,6 @@ static int reap(pid_t pid, double secs, const char *what, bool killed)
 	if (!killed)
 		note("%s: responder killed by signal %d", what, WTERMSIG(st));
 	return -1;
-}
-
-static void child_setup(const struct params *p)
-{
-	int ret;
-
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if ((ret = ivc_pin_thread(p->cpu_b)) < 0) {
-		fprintf(stderr, PROG ": responder: pin to CPU %d: %s\n", p->cpu_b,
-			ivc_strerror(ret));
-		_exit(1);
-	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -457,15 +424,15 @@ static void run_cacheline(const struct params *p, bool yield, struct result *r)
 	memset(&c, 0, sizeof(c));
 	c.sh = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (c.sh == MAP_FAILED)
-		die("mmap: %s", strerror(errno));
+		bench_die("mmap: %s", strerror(errno));
 	atomic_store(&c.sh->turn, 0);
 	c.next = 1;
 	c.yield = yield;
 	pid = fork();
 	if (pid < 0)
-		die("fork: %s", strerror(errno));
+		bench_die("fork: %s", strerror(errno));
 	if (pid == 0) {
-		child_setup(p);
+		bench_child_setup(p->cpu_b, "responder");
 		cl_child(c.sh, yield);
 	}
 	c.child = pid;
@@ -567,7 +534,7 @@ static void run_ring(const struct params *p, struct result *r)
 	total = 4096 + 2 * lane_bytes + 2 * RING_BUFS * c.buf_size;
 	m = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED)
-		die("mmap: %s", strerror(errno));
+		bench_die("mmap: %s", strerror(errno));
 	stop = (_Atomic uint32_t *)m;
 	c.lane[0] = (struct ring_lane *)(m + 4096);
 	c.lane[1] = (struct ring_lane *)(m + 4096 + lane_bytes);
@@ -575,11 +542,11 @@ static void run_ring(const struct params *p, struct result *r)
 	c.bufs[1] = c.bufs[0] + RING_BUFS * c.buf_size;
 	pid = fork();
 	if (pid < 0)
-		die("fork: %s", strerror(errno));
+		bench_die("fork: %s", strerror(errno));
 	if (pid == 0) {
 		uint32_t seq;
 
-		child_setup(p);
+		bench_child_setup(p->cpu_b, "responder");
 		for (seq = 0;; seq++) {
 			if (ring_recv(c.lane[0], c.bufs[0], c.buf_size, seq, stop, 0) < 0)
 				_exit(0);
@@ -668,19 +635,19 @@ static void run_unix(const struct params *p, struct result *r)
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
-		die("socketpair: %s", strerror(errno));
+		bench_die("socketpair: %s", strerror(errno));
 	memset(&u, 0, sizeof(u));
 	u.size = p->size;
 	u.buf = malloc(p->size);
 	if (!u.buf)
-		die("out of memory");
+		bench_die("out of memory");
 	pid = fork();
 	if (pid < 0)
-		die("fork: %s", strerror(errno));
+		bench_die("fork: %s", strerror(errno));
 	if (pid == 0) {
 		unsigned pat = 0x80;
 
-		child_setup(p);
+		bench_child_setup(p->cpu_b, "responder");
 		close(sv[0]);
 		for (;;) {
 			ret = read_full(sv[1], u.buf, u.size);
@@ -853,15 +820,6 @@ static int ivc_ctx_init(struct ivc_ctx *c, struct ivc_channel *ch,
 	return 0;
 }
 
-static void ivc_options_for(const struct params *p, enum ivc_mode mode,
-			    struct ivc_options *o)
-{
-	ivc_options_init(o);
-	o->tx = p->geo;
-	o->mode = mode;
-	o->spin_max_ns = p->spin_max_ns;
-}
-
 static void ivc_child(const struct params *p, const char *addr,
 		      enum ivc_mode mode)
 {
@@ -870,15 +828,9 @@ static void ivc_child(const struct params *p, const char *addr,
 	struct ivc_ctx c;
 	int ret;
 
-	child_setup(p);
-	ivc_options_for(p, mode, &o);
-	/* The library waits for the listener (the parent may not
-	 * have bound the address yet). */
-	ret = ivc_connect(addr, &o, CONNECT_WAIT_MS, &ch);
-	if (ret < 0) {
-		fprintf(stderr, PROG ": responder: connect %s: %s\n", addr, ivc_strerror(ret));
-		_exit(1);
-	}
+	bench_child_setup(p->cpu_b, "responder");
+	bench_ivc_options(&o, &p->geo, mode, p->spin_max_ns);
+	ch = bench_child_connect(addr, &o, "responder");
 	if ((ret = ivc_ctx_init(&c, ch, p)) < 0) {
 		if (ret != -EMSGSIZE)   /* the initiator says it better */
 			fprintf(stderr, PROG ": responder: %s\n", ivc_strerror(ret));
@@ -916,12 +868,12 @@ static void run_ivc(const struct params *p, enum ivc_mode mode, struct result *r
 	int ret;
 
 	snprintf(addr, sizeof(addr), "shm:@ivc-pp-%d", (int)getpid());
-	ivc_options_for(p, mode, &o);
+	bench_ivc_options(&o, &p->geo, mode, p->spin_max_ns);
 	/* Fork first, then listen: the child never inherits the listening
 	 * socket, so the name is free again as soon as we close it. */
 	pid = fork();
 	if (pid < 0)
-		die("fork: %s", strerror(errno));
+		bench_die("fork: %s", strerror(errno));
 	if (pid == 0)
 		ivc_child(p, addr, mode);
 	watchdog_arm(p->secs * 3 + 30, pid, r->what);
@@ -931,7 +883,7 @@ static void run_ivc(const struct params *p, enum ivc_mode mode, struct result *r
 		kill(pid, SIGKILL);
 		goto out;
 	}
-	ret = ivc_accept(l, CONNECT_WAIT_MS, &ch);
+	ret = ivc_accept(l, BENCH_CONNECT_WAIT_MS, &ch);
 	ivc_listener_close(l);
 	if (ret < 0) {
 		note("accept %s: %s", addr, ivc_strerror(ret));
@@ -1113,16 +1065,13 @@ static int parse_list(const char *s, bool (*cb)(const char *tok, void *arg), voi
 static bool mode_cb(const char *tok, void *arg)
 {
 	struct params *p = arg;
+	enum ivc_mode m;
 
 	if (!strcmp(tok, "all"))
 		p->modes[IVC_MODE_POLL] = p->modes[IVC_MODE_ADAPTIVE] =
 			p->modes[IVC_MODE_BLOCK] = true;
-	else if (!strcmp(tok, "poll"))
-		p->modes[IVC_MODE_POLL] = true;
-	else if (!strcmp(tok, "adaptive"))
-		p->modes[IVC_MODE_ADAPTIVE] = true;
-	else if (!strcmp(tok, "block"))
-		p->modes[IVC_MODE_BLOCK] = true;
+	else if (bench_parse_mode(tok, &m))
+		p->modes[m] = true;
 	else
 		return false;
 	return true;
@@ -1150,36 +1099,24 @@ static bool what_cb(const char *tok, void *arg)
 	return true;
 }
 
-static uint64_t parse_num(const char *opt, const char *s, uint64_t min, uint64_t max)
+/* Take the next result slot for a measurement of @what in @mode and say it
+ * is running (an ivc measurement by its mode). */
+static struct result *add_result(struct result *res, int *n, const char *what,
+				 const char *mode)
 {
-	char *end;
-	unsigned long long v;
+	struct result *r = &res[(*n)++];
 
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s || s[0] == '-')
-		die("bad %s '%s'", opt, s);
-	if (*end == 'k' || *end == 'K')
-		v *= 1000, end++;
-	else if (*end == 'M')
-		v *= 1000000, end++;
-	if (*end || v < min || v > max)
-		die("bad %s '%s' (%llu..%llu)", opt, s, (unsigned long long)min,
-		    (unsigned long long)max);
-	return v;
+	snprintf(r->what, sizeof(r->what), "%s", what);
+	snprintf(r->mode, sizeof(r->mode), "%s", mode);
+	progress(strncmp(what, "ivc", 3) ? what : mode);
+	return r;
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option lopts[] = {
-		{ "csv", no_argument, NULL, 'C' },
 		{ "copy", no_argument, NULL, 'Y' },
-		{ "slots", required_argument, NULL, 'S' },
-		{ "buf-size", required_argument, NULL, 'B' },
-		{ "buf-count", required_argument, NULL, 'N' },
-		{ "spin-max-ns", required_argument, NULL, 'P' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		BENCH_LONG_OPTS_TAIL,
 	};
 	struct params p;
 	struct result res[8];
@@ -1197,71 +1134,43 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, "s:n:t:c:m:b:h", lopts, NULL)) != -1) {
 		switch (opt) {
-		case 's': p.size = parse_num("-s", optarg, 1, 1u << 30); break;
-		case 'n': p.iters = parse_num("-n", optarg, 1, 100000000); break;
-		case 't': {
-			char *end;
-			p.secs = strtod(optarg, &end);
-			if (end == optarg || *end || !(p.secs > 0))
-				die("bad -t '%s'", optarg);
-			break;
-		}
-		case 'c':
-			if (sscanf(optarg, "%d,%d", &p.cpu_a, &p.cpu_b) != 2 ||
-			    p.cpu_a < 0 || p.cpu_b < 0)
-				die("bad -c '%s' (want A,B)", optarg);
-			break;
+		case 's': p.size = bench_parse_num("-s", optarg, 1, 1u << 30); break;
+		case 'n': p.iters = bench_parse_num("-n", optarg, 1, 100000000); break;
+		case 't': p.secs = bench_parse_secs("-t", optarg); break;
+		case 'c': bench_parse_cpus("-c", optarg, &p.cpu_a, &p.cpu_b); break;
 		case 'm':
 			modes_set = true;
 			if (parse_list(optarg, mode_cb, &p))
-				die("bad -m '%s' (poll, adaptive, block, all)", optarg);
+				bench_die("bad -m '%s' (poll, adaptive, block, all)", optarg);
 			break;
 		case 'b':
 			what_set = true;
 			if (parse_list(optarg, what_cb, &p))
-				die("bad -b '%s' (ivc, unix, cacheline, yield, ring, all)", optarg);
+				bench_die("bad -b '%s' (ivc, unix, cacheline, yield, ring, all)", optarg);
 			break;
-		case 'C': p.csv = true; break;
 		case 'Y': p.copy = true; break;
-		case 'S': p.geo.slots = (uint32_t)parse_num("--slots", optarg, 0, 65536); break;
-		case 'B': p.geo.buf_size = (uint32_t)parse_num("--buf-size", optarg, 0, 16u << 20); break;
-		case 'N': p.geo.buf_count = (uint32_t)parse_num("--buf-count", optarg, 0, 1u << 20); break;
-		case 'P': p.spin_max_ns = (uint32_t)parse_num("--spin-max-ns", optarg, 0, UINT32_MAX); break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		default:
+			bench_common_opt(opt, optarg, &p.csv, &p.geo, &p.spin_max_ns, usage);
+			break;
 		}
 	}
-	if (optind != argc) {
-		usage(stderr);
-		return 2;
-	}
+	bench_end_opts(argc, usage);
 	if (!modes_set)
 		mode_cb("all", &p);
 	if (!what_set)
 		what_cb("all", &p);
-	if (p.cpu_a < 0) {
-		int cpus[2];
-
-		ret = ivc_cpu_list(cpus, 2);
-		if (ret < 1)
-			die("cannot list CPUs: %s", ivc_strerror(ret < 0 ? ret : -EINVAL));
-		p.cpu_a = cpus[0];
-		p.cpu_b = ret >= 2 ? cpus[1] : cpus[0];
-	}
+	bench_default_cpus(&p.cpu_a, &p.cpu_b);
 
 	g_samples = malloc(p.iters * sizeof(*g_samples));
 	if (!g_samples)
-		die("out of memory for %llu samples", (unsigned long long)p.iters);
+		bench_die("out of memory for %llu samples", (unsigned long long)p.iters);
 	signal(SIGPIPE, SIG_IGN);
 	if ((ret = pthread_create(&wd, NULL, watchdog_main, NULL)) != 0)
-		die("pthread_create: %s", strerror(ret));
+		bench_die("pthread_create: %s", strerror(ret));
 	pthread_detach(wd);
 	/* Pin to B first only to check it can be used: fail here, not in a
 	 * child. */
-	if ((ret = ivc_pin_thread(p.cpu_b)) < 0)
-		die("cannot run on CPU %d: %s", p.cpu_b, ivc_strerror(ret));
-	if ((ret = ivc_pin_thread(p.cpu_a)) < 0)
-		die("cannot run on CPU %d: %s", p.cpu_a, ivc_strerror(ret));
+	bench_check_cpus(p.cpu_a, p.cpu_b);
 	calibrate();
 
 	g_progress = isatty(STDERR_FILENO);
@@ -1274,49 +1183,20 @@ int main(int argc, char **argv)
 	fflush(out);    /* before fork(): children must not inherit it */
 
 	memset(res, 0, sizeof(res));
-	if (p.run_cl) {
-		struct result *r = &res[n++];
-
-		snprintf(r->what, sizeof(r->what), "cacheline");
-		snprintf(r->mode, sizeof(r->mode), "pause");
-		progress("cacheline");
-		run_cacheline(&p, false, r);
-	}
-	if (p.run_yield) {
-		struct result *r = &res[n++];
-
-		snprintf(r->what, sizeof(r->what), "yield");
-		snprintf(r->mode, sizeof(r->mode), "sched_yield");
-		progress("yield");
-		run_cacheline(&p, true, r);
-	}
-	if (p.run_ring) {
-		struct result *r = &res[n++];
-
-		snprintf(r->what, sizeof(r->what), "ring");
-		snprintf(r->mode, sizeof(r->mode), "pause");
-		progress("ring");
-		run_ring(&p, r);
-	}
-	if (p.run_unix) {
-		struct result *r = &res[n++];
-
-		snprintf(r->what, sizeof(r->what), "unix");
-		snprintf(r->mode, sizeof(r->mode), "blocking");
-		progress("unix");
-		run_unix(&p, r);
-	}
+	if (p.run_cl)
+		run_cacheline(&p, false, add_result(res, &n, "cacheline", "pause"));
+	if (p.run_yield)
+		run_cacheline(&p, true, add_result(res, &n, "yield", "sched_yield"));
+	if (p.run_ring)
+		run_ring(&p, add_result(res, &n, "ring", "pause"));
+	if (p.run_unix)
+		run_unix(&p, add_result(res, &n, "unix", "blocking"));
 	for (m = 0; p.run_ivc && m < 3; m++) {
 		enum ivc_mode md = order[m];
-		struct result *r;
 
-		if (!p.modes[md])
-			continue;
-		r = &res[n++];
-		snprintf(r->what, sizeof(r->what), p.copy ? "ivc-copy" : "ivc");
-		snprintf(r->mode, sizeof(r->mode), "%s", mode_names[md]);
-		progress(mode_names[md]);
-		run_ivc(&p, md, r);
+		if (p.modes[md])
+			run_ivc(&p, md, add_result(res, &n, p.copy ? "ivc-copy" : "ivc",
+						   bench_mode_name(md)));
 	}
 
 	for (m = 0; m < n; m++)

@@ -22,23 +22,22 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <ivc/ivc.h>
 
+#include "bench_util.h"
+
 #define PROG "ivc-stream"
 #define MAX_BUFS 4096u
-#define CONNECT_WAIT_MS 10000
 
 struct params {
 	size_t size;
@@ -52,6 +51,8 @@ struct params {
 	bool csv;
 };
 
+const char bench_prog[] = PROG;
+
 /* Written by the receiver (child), read by the parent after it exits. */
 struct rx_report {
 	uint64_t msgs;
@@ -61,27 +62,6 @@ struct rx_report {
 	int err;
 	struct ivc_stats stats;
 };
-
-__attribute__((format(printf, 1, 2)))
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs(PROG ": ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(1);
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static volatile unsigned g_sink;
 static volatile pid_t g_child;
@@ -100,14 +80,6 @@ static void on_alarm(int sig)
 	if (g_child > 0)
 		kill(g_child, SIGKILL);
 	_exit(3);
-}
-
-static void opts_for(const struct params *p, struct ivc_options *o)
-{
-	ivc_options_init(o);
-	o->tx = p->geo;
-	o->mode = p->mode;
-	o->spin_max_ns = p->spin_max_ns;
 }
 
 /* ------------------------------------------------------------------ */
@@ -137,7 +109,7 @@ static int receive_all(struct ivc_channel *ch, const struct params *p,
 			break;
 		}
 		if (!first)
-			first = mono_ns();
+			first = bench_mono_ns();
 		for (i = 0; i < n; i++) {
 			const unsigned char *d = bufs[i].data;
 			uint32_t len = bufs[i].len, k;
@@ -169,7 +141,7 @@ static int receive_all(struct ivc_channel *ch, const struct params *p,
 		if (end)
 			break;
 	}
-	rep->elapsed_ns = first ? mono_ns() - first : 0;
+	rep->elapsed_ns = first ? bench_mono_ns() - first : 0;
 	g_sink += sum;
 	free(bufs);
 	return ret;
@@ -182,20 +154,9 @@ static void child_main(const struct params *p, const char *addr,
 	struct ivc_channel *ch;
 	int ret;
 
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if ((ret = ivc_pin_thread(p->cpu_b)) < 0) {
-		fprintf(stderr, PROG ": receiver: pin to CPU %d: %s\n", p->cpu_b,
-			ivc_strerror(ret));
-		_exit(1);
-	}
-	opts_for(p, &o);
-	/* The library waits for the listener (the parent may not
-	 * have bound the address yet). */
-	ret = ivc_connect(addr, &o, CONNECT_WAIT_MS, &ch);
-	if (ret < 0) {
-		fprintf(stderr, PROG ": receiver: connect %s: %s\n", addr, ivc_strerror(ret));
-		_exit(1);
-	}
+	bench_child_setup(p->cpu_b, "receiver");
+	bench_ivc_options(&o, &p->geo, p->mode, p->spin_max_ns);
+	ch = bench_child_connect(addr, &o, "receiver");
 	ret = receive_all(ch, p, rep);
 	ivc_stats_get(ch, &rep->stats);
 	rep->err = ret;
@@ -229,7 +190,7 @@ static int send_all(struct ivc_channel *ch, const struct params *p,
 	if (!bufs)
 		return -ENOMEM;
 
-	t0 = mono_ns();
+	t0 = bench_mono_ns();
 	deadline = t0 + (uint64_t)(p->secs * 1e9);
 	while (seq < p->count) {
 		unsigned want = per_burst, got = 0, sent = 0, i;
@@ -270,10 +231,10 @@ static int send_all(struct ivc_channel *ch, const struct params *p,
 			sent += (unsigned)ret;
 		}
 		seq += got / nb;
-		if ((seq & 1023) < got / nb && mono_ns() > deadline)
+		if ((seq & 1023) < got / nb && bench_mono_ns() > deadline)
 			break;
 	}
-	*elapsed_ns = mono_ns() - t0;
+	*elapsed_ns = bench_mono_ns() - t0;
 	/* The end marker: one empty message. */
 	ret = ivc_tx_alloc(ch, bufs, 1, -1);
 	if (ret >= 0) {
@@ -311,25 +272,6 @@ static void usage(FILE *f)
 "  -h, --help     this text\n");
 }
 
-static uint64_t parse_num(const char *opt, const char *s, uint64_t min, uint64_t max)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s || s[0] == '-')
-		die("bad %s '%s'", opt, s);
-	if (*end == 'k' || *end == 'K')
-		v *= 1000, end++;
-	else if (*end == 'M')
-		v *= 1000000, end++;
-	if (*end || v < min || v > max)
-		die("bad %s '%s' (%llu..%llu)", opt, s, (unsigned long long)min,
-		    (unsigned long long)max);
-	return v;
-}
-
 static void print_stats(const char *who, const struct ivc_stats *s)
 {
 	printf("  %-8s tx %llu msgs %llu bufs | rx %llu msgs %llu bufs | doorbells %llu"
@@ -346,15 +288,8 @@ static void print_stats(const char *who, const struct ivc_stats *s)
 int main(int argc, char **argv)
 {
 	static const struct option lopts[] = {
-		{ "csv", no_argument, NULL, 'C' },
-		{ "slots", required_argument, NULL, 'S' },
-		{ "buf-size", required_argument, NULL, 'B' },
-		{ "buf-count", required_argument, NULL, 'N' },
-		{ "spin-max-ns", required_argument, NULL, 'P' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		BENCH_LONG_OPTS_TAIL,
 	};
-	static const char *const mode_names[3] = { "adaptive", "poll", "block" };
 	struct params p;
 	struct rx_report *rep;
 	struct ivc_options o;
@@ -377,58 +312,24 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, "s:b:n:t:c:m:h", lopts, NULL)) != -1) {
 		switch (opt) {
-		case 's': p.size = parse_num("-s", optarg, 1, 1u << 30); break;
-		case 'b': p.burst = (unsigned)parse_num("-b", optarg, 1, 1024); break;
-		case 'n': p.count = parse_num("-n", optarg, 1, UINT64_MAX / 2); break;
-		case 't': {
-			char *end;
-			p.secs = strtod(optarg, &end);
-			if (end == optarg || *end || !(p.secs > 0))
-				die("bad -t '%s'", optarg);
-			break;
-		}
-		case 'c':
-			if (sscanf(optarg, "%d,%d", &p.cpu_a, &p.cpu_b) != 2 ||
-			    p.cpu_a < 0 || p.cpu_b < 0)
-				die("bad -c '%s' (want A,B)", optarg);
-			break;
+		case 's': p.size = bench_parse_num("-s", optarg, 1, 1u << 30); break;
+		case 'b': p.burst = (unsigned)bench_parse_num("-b", optarg, 1, 1024); break;
+		case 'n': p.count = bench_parse_num("-n", optarg, 1, UINT64_MAX / 2); break;
+		case 't': p.secs = bench_parse_secs("-t", optarg); break;
+		case 'c': bench_parse_cpus("-c", optarg, &p.cpu_a, &p.cpu_b); break;
 		case 'm':
-			if (!strcmp(optarg, "poll"))
-				p.mode = IVC_MODE_POLL;
-			else if (!strcmp(optarg, "adaptive"))
-				p.mode = IVC_MODE_ADAPTIVE;
-			else if (!strcmp(optarg, "block"))
-				p.mode = IVC_MODE_BLOCK;
-			else
-				die("bad -m '%s' (poll, adaptive, block)", optarg);
+			if (!bench_parse_mode(optarg, &p.mode))
+				bench_die("bad -m '%s' (poll, adaptive, block)", optarg);
 			break;
-		case 'C': p.csv = true; break;
-		case 'S': p.geo.slots = (uint32_t)parse_num("--slots", optarg, 0, 65536); break;
-		case 'B': p.geo.buf_size = (uint32_t)parse_num("--buf-size", optarg, 0, 16u << 20); break;
-		case 'N': p.geo.buf_count = (uint32_t)parse_num("--buf-count", optarg, 0, 1u << 20); break;
-		case 'P': p.spin_max_ns = (uint32_t)parse_num("--spin-max-ns", optarg, 0, UINT32_MAX); break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		default:
+			bench_common_opt(opt, optarg, &p.csv, &p.geo, &p.spin_max_ns, usage);
+			break;
 		}
 	}
-	if (optind != argc) {
-		usage(stderr);
-		return 2;
-	}
-	if (p.cpu_a < 0) {
-		int cpus[2];
-
-		ret = ivc_cpu_list(cpus, 2);
-		if (ret < 1)
-			die("cannot list CPUs: %s", ivc_strerror(ret < 0 ? ret : -EINVAL));
-		p.cpu_a = cpus[0];
-		p.cpu_b = ret >= 2 ? cpus[1] : cpus[0];
-	}
+	bench_end_opts(argc, usage);
+	bench_default_cpus(&p.cpu_a, &p.cpu_b);
 	/* Check both CPUs here rather than fail in the child. */
-	if ((ret = ivc_pin_thread(p.cpu_b)) < 0)
-		die("cannot run on CPU %d: %s", p.cpu_b, ivc_strerror(ret));
-	if ((ret = ivc_pin_thread(p.cpu_a)) < 0)
-		die("cannot run on CPU %d: %s", p.cpu_a, ivc_strerror(ret));
+	bench_check_cpus(p.cpu_a, p.cpu_b);
 	if (!p.geo.buf_size) {
 		size_t bs = (p.size + 63) & ~(size_t)63;
 
@@ -439,14 +340,14 @@ int main(int argc, char **argv)
 	rep = mmap(NULL, sizeof(*rep), PROT_READ | PROT_WRITE,
 		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (rep == MAP_FAILED)
-		die("mmap: %s", strerror(errno));
+		bench_die("mmap: %s", strerror(errno));
 	memset(rep, 0, sizeof(*rep));
 	snprintf(addr, sizeof(addr), "shm:@ivc-stream-%d", (int)getpid());
-	opts_for(&p, &o);
+	bench_ivc_options(&o, &p.geo, p.mode, p.spin_max_ns);
 
 	pid = fork();
 	if (pid < 0)
-		die("fork: %s", strerror(errno));
+		bench_die("fork: %s", strerror(errno));
 	if (pid == 0)
 		child_main(&p, addr, rep);
 	g_child = pid;
@@ -455,17 +356,17 @@ int main(int argc, char **argv)
 
 	if ((ret = ivc_pin_thread(p.cpu_a)) < 0) {
 		kill(pid, SIGKILL);
-		die("pin to CPU %d: %s", p.cpu_a, ivc_strerror(ret));
+		bench_die("pin to CPU %d: %s", p.cpu_a, ivc_strerror(ret));
 	}
 	if ((ret = ivc_listen(addr, &o, &l)) < 0) {
 		kill(pid, SIGKILL);
-		die("listen %s: %s", addr, ivc_strerror(ret));
+		bench_die("listen %s: %s", addr, ivc_strerror(ret));
 	}
-	ret = ivc_accept(l, CONNECT_WAIT_MS, &ch);
+	ret = ivc_accept(l, BENCH_CONNECT_WAIT_MS, &ch);
 	ivc_listener_close(l);
 	if (ret < 0) {
 		kill(pid, SIGKILL);
-		die("accept: %s", ivc_strerror(ret));
+		bench_die("accept: %s", ivc_strerror(ret));
 	}
 	ivc_channel_info(ch, &info);
 	ret = send_all(ch, &p, &sent, &tx_ns);
@@ -495,7 +396,7 @@ int main(int argc, char **argv)
 			       "tx_doorbells,tx_sleeps,tx_ring_full_stalls,tx_pool_empty_stalls,"
 			       "rx_doorbells,rx_sleeps,rx_spin_hits,seq_errors\n");
 			printf("ivc-stream,%s,%zu,%u,%d:%d,%llu,%.4f,%.0f,%.4f,%llu,%llu,%llu,%llu,"
-			       "%llu,%llu,%llu,%llu\n", mode_names[p.mode], p.size, p.burst,
+			       "%llu,%llu,%llu,%llu\n", bench_mode_name(p.mode), p.size, p.burst,
 			       p.cpu_a, p.cpu_b, (unsigned long long)rep->msgs, rx_s, rx_mps,
 			       rx_gbs, (unsigned long long)txs.doorbells,
 			       (unsigned long long)txs.sleeps,
@@ -508,7 +409,7 @@ int main(int argc, char **argv)
 		} else {
 			printf(PROG ": %zu-byte messages in bursts of %u, CPU %d -> CPU %d, mode %s,"
 			       " lane %u slots x %u B (%u bufs)\n", p.size, p.burst, p.cpu_a,
-			       p.cpu_b, mode_names[p.mode], info.tx.slots, info.tx.buf_size,
+			       p.cpu_b, bench_mode_name(p.mode), info.tx.slots, info.tx.buf_size,
 			       info.tx.buf_count);
 			printf("  received %llu msgs (%llu bytes) in %.3f s: %.2f M msgs/s, %.3f GB/s\n",
 			       (unsigned long long)rep->msgs, (unsigned long long)rep->bytes,

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench_util - helpers shared by the perf/ programs (ivc-pingpong,
+ * ivc-stream): error exit, clock, command-line parsing, CPU pinning and
+ * channel options.  Not part of the library.
+ */
+#ifndef IVC_BENCH_UTIL_H
+#define IVC_BENCH_UTIL_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <ivc/ivc.h>
+
+/* How long a child waits for the parent's listener (milliseconds). */
+#define BENCH_CONNECT_WAIT_MS 10000
+
+/* getopt_long() values of the lane geometry options (bench_common_opt()). */
+#define BENCH_OPT_SLOTS 'S'
+#define BENCH_OPT_BUF_SIZE 'B'
+#define BENCH_OPT_BUF_COUNT 'N'
+#define BENCH_OPT_SPIN_MAX_NS 'P'
+
+/* struct option entries: --csv, the geometry options, --help, and the terminator. */
+#define BENCH_LONG_OPTS_TAIL \
+	{ "csv", no_argument, NULL, 'C' }, \
+	{ "slots", required_argument, NULL, BENCH_OPT_SLOTS }, \
+	{ "buf-size", required_argument, NULL, BENCH_OPT_BUF_SIZE }, \
+	{ "buf-count", required_argument, NULL, BENCH_OPT_BUF_COUNT }, \
+	{ "spin-max-ns", required_argument, NULL, BENCH_OPT_SPIN_MAX_NS }, \
+	{ "help", no_argument, NULL, 'h' }, \
+	{ NULL, 0, NULL, 0 }
+
+/* The program's name, prefixed to messages; each program defines it. */
+extern const char bench_prog[];
+
+/* Print "PROG: <message>" on stderr and exit(1). */
+__attribute__((format(printf, 1, 2), noreturn))
+void bench_die(const char *fmt, ...);
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t bench_mono_ns(void);
+
+/* Parse option @opt's number @s (k/K/M suffixes) in [@min, @max]; dies if bad. */
+uint64_t bench_parse_num(const char *opt, const char *s, uint64_t min, uint64_t max);
+
+/* Parse option @opt's positive number of seconds @s; dies if bad. */
+double bench_parse_secs(const char *opt, const char *s);
+
+/* Parse option @opt's "A,B" CPU pair @s into @a and @b; dies if bad. */
+void bench_parse_cpus(const char *opt, const char *s, int *a, int *b);
+
+/* Parse a wait mode name (poll, adaptive, block); false if unknown. */
+bool bench_parse_mode(const char *s, enum ivc_mode *mode);
+
+/* The name of wait mode @mode ("adaptive", "poll", "block"). */
+const char *bench_mode_name(enum ivc_mode mode);
+
+/* Handle a shared option: --csv, geometry (BENCH_OPT_*), -h (usage on stdout, exit 0); any other: usage on stderr, exit 2. */
+void bench_common_opt(int opt, const char *arg, bool *csv, struct ivc_geometry *geo,
+		      uint32_t *spin_max_ns, void (*usage)(FILE *f));
+
+/* After getopt_long(): if operands are left, usage on stderr and exit 2. */
+void bench_end_opts(int argc, void (*usage)(FILE *f));
+
+/* If *@a < 0, set @a and @b to the first two usable CPUs (one twice if only one); dies on error. */
+void bench_default_cpus(int *a, int *b);
+
+/* Pin the calling thread to @b, then to @a, dying if either cannot be used. */
+void bench_check_cpus(int a, int b);
+
+/* Child side: die with the parent (SIGKILL), pin to @cpu; _exit(1) if that fails. */
+void bench_child_setup(int cpu, const char *role);
+
+/* Child side: connect to @addr with @o; _exit(1) with a message naming @role if that fails. */
+struct ivc_channel *bench_child_connect(const char *addr, const struct ivc_options *o,
+					const char *role);
+
+/* Fill @o with the library defaults and the given geometry, mode and spin bound. */
+void bench_ivc_options(struct ivc_options *o, const struct ivc_geometry *geo,
+		       enum ivc_mode mode, uint32_t spin_max_ns);
+
+#endif /* IVC_BENCH_UTIL_H */
