@@ -88,6 +88,8 @@ const char *bench_mode_name(enum ivc_mode mode)
 	return (unsigned)mode < 3 ? mode_names[mode] : "?";
 }
 
+unsigned bench_ivc_flags;
+
 void bench_common_opt(int opt, const char *arg, bool *csv, struct ivc_geometry *geo,
 		      uint32_t *spin_max_ns, void (*usage)(FILE *f))
 {
@@ -103,6 +105,9 @@ void bench_common_opt(int opt, const char *arg, bool *csv, struct ivc_geometry *
 		break;
 	case BENCH_OPT_BUF_COUNT:
 		geo->buf_count = (uint32_t)bench_parse_num("--buf-count", arg, 0, 1u << 20);
+		break;
+	case BENCH_OPT_INLINE:
+		bench_ivc_flags |= IVC_OPT_INLINE;
 		break;
 	case BENCH_OPT_SPIN_MAX_NS:
 		*spin_max_ns = (uint32_t)bench_parse_num("--spin-max-ns", arg, 0, UINT32_MAX);
@@ -183,4 +188,5 @@ void bench_ivc_options(struct ivc_options *o, const struct ivc_geometry *geo,
 	o->tx = *geo;
 	o->mode = mode;
 	o->spin_max_ns = spin_max_ns;
+	o->flags |= bench_ivc_flags;
 }

@@ -22,6 +22,11 @@
 #define BENCH_OPT_BUF_SIZE 'B'
 #define BENCH_OPT_BUF_COUNT 'N'
 #define BENCH_OPT_SPIN_MAX_NS 'P'
+#define BENCH_OPT_INLINE 'I'
+
+/* ivc_options.flags for every channel the program makes (--inline sets
+ * IVC_OPT_INLINE). */
+extern unsigned bench_ivc_flags;
 
 /* struct option entries: --csv, the geometry options, --help, and the terminator. */
 #define BENCH_LONG_OPTS_TAIL \
@@ -30,6 +35,7 @@
 	{ "buf-size", required_argument, NULL, BENCH_OPT_BUF_SIZE }, \
 	{ "buf-count", required_argument, NULL, BENCH_OPT_BUF_COUNT }, \
 	{ "spin-max-ns", required_argument, NULL, BENCH_OPT_SPIN_MAX_NS }, \
+	{ "inline", no_argument, NULL, BENCH_OPT_INLINE }, \
 	{ "help", no_argument, NULL, 'h' }, \
 	{ NULL, 0, NULL, 0 }
 

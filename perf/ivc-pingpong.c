@@ -1043,6 +1043,7 @@ static void usage(FILE *f)
 "  --copy         ivc_send/ivc_recv instead of the zero-copy calls\n"
 "  --slots N, --buf-size N, --buf-count N   ivc lane geometry (both ways)\n"
 "  --spin-max-ns N  adaptive spin bound (0: library default)\n"
+"  --inline       send messages of up to 112 B inside the descriptors\n"
 "  --csv          CSV on stdout (what,mode,size,cpus,iters,p50_us,p90_us,\n"
 "                 p99_us,p999_us,max_us; cpus as A:B); the table goes to stderr\n"
 "  -h, --help     this text\n");

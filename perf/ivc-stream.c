@@ -268,6 +268,7 @@ static void usage(FILE *f)
 "  --buf-size N   bytes per buffer (default: SIZE rounded up to 64)\n"
 "  --buf-count N  buffers per pool (default: library default, 2 x slots)\n"
 "  --spin-max-ns N  adaptive spin bound\n"
+"  --inline       send messages of up to 112 B inside the descriptors\n"
 "  --csv          one CSV line (with a header) on stdout\n"
 "  -h, --help     this text\n");
 }

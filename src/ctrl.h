@@ -39,7 +39,8 @@ struct ivc_ctrl_msg {
 	uint32_t buf_count;
 	uint32_t xport_size;
 	uint64_t region_size;
-	uint32_t reserved[2];
+	uint32_t desc_size; /* 16, or 128 for an inline lane; 0 means 16 */
+	uint32_t reserved;
 };
 _Static_assert(sizeof(struct ivc_ctrl_msg) == 48, "wire size");
 

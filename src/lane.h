@@ -27,7 +27,7 @@ struct ivc_lane_tx {
 	struct ivc_lane_geom g;
 	uint32_t mask;
 	uint32_t max_chain;
-	struct ivc_desc *desc;
+	unsigned char *ring; /* descriptors of g.desc_size bytes */
 	const uint32_t *ret;
 	const struct ivc_lane_rx_hot *rx_hot;
 	const struct ivc_lane_rx_cold *rx_cold;
@@ -43,6 +43,7 @@ struct ivc_lane_tx {
 	uint32_t sleep_epoch;
 	uint32_t *free_stack;
 	uint8_t *state;
+	uint32_t inline_max; /* 0, or IVC_INLINE_MAX on an inline lane */
 	uint64_t cnt_msgs, cnt_bytes, cnt_bufs; /* posted (ivc_stats) */
 };
 
@@ -58,7 +59,7 @@ struct ivc_lane_rx {
 	struct ivc_lane_geom g;
 	uint32_t mask;
 	uint32_t max_chain;
-	const struct ivc_desc *desc;
+	unsigned char *ring; /* descriptors of g.desc_size bytes */
 	uint32_t *ret;
 	struct ivc_lane_rx_hot *rx_hot;
 	struct ivc_lane_rx_cold *rx_cold;
@@ -71,7 +72,13 @@ struct ivc_lane_rx {
 	uint32_t sleep_epoch;
 	uint32_t st_head, st_n; /* staged descriptors (a ring of g.slots) */
 	struct ivc_staged *stage;
+	/* Per id: buffers 0..buf_count-1 of the peer, then our hold slots. */
 	uint8_t *state;
+	/* On an inline lane, inline payloads are copied here once (g.slots
+	 * slots of IVC_DESC_SIZE_INLINE bytes); slot h is id buf_count + h. */
+	unsigned char *hold;
+	uint32_t *hold_free;
+	uint32_t n_hold_free;
 	uint64_t cnt_msgs, cnt_bytes, cnt_bufs; /* handed out (ivc_stats) */
 };
 
@@ -110,7 +117,8 @@ int ivc_lane_rx_fetch(struct ivc_lane_rx *rx, uint32_t want);
 static inline int ivc_lane_rx_maybe(const struct ivc_lane_rx *rx)
 {
 	return rx->st_n ||
-	       __atomic_load_n(&rx->desc[rx->cons & rx->mask].seq,
+	       __atomic_load_n(&ivc_desc_at(rx->ring, rx->g.desc_size,
+					     rx->cons & rx->mask)->seq,
 			       __ATOMIC_RELAXED) != rx->cons - rx->g.slots;
 }
 /* Receive up to @n buffers straight from the ring into @bufs (nothing may

@@ -33,7 +33,16 @@ void ivc_geometry_defaults(struct ivc_geometry *g)
 int ivc_lane_geom_compute(const struct ivc_geometry *g, uint32_t xport_size,
 			  struct ivc_lane_geom *out)
 {
+	return ivc_lane_geom_compute_ex(g, xport_size, IVC_DESC_SIZE, out);
+}
+
+int ivc_lane_geom_compute_ex(const struct ivc_geometry *g, uint32_t xport_size,
+			     uint32_t desc_size, struct ivc_lane_geom *out)
+{
 	struct ivc_lane_geom l;
+
+	if (desc_size != IVC_DESC_SIZE && desc_size != IVC_DESC_SIZE_INLINE)
+		return -EINVAL;
 
 	if (!ivc_is_pow2(g->slots) || g->slots < 2 || g->slots > IVC_MAX_SLOTS)
 		return -EINVAL;
@@ -45,6 +54,7 @@ int ivc_lane_geom_compute(const struct ivc_geometry *g, uint32_t xport_size,
 	if (xport_size > (64u << 20))
 		return -EINVAL;
 	memset(&l, 0, sizeof(l));
+	l.desc_size = desc_size;
 	l.slots = g->slots;
 	l.buf_size = g->buf_size;
 	l.buf_count = g->buf_count;
@@ -52,9 +62,12 @@ int ivc_lane_geom_compute(const struct ivc_geometry *g, uint32_t xport_size,
 	 * receiver can never overrun it. */
 	l.ret_slots = next_pow2(g->buf_count);
 	l.xport_size = (uint32_t)align_up(xport_size, IVC_CACHELINE);
-	l.desc_off = IVC_OFF_XPORT + l.xport_size;
+	/* Aligned to the descriptor (an inline one is an adjacent pair). */
+	l.desc_off = (uint32_t)align_up(IVC_OFF_XPORT + (uint64_t)l.xport_size,
+					desc_size > IVC_CACHELINE ? desc_size :
+								    IVC_CACHELINE);
 	l.ret_off = (uint32_t)align_up((uint64_t)l.desc_off +
-				       (uint64_t)l.slots * sizeof(struct ivc_desc),
+				       (uint64_t)l.slots * desc_size,
 				       IVC_CACHELINE);
 	l.buf_off = align_up((uint64_t)l.ret_off + (uint64_t)l.ret_slots * 4u,
 			     IVC_PAGE);
@@ -77,7 +90,6 @@ void ivc_lane_format(void *region, const struct ivc_lane_geom *g,
 	unsigned char *base = region;
 	struct ivc_lane_hdr *h = (struct ivc_lane_hdr *)(base + IVC_OFF_HDR);
 	struct ivc_lane_rx_hot *rx = (struct ivc_lane_rx_hot *)(base + IVC_OFF_RX_HOT);
-	struct ivc_desc *d = (struct ivc_desc *)(base + g->desc_off);
 	uint32_t i;
 
 	rx->desc_cons = idx_start;
@@ -86,7 +98,7 @@ void ivc_lane_format(void *region, const struct ivc_lane_geom *g,
 	for (i = 0; i < g->slots; i++) {
 		uint32_t use = idx_start + ((i - idx_start) & (g->slots - 1));
 
-		d[i].seq = use - g->slots;
+		ivc_desc_at(base + g->desc_off, g->desc_size, i)->seq = use - g->slots;
 	}
 	h->version = IVC_LANE_VERSION;
 	h->hdr_size = sizeof(*h);
@@ -101,6 +113,7 @@ void ivc_lane_format(void *region, const struct ivc_lane_geom *g,
 	h->xport_off = IVC_OFF_XPORT;
 	h->xport_size = g->xport_size;
 	h->idx_start = idx_start;
+	h->desc_size = g->desc_size;
 	/* Magic last: a mapper that sees it sees a complete header. */
 	IVC_STORE_REL(&h->magic, IVC_LANE_MAGIC);
 }
@@ -128,6 +141,7 @@ int ivc_lane_check(const void *region, uint64_t mapped_len,
 	h.xport_off = IVC_LOAD(&src->xport_off);
 	h.xport_size = IVC_LOAD(&src->xport_size);
 	h.idx_start = IVC_LOAD(&src->idx_start);
+	h.desc_size = IVC_LOAD(&src->desc_size);
 	if (h.magic != IVC_LANE_MAGIC || h.version != IVC_LANE_VERSION ||
 	    h.hdr_size != sizeof(h))
 		return -EPROTO;
@@ -135,7 +149,8 @@ int ivc_lane_check(const void *region, uint64_t mapped_len,
 	    h.buf_count != g->buf_count || h.ret_slots != g->ret_slots ||
 	    h.desc_off != g->desc_off || h.ret_off != g->ret_off ||
 	    h.buf_off != g->buf_off || h.region_size != g->region_size ||
-	    h.xport_off != IVC_OFF_XPORT || h.xport_size != g->xport_size)
+	    h.xport_off != IVC_OFF_XPORT || h.xport_size != g->xport_size ||
+	    h.desc_size != g->desc_size)
 		return -EPROTO;
 	*idx_start = h.idx_start;
 	return 0;

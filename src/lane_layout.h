@@ -14,7 +14,7 @@
  *   192  rx_cold         receiver        rx_sleep (epoch, odd = asleep)
  *   256  tx_cold         sender          tx_sleep, closed, cpu
  *   320  transport area  transport       (xen: grant refs), may be empty
- *   desc_off             sender          slots x 16-byte descriptors
+ *   desc_off             sender          slots x 16- or 128-byte descriptors
  *   ret_off              receiver        ret_slots x 4-byte buffer indices
  *   buf_off (page)       sender/receiver buf_count x buf_size payload bytes
  */
@@ -27,7 +27,7 @@
 #include <ivc/channel.h>
 
 #define IVC_LANE_MAGIC 0x4c435649u /* "IVCL" in memory order */
-#define IVC_LANE_VERSION 1u
+#define IVC_LANE_VERSION 2u
 
 #define IVC_MAX_SLOTS 65536u
 #define IVC_MAX_BUF_SIZE (16u << 20)
@@ -36,7 +36,16 @@
 
 /* Descriptor flags (the public IVC_BUF_MORE is the same bit). */
 #define IVC_DESC_MORE 0x1u
-#define IVC_DESC_KNOWN_FLAGS IVC_DESC_MORE
+/* The payload is in the descriptor itself, not in buffer @buf. */
+#define IVC_DESC_INLINE 0x2u
+#define IVC_DESC_KNOWN_FLAGS (IVC_DESC_MORE | IVC_DESC_INLINE)
+
+/* Descriptor sizes: 16 bytes (four to a line), or, on a lane whose sender
+ * chose IVC_OPT_INLINE, 128 bytes (an adjacent pair of lines, which the
+ * hardware fetches together) carrying payloads up to IVC_INLINE_MAX. */
+#define IVC_DESC_SIZE 16u
+#define IVC_DESC_SIZE_INLINE 128u
+#define IVC_INLINE_MAX (IVC_DESC_SIZE_INLINE - IVC_DESC_SIZE)
 
 /* Indices start this far below 2^32 in every lane, the way Linux starts
  * jiffies just before a wrap: every channel crosses the 32-bit wrap within
@@ -58,7 +67,7 @@ struct ivc_lane_hdr {
 	uint32_t xport_off;
 	uint32_t xport_size;
 	uint32_t idx_start;
-	uint32_t reserved;
+	uint32_t desc_size;
 };
 
 /* Written by the sender only (kept for the xen transport's use later and
@@ -95,13 +104,23 @@ struct ivc_lane_tx_cold {
 /* One descriptor.  @seq is the free-running index the descriptor was
  * written for: the receiver polls the slot it expects next and needs no
  * separate producer index (one cache miss fewer per message).  @seq is
- * stored last with release order. */
+ * stored last with release order.  On an inline lane a payload of at most
+ * IVC_INLINE_MAX bytes travels in @data (flag INLINE), so a small message
+ * moves one pair of lines instead of a descriptor line and a buffer line. */
 struct ivc_desc {
 	uint32_t seq;
 	uint32_t buf;
 	uint32_t len;
 	uint32_t flags;
+	unsigned char data[];
 };
+
+/* Slot @slot of a ring of @desc_size-byte descriptors. */
+static inline struct ivc_desc *ivc_desc_at(void *ring, uint32_t desc_size,
+					   uint32_t slot)
+{
+	return (struct ivc_desc *)((unsigned char *)ring + (size_t)slot * desc_size);
+}
 
 #define IVC_OFF_HDR 0u
 #define IVC_OFF_TX_HOT 64u
@@ -122,11 +141,14 @@ _Static_assert(sizeof(struct ivc_lane_rx_hot) == 64, "one line");
 _Static_assert(sizeof(struct ivc_lane_rx_cold) == 64, "one line");
 _Static_assert(sizeof(struct ivc_lane_tx_cold) == 64, "one line");
 _Static_assert(offsetof(struct ivc_lane_tx_cold, cpu) == 8, "layout");
-_Static_assert(sizeof(struct ivc_desc) == 16, "4 descriptors per line");
+_Static_assert(sizeof(struct ivc_desc) == IVC_DESC_SIZE, "4 per line");
+_Static_assert(offsetof(struct ivc_lane_hdr, desc_size) == 60, "layout");
+_Static_assert(offsetof(struct ivc_desc, data) == 16, "layout");
 
 /* Where everything lies in a lane of a given geometry.  Computed, never
  * read from the region: the mapper recomputes it and compares. */
 struct ivc_lane_geom {
+	uint32_t desc_size; /* IVC_DESC_SIZE or IVC_DESC_SIZE_INLINE */
 	uint32_t slots;
 	uint32_t buf_size;
 	uint32_t buf_count;
@@ -146,6 +168,9 @@ void ivc_geometry_defaults(struct ivc_geometry *g);
  * power of two, region over IVC_MAX_LANE_BYTES). */
 int ivc_lane_geom_compute(const struct ivc_geometry *g, uint32_t xport_size,
 			  struct ivc_lane_geom *out);
+/* The same for a lane with @desc_size-byte descriptors (16 or 128). */
+int ivc_lane_geom_compute_ex(const struct ivc_geometry *g, uint32_t xport_size,
+			     uint32_t desc_size, struct ivc_lane_geom *out);
 
 /* Largest message a lane of geometry @g carries, in buffers. */
 uint32_t ivc_lane_max_chain(const struct ivc_lane_geom *g);

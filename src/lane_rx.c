@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "compiler.h"
 #include "lane.h"
@@ -20,7 +21,7 @@ int ivc_lane_rx_init(struct ivc_lane_rx *rx, void *region,
 	rx->g = *g;
 	rx->mask = g->slots - 1;
 	rx->max_chain = ivc_lane_max_chain(g);
-	rx->desc = (const struct ivc_desc *)(base + g->desc_off);
+	rx->ring = base + g->desc_off;
 	rx->ret = (uint32_t *)(base + g->ret_off);
 	rx->rx_hot = (struct ivc_lane_rx_hot *)(base + IVC_OFF_RX_HOT);
 	rx->rx_cold = (struct ivc_lane_rx_cold *)(base + IVC_OFF_RX_COLD);
@@ -30,12 +31,19 @@ int ivc_lane_rx_init(struct ivc_lane_rx *rx, void *region,
 	rx->chain = rx->rung_epoch = rx->sleep_epoch = 0;
 	rx->st_head = rx->st_n = 0;
 	rx->cnt_msgs = rx->cnt_bytes = rx->cnt_bufs = 0;
+	uint32_t nhold = g->desc_size == IVC_DESC_SIZE_INLINE ? g->slots : 0;
+
 	rx->stage = malloc(sizeof(*rx->stage) * g->slots);
-	rx->state = calloc(g->buf_count, 1);
-	if (!rx->stage || !rx->state) {
+	rx->state = calloc((size_t)g->buf_count + nhold, 1);
+	rx->hold = nhold ? malloc((size_t)nhold * IVC_DESC_SIZE_INLINE) : NULL;
+	rx->hold_free = nhold ? malloc(sizeof(uint32_t) * nhold) : NULL;
+	rx->n_hold_free = 0;
+	if (!rx->stage || !rx->state || (nhold && (!rx->hold || !rx->hold_free))) {
 		ivc_lane_rx_fini(rx);
 		return -ENOMEM;
 	}
+	for (; rx->n_hold_free < nhold; rx->n_hold_free++)
+		rx->hold_free[rx->n_hold_free] = nhold - 1 - rx->n_hold_free;
 	/* Our own indices start where the owner said; write them so that a
 	 * peer which formatted them otherwise cannot confuse itself into
 	 * blaming us. */
@@ -49,15 +57,20 @@ void ivc_lane_rx_fini(struct ivc_lane_rx *rx)
 {
 	free(rx->stage);
 	free(rx->state);
+	free(rx->hold);
+	free(rx->hold_free);
 	rx->stage = NULL;
 	rx->state = NULL;
+	rx->hold = NULL;
+	rx->hold_free = NULL;
 }
 
 /* Read the descriptor at our index once and validate it into @out.
  * Return: 1, 0 when not written yet, -EPROTO. */
 static int rx_read_one(struct ivc_lane_rx *rx, struct ivc_staged *out)
 {
-	const struct ivc_desc *d = &rx->desc[rx->cons & rx->mask];
+	const struct ivc_desc *d = ivc_desc_at(rx->ring, rx->g.desc_size,
+					       rx->cons & rx->mask);
 	uint32_t seq = IVC_LOAD_ACQ(&d->seq);
 	struct ivc_staged s;
 
@@ -67,14 +80,31 @@ static int rx_read_one(struct ivc_lane_rx *rx, struct ivc_staged *out)
 	s.buf = IVC_LOAD(&d->buf);
 	s.len = IVC_LOAD(&d->len);
 	s.flags = IVC_LOAD(&d->flags);
-	if (s.buf >= rx->g.buf_count || rx->state[s.buf] != IVC_RXB_PEER ||
-	    s.len > rx->g.buf_size || (s.flags & ~IVC_DESC_KNOWN_FLAGS))
+	if (s.flags & ~IVC_DESC_KNOWN_FLAGS)
 		return -EPROTO;
+	if (s.flags & IVC_DESC_INLINE) {
+		if (rx->g.desc_size != IVC_DESC_SIZE_INLINE ||
+		    s.len > IVC_INLINE_MAX || s.len > rx->g.buf_size)
+			return -EPROTO;
+		if (!rx->n_hold_free)
+			return 0; /* the caller holds every slot: wait for releases */
+	} else if (s.buf >= rx->g.buf_count || rx->state[s.buf] != IVC_RXB_PEER ||
+		   s.len > rx->g.buf_size) {
+		return -EPROTO;
+	}
 	if (s.flags & IVC_DESC_MORE) {
 		if (++rx->chain >= rx->max_chain)
 			return -EPROTO; /* a chain that never ends */
 	} else {
 		rx->chain = 0;
+	}
+	if (s.flags & IVC_DESC_INLINE) {
+		/* Copied once, before the slot is handed back to the sender:
+		 * a small message can no longer change under its reader. */
+		uint32_t h = rx->hold_free[--rx->n_hold_free];
+
+		memcpy(rx->hold + (size_t)h * IVC_DESC_SIZE_INLINE, d->data, s.len);
+		s.buf = rx->g.buf_count + h;
 	}
 	rx->cons++;
 	*out = s;
@@ -99,11 +129,18 @@ static void rx_give(struct ivc_lane_rx *rx, const struct ivc_staged *s,
 		   struct ivc_buf *b)
 {
 	rx->state[s->buf] = IVC_RXB_APP;
-	b->data = rx->bufs + (uint64_t)s->buf * rx->g.buf_size;
+	if (s->buf < rx->g.buf_count) {
+		b->data = rx->bufs + (uint64_t)s->buf * rx->g.buf_size;
+		b->cap = rx->g.buf_size;
+	} else {
+		b->data = rx->hold +
+			  (size_t)(s->buf - rx->g.buf_count) * IVC_DESC_SIZE_INLINE;
+		b->cap = rx->g.buf_size < IVC_INLINE_MAX ? rx->g.buf_size :
+							   IVC_INLINE_MAX;
+	}
 	b->len = s->len;
-	b->cap = rx->g.buf_size;
 	b->id = s->buf;
-	b->flags = s->flags;
+	b->flags = s->flags & IVC_DESC_MORE;
 	/* Start the payload's cache miss now, in parallel with the caller's
 	 * bookkeeping, rather than at its first read. */
 	__builtin_prefetch(b->data);
@@ -193,21 +230,32 @@ int ivc_lane_rx_release(struct ivc_lane_rx *rx, const struct ivc_buf *bufs,
 	uint32_t rmask = rx->g.ret_slots - 1;
 	unsigned i;
 
-	/* One pass: entries past ret_prod are invisible to the sender until
-	 * ret_prod moves, so a failure part-way only undoes our marks. */
+	uint32_t nids = rx->g.buf_count +
+			(rx->g.desc_size == IVC_DESC_SIZE_INLINE ? rx->g.slots : 0);
+	uint32_t nret = 0;
+
 	for (i = 0; i < n; i++) {
 		uint32_t id = bufs[i].id;
 
-		if (id >= rx->g.buf_count || rx->state[id] != IVC_RXB_APP) {
+		if (id >= nids || rx->state[id] != IVC_RXB_APP) {
 			while (i--)
 				rx->state[bufs[i].id] = IVC_RXB_APP;
 			return -EINVAL;
 		}
 		rx->state[id] = IVC_RXB_PEER;
-		IVC_STORE(&rx->ret[(rx->ret_prod + i) & rmask], id);
 	}
-	rx->ret_prod += n;
-	IVC_STORE_REL(&rx->rx_hot->ret_prod, rx->ret_prod);
+	for (i = 0; i < n; i++) {
+		uint32_t id = bufs[i].id;
+
+		if (id < rx->g.buf_count)
+			IVC_STORE(&rx->ret[(rx->ret_prod + nret++) & rmask], id);
+		else
+			rx->hold_free[rx->n_hold_free++] = id - rx->g.buf_count;
+	}
+	if (nret) {
+		rx->ret_prod += nret;
+		IVC_STORE_REL(&rx->rx_hot->ret_prod, rx->ret_prod);
+	}
 	return 0;
 }
 
@@ -229,7 +277,8 @@ int ivc_lane_rx_ready(struct ivc_lane_rx *rx)
 
 	if (rx->st_n)
 		return 1;
-	seq = IVC_LOAD_ACQ(&rx->desc[rx->cons & rx->mask].seq);
+	seq = IVC_LOAD_ACQ(&ivc_desc_at(rx->ring, rx->g.desc_size,
+					rx->cons & rx->mask)->seq);
 	if (seq == rx->cons)
 		return 1;
 	return seq == rx->cons - rx->g.slots ? 0 : -EPROTO;

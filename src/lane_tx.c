@@ -2,6 +2,7 @@
 /* The sender's side of a lane: its own buffer pool and descriptor ring. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "compiler.h"
 #include "lane.h"
@@ -16,7 +17,7 @@ int ivc_lane_tx_init(struct ivc_lane_tx *tx, void *region,
 	tx->g = *g;
 	tx->mask = g->slots - 1;
 	tx->max_chain = ivc_lane_max_chain(g);
-	tx->desc = (struct ivc_desc *)(base + g->desc_off);
+	tx->ring = base + g->desc_off;
 	tx->ret = (const uint32_t *)(base + g->ret_off);
 	tx->rx_hot = (const struct ivc_lane_rx_hot *)(base + IVC_OFF_RX_HOT);
 	tx->rx_cold = (const struct ivc_lane_rx_cold *)(base + IVC_OFF_RX_COLD);
@@ -25,6 +26,7 @@ int ivc_lane_tx_init(struct ivc_lane_tx *tx, void *region,
 	tx->prod = tx->cons_cache = tx->ret_cons = idx_start;
 	tx->n_lent = tx->chain = tx->rung_epoch = tx->sleep_epoch = 0;
 	tx->cnt_msgs = tx->cnt_bytes = tx->cnt_bufs = 0;
+	tx->inline_max = g->desc_size == IVC_DESC_SIZE_INLINE ? IVC_INLINE_MAX : 0;
 	tx->free_stack = malloc(sizeof(uint32_t) * g->buf_count);
 	tx->state = calloc(g->buf_count, 1);
 	if (!tx->free_stack || !tx->state) {
@@ -178,7 +180,7 @@ int ivc_lane_tx_post(struct ivc_lane_tx *tx, const struct ivc_buf *bufs,
 {
 	int space = ivc_lane_tx_space(tx, n);
 	uint64_t bytes = 0, msgs = 0;
-	unsigned i, k;
+	unsigned i, k, lent = 0;
 	int r;
 
 	if (space < 0)
@@ -192,20 +194,35 @@ int ivc_lane_tx_post(struct ivc_lane_tx *tx, const struct ivc_buf *bufs,
 	for (i = k; i < n; i++)
 		tx->state[bufs[i].id] = IVC_BUF_APP; /* not sent this time */
 	for (i = 0; i < k; i++) {
-		struct ivc_desc *d = &tx->desc[tx->prod & tx->mask];
-		uint32_t more = bufs[i].flags & IVC_DESC_MORE;
+		const struct ivc_buf *b = &bufs[i];
+		struct ivc_desc *d = ivc_desc_at(tx->ring, tx->g.desc_size,
+						 tx->prod & tx->mask);
+		uint32_t more = b->flags & IVC_DESC_MORE, flags = b->flags;
 
-		IVC_STORE(&d->buf, bufs[i].id);
-		IVC_STORE(&d->len, bufs[i].len);
-		IVC_STORE(&d->flags, bufs[i].flags);
+		if (tx->inline_max && b->len <= tx->inline_max) {
+			/* Small: the payload rides in the descriptor, and the
+			 * buffer is ours again at once, still hot in our cache
+			 * for the next allocation. */
+			memcpy(d->data, tx->bufs + (uint64_t)b->id * tx->g.buf_size,
+			       b->len);
+			flags |= IVC_DESC_INLINE;
+			IVC_STORE(&d->buf, 0u);
+			tx->state[b->id] = IVC_BUF_FREE;
+			tx->free_stack[tx->n_free++] = b->id;
+		} else {
+			IVC_STORE(&d->buf, b->id);
+			lent++;
+		}
+		IVC_STORE(&d->len, b->len);
+		IVC_STORE(&d->flags, flags);
 		/* The stamp last: it publishes the descriptor. */
 		IVC_STORE_REL(&d->seq, tx->prod);
 		tx->chain = more ? tx->chain + 1 : 0;
 		tx->prod++;
-		bytes += bufs[i].len;
+		bytes += b->len;
 		msgs += !more;
 	}
-	tx->n_lent += k;
+	tx->n_lent += lent;
 	IVC_COUNT(&tx->cnt_msgs, msgs);
 	IVC_COUNT(&tx->cnt_bytes, bytes);
 	IVC_COUNT(&tx->cnt_bufs, k);

@@ -198,8 +198,10 @@ static int check_memfd(int fd, uint64_t size)
 static int geom_from_msg(const struct ivc_ctrl_msg *m, struct ivc_lane_geom *g)
 {
 	struct ivc_geometry geo = { m->slots, m->buf_size, m->buf_count };
+	uint32_t desc_size = m->desc_size ? m->desc_size : IVC_DESC_SIZE;
 
-	if (m->xport_size != 0 || ivc_lane_geom_compute(&geo, 0, g) < 0 ||
+	if (m->xport_size != 0 ||
+	    ivc_lane_geom_compute_ex(&geo, 0, desc_size, g) < 0 ||
 	    g->region_size != m->region_size)
 		return -EPROTO;
 	return 0;
@@ -276,6 +278,7 @@ static void fill_msg(struct ivc_ctrl_msg *m, int type, int mode,
 	m->buf_size = g->buf_size;
 	m->buf_count = g->buf_count;
 	m->region_size = g->region_size;
+	m->desc_size = g->desc_size;
 }
 
 /* Send our lane: its memfd (still with @l) and the doorbells, now @s's. */
@@ -325,12 +328,15 @@ static int opts_geom(const struct ivc_options *o, struct ivc_lane_geom *g)
 		geo = o->tx;
 	if (o && (o->mode < IVC_MODE_ADAPTIVE || o->mode > IVC_MODE_BLOCK))
 		return -EINVAL;
-	if (o && (o->flags & ~IVC_OPT_ANY_UID))
+	if (o && (o->flags & ~(IVC_OPT_ANY_UID | IVC_OPT_INLINE)))
 		return -EINVAL;
 	if (o && o->n_allowed_uids && !o->allowed_uids)
 		return -EINVAL;
 	ivc_geometry_defaults(&geo);
-	return ivc_lane_geom_compute(&geo, 0, g);
+	return ivc_lane_geom_compute_ex(&geo, 0,
+					o && (o->flags & IVC_OPT_INLINE) ?
+						IVC_DESC_SIZE_INLINE : IVC_DESC_SIZE,
+					g);
 }
 
 IVC_PUBLIC void ivc_options_init(struct ivc_options *o)

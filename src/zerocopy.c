@@ -132,14 +132,18 @@ IVC_PUBLIC int ivc_rx_burst(struct ivc_channel *ch, struct ivc_buf *bufs,
 IVC_PUBLIC int ivc_rx_release(struct ivc_channel *ch, const struct ivc_buf *bufs,
 			      unsigned n)
 {
+	uint32_t before;
 	int r;
 
 	if (!ch || !bufs)
 		return -EINVAL;
+	before = ch->rx.ret_prod;
+
 	r = ivc_lane_rx_release(&ch->rx, bufs, n);
 	if (r)
 		return r;
-	if (n && ivc_lane_rx_need_bell(&ch->rx))
+	/* Inline messages free no buffer of the sender's: nothing to wake. */
+	if (ch->rx.ret_prod != before && ivc_lane_rx_need_bell(&ch->rx))
 		ivc_channel_ring(ch, IVC_BELL_TX, &ch->rxs);
 	return 0;
 }

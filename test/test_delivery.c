@@ -69,6 +69,7 @@ static void check_gap(const char *who, uint64_t max)
 		       "streaming (a late or lost wake-up)", who, (double)max / 1e9);
 }
 static int g_zc;
+static int g_inline; /* both ends send small messages inline */
 static enum ivc_mode g_mode;
 
 static void make_opts(struct ivc_options *o)
@@ -78,6 +79,17 @@ static void make_opts(struct ivc_options *o)
 	o->tx.buf_size = BUF_SIZE;
 	o->tx.buf_count = BUF_COUNT;
 	o->mode = g_mode;
+	if (g_inline)
+		o->flags |= IVC_OPT_INLINE;
+}
+
+/* A received buffer's cap: the lane's buffer size; with IVC_OPT_INLINE
+ * every piece of at most 112 bytes must have come inline (cap 112). */
+static int cap_ok(const struct ivc_buf *b)
+{
+	if (g_inline && b->len <= 112)
+		return b->cap == 112;
+	return b->cap == BUF_SIZE;
 }
 
 /* ---- sender (child) --------------------------------------------------------- */
@@ -219,7 +231,7 @@ static uint64_t receive_zc(struct ivc_channel *ch, unsigned char *asmb,
 			return seq;
 		}
 		for (int k = 0; k < r && !bad; k++) {
-			if (b[k].cap != BUF_SIZE || b[k].len > b[k].cap ||
+			if (!cap_ok(&b[k]) || b[k].len > b[k].cap ||
 			    (b[k].flags & ~IVC_BUF_MORE) ||
 			    alen + b[k].len > MAX_MSG || seq >= g_n) {
 				t_fail(__FILE__, __LINE__,
@@ -302,10 +314,12 @@ static uint64_t receive_copy(struct ivc_channel *ch, unsigned char *buf,
 
 int main(int argc, char **argv)
 {
-	if (argc != 3) {
-		fprintf(stderr, "usage: %s poll|block|adaptive zc|copy\n", argv[0]);
+	if (argc != 3 && !(argc == 4 && !strcmp(argv[3], "inline"))) {
+		fprintf(stderr, "usage: %s poll|block|adaptive zc|copy [inline]\n",
+			argv[0]);
 		return 2;
 	}
+	g_inline = argc == 4;
 	if (!strcmp(argv[1], "poll"))
 		g_mode = IVC_MODE_POLL;
 	else if (!strcmp(argv[1], "block"))
@@ -320,7 +334,8 @@ int main(int argc, char **argv)
 		return 2;
 
 	static char name[64];
-	snprintf(name, sizeof(name), "test_delivery_%s_%s", argv[1], argv[2]);
+	snprintf(name, sizeof(name), "test_delivery_%s_%s%s", argv[1], argv[2],
+		 g_inline ? "_inline" : "");
 	t_init(name, 280);
 	g_n = t_env_u64("IVC_TEST_MESSAGES", IVC_TEST_DEFAULT_MESSAGES);
 	g_seed = t_env_u64("IVC_TEST_SEED", 0x1dc0ffee);

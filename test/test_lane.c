@@ -518,25 +518,24 @@ static void test_hostile(void)
 		struct ivc_desc *slot = &d[at & (l.g.slots - 1)];
 		switch (c) {
 		case 0: /* buffer index out of range */
-			*slot = (struct ivc_desc){at, 4, 1, 0};
+			*slot = (struct ivc_desc){.seq = at, .buf = 4, .len = 1, .flags = 0};
 			break;
 		case 1: /* length over the buffer size */
-			*slot = (struct ivc_desc){at, 0, 65, 0};
+			*slot = (struct ivc_desc){.seq = at, .buf = 0, .len = 65, .flags = 0};
 			break;
 		case 2: /* unknown flag */
-			*slot = (struct ivc_desc){at, 0, 1, 0x100};
+			*slot = (struct ivc_desc){.seq = at, .buf = 0, .len = 1, .flags = 0x100};
 			break;
 		case 3: /* a stamp neither this lap nor last */
-			*slot = (struct ivc_desc){at + 4, 0, 1, 0};
+			*slot = (struct ivc_desc){.seq = at + 4, .buf = 0, .len = 1, .flags = 0};
 			break;
 		case 4: /* the same buffer twice, in flight at once */
-			d[at & 3] = (struct ivc_desc){at, 2, 1, 0};
-			d[(at + 1) & 3] = (struct ivc_desc){at + 1, 2, 1, 0};
+			d[at & 3] = (struct ivc_desc){.seq = at, .buf = 2, .len = 1, .flags = 0};
+			d[(at + 1) & 3] = (struct ivc_desc){.seq = at + 1, .buf = 2, .len = 1, .flags = 0};
 			break;
 		case 5: /* a chain longer than the lane allows */
 			for (uint32_t k = 0; k < 4; k++)
-				d[(at + k) & 3] = (struct ivc_desc){at + k, k, 1,
-								   IVC_BUF_MORE};
+				d[(at + k) & 3] = (struct ivc_desc){.seq = at + k, .buf = k, .len = 1, .flags = IVC_BUF_MORE};
 			break;
 		default: /* a buffer the receiver still holds */
 			break;
@@ -547,7 +546,7 @@ static void test_hostile(void)
 			struct ivc_buf held;
 			CHECK_EQ(ivc_lane_rx_take(&l.rx, &held, 1), 1);
 			at = l.rx.cons;
-			d[at & 3] = (struct ivc_desc){at, held.id, 1, 0};
+			d[at & 3] = (struct ivc_desc){.seq = at, .buf = held.id, .len = 1, .flags = 0};
 		}
 		/* (case 4: the first may be staged; the duplicate is not) */
 		CHECK_ERR(ivc_lane_rx_fetch(&l.rx, UINT32_MAX), -EPROTO);
