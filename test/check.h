@@ -163,6 +163,10 @@ int t_sem_wait(struct t_sem *s, int timeout_ms);
 void t_addr(char *out, size_t size, const char *name);
 /* Entries in /proc/self/fd. */
 int t_count_fds(void);
+/* "poll", "block" or "adaptive". */
+const char *t_mode_name(int mode);
+/* State letter of a thread of this process ('R', 'S', ...), or 0. */
+char t_thread_state(pid_t tid);
 uint64_t t_now_ns(void);
 /* CPU time of the whole process / of the calling thread, in ns. */
 uint64_t t_cpu_process_ns(void);

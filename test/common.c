@@ -515,3 +515,22 @@ const char *t_msg_verify(uint64_t seed, uint64_t seq, size_t max,
 		return "payload differs from the expected bytes";
 	return NULL;
 }
+
+const char *t_mode_name(int mode)
+{
+	return mode == IVC_MODE_POLL ? "poll" : mode == IVC_MODE_BLOCK ? "block" : "adaptive";
+}
+
+char t_thread_state(pid_t tid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	char *p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}

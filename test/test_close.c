@@ -37,11 +37,6 @@
 #define STREAM_MSGS 500000u
 #endif
 
-static const char *mode_name(enum ivc_mode m)
-{
-	return m == IVC_MODE_POLL ? "poll" : m == IVC_MODE_BLOCK ? "block" : "adaptive";
-}
-
 static uint64_t ms_since(uint64_t t0)
 {
 	return (t_now_ns() - t0) / 1000000u;
@@ -249,7 +244,7 @@ static void test_killed_after_sends(int zc)
 
 static void test_killed_while_receiving(enum ivc_mode m)
 {
-	printf("-- peer dies while we are blocked receiving (%s)\n", mode_name(m));
+	printf("-- peer dies while we are blocked receiving (%s)\n", t_mode_name(m));
 	char addr[108];
 	struct ivc_options o;
 	ivc_options_init(&o);
@@ -291,7 +286,7 @@ static void test_killed_while_sending(enum ivc_mode m, enum blocked_call what)
 	static const char *names[] = {"ivc_send", "ivc_tx_send", "ivc_tx_alloc",
 				      "ivc_wait(TX)"};
 	printf("-- peer dies while we are blocked in %s (%s)\n", names[what],
-	       mode_name(m));
+	       t_mode_name(m));
 	char addr[108];
 	struct ivc_options o;
 	ivc_options_init(&o);

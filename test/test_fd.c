@@ -29,11 +29,6 @@
 
 enum cmd { C_SEND = 1, C_RECV = 2, C_CLOSE = 3, C_DIE = 4 };
 
-static const char *mode_name(enum ivc_mode m)
-{
-	return m == IVC_MODE_POLL ? "poll" : m == IVC_MODE_BLOCK ? "block" : "adaptive";
-}
-
 /* The child obeys commands read from @cmd until it closes or dies. */
 static void peer(const char *addr, enum ivc_mode m, int cmd_fd)
 {
@@ -91,7 +86,7 @@ static int ep_wait(int ep, int ms)
 
 static void test_mode(enum ivc_mode m, int kill_at_end)
 {
-	printf("-- %s, peer %s at the end\n", mode_name(m),
+	printf("-- %s, peer %s at the end\n", t_mode_name(m),
 	       kill_at_end ? "killed" : "closes");
 	char addr[108];
 	t_addr(addr, sizeof(addr), "fd");

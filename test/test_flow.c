@@ -33,11 +33,6 @@
 #define STREAM_MSGS 200000u
 #endif
 
-static const char *mode_name(enum ivc_mode m)
-{
-	return m == IVC_MODE_POLL ? "poll" : m == IVC_MODE_BLOCK ? "block" : "adaptive";
-}
-
 static void opts(struct ivc_options *o, enum ivc_mode m, uint32_t slots,
 		 uint32_t buf_size, uint32_t buf_count)
 {
@@ -53,21 +48,6 @@ static uint64_t elapsed_ms(uint64_t t0)
 	return (t_now_ns() - t0) / 1000000u;
 }
 
-/* State letter of a thread of this process ('R', 'S', ...), or 0. */
-static char thread_state(pid_t tid)
-{
-	char path[64], buf[512];
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return 0;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	char *p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : 0;
-}
-
 /*
  * Wait (at most 5 s) until thread @tid sleeps in the kernel.  Not needed
  * for correctness - the tests pass whatever the interleaving - but it makes
@@ -78,7 +58,7 @@ static int wait_until_asleep(atomic_int *tid)
 	uint64_t t0 = t_now_ns();
 	while (elapsed_ms(t0) < 5000) {
 		int t = atomic_load(tid);
-		if (t > 0 && thread_state(t) == 'S')
+		if (t > 0 && t_thread_state(t) == 'S')
 			return 1;
 		sched_yield();
 	}
@@ -128,7 +108,7 @@ static int64_t recv_seq(struct ivc_channel *rx)
 
 static void test_ring_full(enum ivc_mode m)
 {
-	printf("-- ring full, %s\n", mode_name(m));
+	printf("-- ring full, %s\n", t_mode_name(m));
 	struct ivc_options so, co;
 	struct ivc_channel *rx, *tx;
 	opts(&so, m, 0, 0, 0);
@@ -225,7 +205,7 @@ static void *blocked_alloc_thread(void *p)
 
 static void test_pool_empty(enum ivc_mode m)
 {
-	printf("-- pool empty, %s\n", mode_name(m));
+	printf("-- pool empty, %s\n", t_mode_name(m));
 	struct ivc_options so, co;
 	struct ivc_channel *rx, *tx;
 	opts(&so, m, 0, 0, 0);
@@ -377,7 +357,7 @@ static void test_pool_empty(enum ivc_mode m)
 static void test_wake_after_consume(enum ivc_mode m)
 {
 	printf("-- allocator woken by a release after a consume, %s\n",
-	       mode_name(m));
+	       t_mode_name(m));
 	struct ivc_options so, co;
 	struct ivc_channel *rx, *tx;
 	opts(&so, m, 0, 0, 0);
@@ -444,7 +424,7 @@ static void *blocked_recv_thread(void *p)
 static void test_wake_chain_end(enum ivc_mode m)
 {
 	printf("-- receiver woken by the end of a chain sent in two calls, %s\n",
-	       mode_name(m));
+	       t_mode_name(m));
 	struct ivc_options so, co;
 	struct ivc_channel *rx, *tx;
 	opts(&so, m, 0, 0, 0);
@@ -529,7 +509,7 @@ static void *stream_sender(void *p)
 
 static void test_out_of_order(enum ivc_mode m)
 {
-	printf("-- out-of-order release, %s\n", mode_name(m));
+	printf("-- out-of-order release, %s\n", t_mode_name(m));
 	struct ivc_options so, co;
 	struct ivc_channel *rx, *tx;
 	opts(&so, m, 0, 0, 0);

@@ -108,31 +108,49 @@ static void test_api(void)
 	ivc_close(rx);
 }
 
-/* A lane in plain memory, its receiver fed hand-written descriptors. */
+/* A formatted lane in plain memory with @desc_size-byte descriptors and
+ * its receiver: the test plays the (hostile) sender by hand. */
+static void *mem_lane(uint32_t buf_size, uint32_t desc_size,
+		      struct ivc_lane_geom *g, struct ivc_lane_rx *rx)
+{
+	struct ivc_geometry geo = { 4, buf_size, 4 };
+	void *region;
+
+	REQUIRE_OK(ivc_lane_geom_compute_ex(&geo, 0, desc_size, g));
+	region = aligned_alloc(4096, g->region_size);
+	REQUIRE(region != NULL);
+	memset(region, 0, g->region_size);
+	ivc_lane_format(region, g, 0);
+	REQUIRE_OK(ivc_lane_rx_init(rx, region, g, 0));
+	return region;
+}
+
+/* Write descriptor @idx as the sender would, publishing it last. */
+static struct ivc_desc *put(void *region, const struct ivc_lane_geom *g,
+			    uint32_t idx, uint32_t len, uint32_t flags)
+{
+	struct ivc_desc *d = ivc_desc_at((char *)region + g->desc_off,
+					 g->desc_size, idx & (g->slots - 1));
+
+	d->buf = 12345; /* ignored for inline */
+	d->len = len;
+	d->flags = flags;
+	if (flags & IVC_DESC_INLINE)
+		memset(d->data, 0x7e, len <= IVC_INLINE_MAX ? len : IVC_INLINE_MAX);
+	__atomic_store_n(&d->seq, idx, __ATOMIC_RELEASE);
+	return d;
+}
+
 static void test_hostile(void)
 {
-	struct ivc_geometry geo = { 4, 64, 4 };
 	struct ivc_lane_geom g;
 	struct ivc_lane_rx rx;
 	struct ivc_buf b;
-	struct ivc_desc *d[2];
-	void *region;
-
-	REQUIRE_OK(ivc_lane_geom_compute_ex(&geo, 0, IVC_DESC_SIZE_INLINE, &g));
-	region = aligned_alloc(4096, g.region_size);
-	REQUIRE(region != NULL);
-	memset(region, 0, g.region_size);
-	ivc_lane_format(region, &g, 0);
-	REQUIRE_OK(ivc_lane_rx_init(&rx, region, &g, 0));
-	d[0] = ivc_desc_at((char *)region + g.desc_off, g.desc_size, 0);
-	d[1] = ivc_desc_at((char *)region + g.desc_off, g.desc_size, 1);
+	struct ivc_desc *d;
+	void *region = mem_lane(64, IVC_DESC_SIZE_INLINE, &g, &rx);
 
 	/* 64 bytes inline in a lane of 64-byte buffers: fine. */
-	memset(d[0]->data, 0x7e, 64);
-	d[0]->len = 64;
-	d[0]->flags = IVC_DESC_INLINE;
-	d[0]->buf = 12345; /* ignored for inline */
-	__atomic_store_n(&d[0]->seq, 0u, __ATOMIC_RELEASE);
+	d = put(region, &g, 0, 64, IVC_DESC_INLINE);
 	CHECK_EQ(ivc_lane_rx_fetch(&rx, 1), 1);
 	CHECK_EQ(ivc_lane_rx_take(&rx, &b, 1), 1);
 	CHECK_EQ(b.len, 64);
@@ -140,44 +158,28 @@ static void test_hostile(void)
 	CHECK(((unsigned char *)b.data)[63] == 0x7e);
 	CHECK(b.id >= g.buf_count);
 	/* The copy is private: the peer rewriting the slot changes nothing. */
-	memset(d[0]->data, 0, 64);
+	memset(d->data, 0, 64);
 	CHECK(((unsigned char *)b.data)[63] == 0x7e);
 	CHECK_ERR(ivc_lane_rx_release(&rx, &b, 1), 0);
-
-	/* Longer than a buffer (65 > 64), then longer than 112: both lies. */
-	d[1]->len = 65;
-	d[1]->flags = IVC_DESC_INLINE;
-	__atomic_store_n(&d[1]->seq, 1u, __ATOMIC_RELEASE);
+	/* Longer than a buffer (65 > 64): a lie. */
+	put(region, &g, 1, 65, IVC_DESC_INLINE);
 	CHECK_ERR(ivc_lane_rx_fetch(&rx, 1), -EPROTO);
 	ivc_lane_rx_fini(&rx);
-
-	struct ivc_geometry geo2 = { 4, 4096, 4 };
-	REQUIRE_OK(ivc_lane_geom_compute_ex(&geo2, 0, IVC_DESC_SIZE_INLINE, &g));
 	free(region);
-	region = aligned_alloc(4096, g.region_size);
-	REQUIRE(region != NULL);
-	memset(region, 0, g.region_size);
-	ivc_lane_format(region, &g, 0);
-	REQUIRE_OK(ivc_lane_rx_init(&rx, region, &g, 0));
-	d[0] = ivc_desc_at((char *)region + g.desc_off, g.desc_size, 0);
-	d[0]->len = IVC_INLINE_MAX + 1;
-	d[0]->flags = IVC_DESC_INLINE;
-	__atomic_store_n(&d[0]->seq, 0u, __ATOMIC_RELEASE);
+
+	/* Longer than 112 bytes in a lane of 4 KiB buffers: a lie. */
+	region = mem_lane(4096, IVC_DESC_SIZE_INLINE, &g, &rx);
+	put(region, &g, 0, IVC_INLINE_MAX + 1, IVC_DESC_INLINE);
 	CHECK_ERR(ivc_lane_rx_fetch(&rx, 1), -EPROTO);
 	ivc_lane_rx_fini(&rx);
 	free(region);
 
 	/* INLINE on a lane of 16-byte descriptors: a lie, whatever its size. */
-	REQUIRE_OK(ivc_lane_geom_compute(&geo2, 0, &g));
-	region = aligned_alloc(4096, g.region_size);
-	REQUIRE(region != NULL);
-	memset(region, 0, g.region_size);
-	ivc_lane_format(region, &g, 0);
-	REQUIRE_OK(ivc_lane_rx_init(&rx, region, &g, 0));
-	d[0] = ivc_desc_at((char *)region + g.desc_off, g.desc_size, 0);
-	d[0]->len = 8;
-	d[0]->flags = IVC_DESC_INLINE;
-	__atomic_store_n(&d[0]->seq, 0u, __ATOMIC_RELEASE);
+	region = mem_lane(4096, IVC_DESC_SIZE, &g, &rx);
+	d = ivc_desc_at((char *)region + g.desc_off, g.desc_size, 0);
+	d->len = 8;
+	d->flags = IVC_DESC_INLINE;
+	__atomic_store_n(&d->seq, 0u, __ATOMIC_RELEASE);
 	CHECK_ERR(ivc_lane_rx_fetch(&rx, 1), -EPROTO);
 	ivc_lane_rx_fini(&rx);
 	free(region);

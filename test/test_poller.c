@@ -37,11 +37,6 @@
 #define MSGS 50000u
 #endif
 
-static const char *mode_name(int m)
-{
-	return m == IVC_MODE_POLL ? "poll" : m == IVC_MODE_BLOCK ? "block" : "adaptive";
-}
-
 struct chan_state {
 	struct ivc_channel *ch;
 	int idx;
@@ -189,7 +184,7 @@ static int join_within(pthread_t th, int ms)
 
 static void test_stream(int mode, int cpu)
 {
-	printf("-- %d channels, one poller, %s%s\n", NCH, mode_name(mode),
+	printf("-- %d channels, one poller, %s%s\n", NCH, t_mode_name(mode),
 	       cpu >= 0 ? ", pinned" : "");
 	char addr[108];
 	t_addr(addr, sizeof(addr), "poller");
@@ -288,23 +283,9 @@ static int drop_cb(struct ivc_channel *ch, void *arg)
 	return -1;
 }
 
-static char thread_state(pid_t tid)
-{
-	char path[64], buf[512];
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return 0;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	char *q = strrchr(buf, ')');
-	return q && q[1] == ' ' ? q[2] : 0;
-}
-
 static void test_stop(int mode)
 {
-	printf("-- ivc_poller_stop from another thread, %s\n", mode_name(mode));
+	printf("-- ivc_poller_stop from another thread, %s\n", t_mode_name(mode));
 	struct ivc_channel *s[3], *c[3];
 	for (int i = 0; i < 3; i++)
 		REQUIRE_OK(t_pair("pstop", NULL, NULL, &s[i], &c[i]));
@@ -332,7 +313,7 @@ static void test_stop(int mode)
 	/* Let it go idle (asleep in BLOCK/ADAPTIVE; POLL spins). */
 	if (mode != IVC_MODE_POLL) {
 		uint64_t t0 = t_now_ns();
-		while (thread_state(atomic_load(&ra.tid)) != 'S' &&
+		while (t_thread_state(atomic_load(&ra.tid)) != 'S' &&
 		       t_now_ns() - t0 < 5000000000ull)
 			sched_yield();
 	}

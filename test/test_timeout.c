@@ -34,11 +34,6 @@ static uint64_t ms_since(uint64_t t0)
 			       #call, (unsigned long long)e_, T_MS);         \
 	} while (0)
 
-static const char *mode_name(enum ivc_mode m)
-{
-	return m == IVC_MODE_POLL ? "poll" : m == IVC_MODE_BLOCK ? "block" : "adaptive";
-}
-
 /* Poller callback: counts calls; receives whatever is there. */
 static int count_cb(struct ivc_channel *ch, void *arg)
 {
@@ -50,7 +45,7 @@ static int count_cb(struct ivc_channel *ch, void *arg)
 
 static void test_mode(enum ivc_mode m)
 {
-	printf("-- %s\n", mode_name(m));
+	printf("-- %s\n", t_mode_name(m));
 	struct ivc_options o;
 	ivc_options_init(&o);
 	o.mode = m;

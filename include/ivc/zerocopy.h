@@ -35,7 +35,8 @@ struct ivc_channel;
 
 /**
  * struct ivc_buf - a buffer lent by ivc.
- * @data:  first payload byte.
+ * @data:  first payload byte: the start of the buffer (changing the pointer
+ *         does not move the payload; write it from @data on).
  * @len:   payload bytes (TX: set by the caller before sending, <= cap;
  *         RX: as sent by the peer, already checked against cap).
  * @cap:   the buffer's size (the lane's buf_size).
