@@ -194,8 +194,9 @@ static int rx_ready(struct ivc_channel *ch, unsigned ev)
 		mask |= IVC_EVI_RX;
 	if ((ev & IVC_EVI_RXMORE) && ch->rx.st_n > before)
 		mask |= IVC_EVI_RXMORE;
-	/* A peer that has gone makes a receive "ready": it returns the error. */
-	if (!mask && ivc_channel_peer_end(ch, 0))
+	/* A peer that has gone makes a receive "ready": it returns the error
+	 * (unless a descriptor still waits in the ring for a hold slot). */
+	if (!mask && ivc_lane_rx_ready(&ch->rx) <= 0 && ivc_channel_peer_end(ch, 0))
 		mask = (int)(ev & (IVC_EVI_RX | IVC_EVI_RXMORE));
 	return mask;
 }

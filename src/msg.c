@@ -174,7 +174,7 @@ IVC_PUBLIC ssize_t ivc_recv(struct ivc_channel *ch, void *data, size_t cap,
 		if (len != -EAGAIN)
 			break;
 		/* Nothing, or a chain whose end has not come yet. */
-		if (ivc_channel_peer_end(ch, 0)) {
+		if (ivc_lane_rx_ready(&ch->rx) <= 0 && ivc_channel_peer_end(ch, 0)) {
 			len = recv_stage(ch, &nb);
 			if (len != -EAGAIN)
 				break;

@@ -91,6 +91,10 @@ static int rx_end(struct ivc_channel *ch)
 	r = ivc_channel_fetch(ch, 1);
 	if (r != 0)
 		return r < 0 ? r : 0;
+	/* A descriptor still in the ring (the caller holds every inline hold
+	 * slot) means the stream has not ended: nothing may be lost. */
+	if (ivc_lane_rx_ready(&ch->rx) > 0)
+		return 0;
 	return ivc_channel_break(ch, end);
 }
 

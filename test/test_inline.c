@@ -104,7 +104,22 @@ static void test_api(void)
 	struct ivc_stats st;
 	CHECK_ERR(ivc_stats_get(rx, &st), 0);
 	CHECK_EQ(st.rx_msgs, 2 + SLOTS + 1 + 3);
+
+	/* Every hold slot held, one more in the ring, then the peer closes:
+	 * that message is not lost to an early -EPIPE. */
+	CHECK_EQ(ivc_rx_burst(rx, r, 1, 0), -EAGAIN);
+	for (i = 0; i < SLOTS; i++)
+		send_small(tx, (unsigned char)(0x30 + i), 4, &id0);
+	CHECK_EQ(ivc_rx_burst(rx, r, SLOTS, 1000), SLOTS);
+	send_small(tx, (unsigned char)(0x30 + SLOTS), 4, &id0); /* in the ring */
 	ivc_close(tx);
+	CHECK_ERR(ivc_rx_burst(rx, &again, 1, 0), -EAGAIN);
+	CHECK_ERR(ivc_rx_burst(rx, &again, 1, 20), -ETIMEDOUT);
+	CHECK_ERR(ivc_rx_release(rx, r, SLOTS), 0);
+	CHECK_EQ(ivc_rx_burst(rx, &again, 1, 1000), 1);
+	CHECK(((unsigned char *)again.data)[0] == 0x30 + SLOTS);
+	CHECK_ERR(ivc_rx_release(rx, &again, 1), 0);
+	CHECK_ERR(ivc_rx_burst(rx, &again, 1, 1000), -EPIPE);
 	ivc_close(rx);
 }
 
