@@ -27,7 +27,7 @@ struct ivc_backoff {
 
 /* Counters kept by one thread (TX side or RX side). */
 struct ivc_side_stats {
-	uint64_t doorbells, sleeps, spin_hits, yields, stalls, stalls2;
+	uint64_t doorbells, sleeps, spin_hits, yields, ring_full, pool_empty;
 };
 
 /* Per-side state, each on its own cache lines: the sending thread and the

@@ -24,7 +24,7 @@ IVC_PUBLIC int ivc_stats_get(const struct ivc_channel *ch, struct ivc_stats *out
 	out->sleeps = IVC_LOAD(&t->sleeps) + IVC_LOAD(&r->sleeps);
 	out->spin_hits = IVC_LOAD(&t->spin_hits) + IVC_LOAD(&r->spin_hits);
 	out->yields = IVC_LOAD(&t->yields) + IVC_LOAD(&r->yields);
-	out->ring_full_stalls = IVC_LOAD(&t->stalls);
-	out->pool_empty_stalls = IVC_LOAD(&t->stalls2);
+	out->ring_full_stalls = IVC_LOAD(&t->ring_full);
+	out->pool_empty_stalls = IVC_LOAD(&t->pool_empty);
 	return 0;
 }

@@ -36,7 +36,7 @@ IVC_PUBLIC int ivc_tx_alloc(struct ivc_channel *ch, struct ivc_buf *bufs,
 		if (r < 0)
 			return ivc_channel_break(ch, r);
 		if (!stalled++)
-			IVC_COUNT(&ch->txs.st.stalls2, 1);
+			IVC_COUNT(&ch->txs.st.pool_empty, 1);
 		r = ivc_channel_wait(ch, IVC_EVI_TXBUF, timeout_ms);
 		if (r < 0)
 			return r;
@@ -62,7 +62,7 @@ IVC_PUBLIC int ivc_tx_send(struct ivc_channel *ch, const struct ivc_buf *bufs,
 		if (r < 0)
 			return r; /* the caller's mistake: nothing sent */
 		if (!stalled++)
-			IVC_COUNT(&ch->txs.st.stalls, 1);
+			IVC_COUNT(&ch->txs.st.ring_full, 1);
 		r = ivc_channel_wait(ch, IVC_EVI_TXSLOT, timeout_ms);
 		if (r < 0)
 			return r;
