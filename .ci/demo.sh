@@ -1,42 +1,31 @@
 #!/bin/sh
-# The ivc demo: round-trip latency of ivc next to a Unix socket and the
-# cache-line floor, then an ivc-cat pipeline.  The caller builds first:
+# The ivc demo: round-trip latency of ivc next to the kernel's IPC, the peer
+# libraries and the cache-line limit, then an ivc-cat pipeline.  The caller
+# builds first:
 #   cmake -S . -B build && cmake --build build && .ci/demo.sh build
-# Takes well under a minute.
+# Takes about 20 seconds.
 set -eu
 
 BUILD=${1:-build}
-PP=$BUILD/perf/ivc-pingpong
+BENCH=$BUILD/perf/ivc-bench
 CAT=$BUILD/apps/ivc-cat
-SECS=${IVC_DEMO_SECS:-3}        # time bound per measurement
+SECS=${IVC_DEMO_SECS:-1}        # time bound per measurement
 SIZE=64
 
-for b in "$PP" "$CAT"; do
+for b in "$BENCH" "$CAT"; do
 	if [ ! -x "$b" ]; then
 		echo "demo: $b is not built (build dir: $BUILD)" >&2
 		exit 1
 	fi
 done
 
-# The first two CPUs this process may run on (0,1 on a plain 2-CPU box); one
-# CPU twice on a 1-CPU machine.
-CPUS=$(awk '/^Cpus_allowed_list:/ {
-	n = split($2, parts, ",")
-	for (i = 1; i <= n && got < 2; i++) {
-		m = split(parts[i], r, "-")
-		lo = r[1] + 0; hi = ((m > 1) ? r[2] : r[1]) + 0
-		for (c = lo; c <= hi && got < 2; c++) cpu[got++] = c
-	}
-	if (got == 1) cpu[1] = cpu[0]
-	print cpu[0] "," cpu[1]
-}' /proc/self/status)
-[ -n "$CPUS" ] || CPUS=0,0
-
-echo "== ivc demo: $SIZE-byte ping-pong between two processes on CPUs $CPUS"
+echo "== ivc demo: $SIZE-byte ping-pong between two processes on separate CPUs"
 echo "   (up to 100000 round trips or $SECS s per measurement)"
+"$BENCH" places
 echo
-"$PP" -s "$SIZE" -c "$CPUS" -m poll,adaptive,block -b cacheline,yield,ring,unix,ivc \
-	-n 100000 -t "$SECS"
+"$BENCH" pingpong -s "$SIZE" -t "$SECS" --no-progress \
+	-x ivc,ivc-inline,cacheline,unix,tcp,pipe,eventfd,$("$BENCH" list |
+		awk '$1 == "zmq" || $1 == "rte_ring" { printf "%s,", $1 }' | sed 's/,$//')
 
 echo
 echo "== ivc-cat: an 8 MiB random file through a channel, both directions"
@@ -63,5 +52,8 @@ timeout 30 "$CAT" -r -w 5 "$addr" > "$tmp/out2"
 wait "$lpid"
 cmp "$tmp/in" "$tmp/out2"
 echo "listener -> client (-s / -r): identical"
+echo
+echo "== more: $BENCH sweep (every placement, mode, transport and size; ~15 min)"
+echo "   then perf/ivc-plot ivc-sweep.csv: see docs/performance.md"
 echo
 echo "demo: OK"

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench_run - one measurement point: a transport, a placement, a mode, a
+ * size, run as two pinned processes (initiator and peer) under a supervisor
+ * that kills both if the point takes too long, so a stuck transport costs one
+ * point, never the run.
+ */
+#ifndef IVC_BENCH_RUN_H
+#define IVC_BENCH_RUN_H
+
+#include <stdint.h>
+
+#include "bench_place.h"
+#include "bench_xport.h"
+
+enum bench_kind { BENCH_PINGPONG, BENCH_STREAM };
+
+struct bench_point {
+	enum bench_kind bench;
+	const struct bench_xport *x;
+	const struct bench_place *place;
+	struct bx_cfg cfg;
+	uint64_t max_msgs;      /* count bound (round trips or messages) */
+	double secs;            /* time bound of the timed part */
+};
+
+struct bench_result {
+	int err;                /* 0, or the first -errno (see msg) */
+	char msg[160];          /* what failed, for people */
+	uint64_t samples;       /* round trips or messages timed */
+	double secs;            /* length of the timed part */
+	/* ping-pong: round-trip time percentiles, microseconds */
+	double p50, p90, p99, p999, max;
+	/* stream */
+	double msgs_per_s, gbytes_per_s;
+};
+
+/* Measure the TSC's rate once, before any point (no-op without a TSC). */
+void bench_run_calibrate(void);
+
+/* Run @pt; fills @r (r->err says whether it worked). */
+void bench_run(const struct bench_point *pt, struct bench_result *r);
+
+/* Stream warm-up: messages received before timing starts. */
+#define BENCH_STREAM_WARM 2000u
+
+#endif /* IVC_BENCH_RUN_H */

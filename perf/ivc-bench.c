@@ -1,0 +1,464 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ivc-bench - ivc's benchmark suite: round-trip latency, throughput and
+ * core-placement sweeps, with the kernel IPC baselines, the peer libraries
+ * and the physical limits measured side by side in the same run.
+ *
+ *   ivc-bench pingpong   RTT percentiles per size
+ *   ivc-bench stream     messages/s and GB/s per size and burst
+ *   ivc-bench sweep      every placement x mode x transport x size -> CSV
+ *   ivc-bench report F   the ratio tables of a sweep's CSV
+ *   ivc-bench places     the placements this machine offers
+ *   ivc-bench list       the transports built in
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench_csv.h"
+#include "bench_place.h"
+#include "bench_plan.h"
+#include "bench_report.h"
+#include "bench_run.h"
+#include "bench_util.h"
+#include "bench_xport.h"
+
+const char bench_prog[] = "ivc-bench";
+
+enum cmd { CMD_PINGPONG, CMD_STREAM, CMD_SWEEP };
+
+static void usage(FILE *f)
+{
+	fputs(
+"usage: ivc-bench pingpong|stream|sweep [options]\n"
+"       ivc-bench report FILE.csv [-s SIZES]\n"
+"       ivc-bench places [--synthetic DESC]\n"
+"       ivc-bench list\n"
+"\n"
+"  pingpong   round-trip time percentiles (p50 p90 p99 p99.9 max) per size\n"
+"  stream     one-way throughput (messages/s, GB/s) per size and burst\n"
+"  sweep      both, at every placement, every mode, every transport, every\n"
+"             size: CSV to -o (default ivc-sweep.csv), tables on stdout,\n"
+"             progress and time left on stderr\n"
+"  report     the tables (ivc / every baseline and limit) of a sweep's CSV\n"
+"  places     the endpoint placements hwloc finds (--synthetic: what a box\n"
+"             of that shape would offer, e.g. \"pack:2 l3:1 core:4 pu:2\")\n"
+"  list       the transports this build has\n"
+"\n"
+"options (pingpong, stream, sweep):\n"
+"  -x, --transports LIST  names from `list`; `all` (default: pingpong/stream:\n"
+"                         ivc,unix,cacheline,memcpy; sweep: all)\n"
+"  -m, --modes LIST       poll,adaptive,block (default all); baselines run in\n"
+"                         those they support, limits in their own\n"
+"  -s, --sizes LIST       message sizes, >= 8 (k/M suffixes), or A..B for the\n"
+"                         powers of two between (default: 64; sweep: 8..1M)\n"
+"  -p, --placements LIST  names from `places`, or `all` (default: pingpong/\n"
+"                         stream: the nearest pair of separate PUs; sweep: all)\n"
+"  -c, --cpus A,B         an explicit CPU pair instead of -p\n"
+"  -n, --count N          most round trips / messages per point (default\n"
+"                         100k / 10M)\n"
+"  -t, --time SECS        time bound per point (default 1; sweep 0.1)\n"
+"  -r, --runs N           runs per point, side by side; rows are medians\n"
+"                         (default 1; sweep 3; at most 16)\n"
+"  -b, --bursts LIST      stream: messages per send call (default 32)\n"
+"      --touch yes|no|both stream: receiver reads every byte (default both)\n"
+"  -o, --output FILE      sweep: where the CSV goes\n"
+"      --quick            sweep: a smoke run of about a minute\n"
+"      --csv              pingpong/stream: CSV on stdout, not tables\n"
+"      --no-progress      no progress line\n"
+"  ivc channel geometry: --slots N --buf-size N --buf-count N\n"
+"      --spin-max-ns N    adaptive mode's spin bound\n"
+"      --inline           IVC_OPT_INLINE on every ivc channel\n", f);
+}
+
+/* ------------------------------------------------------------- parsing -- */
+
+/* Call @cb on each comma-separated token of @s. */
+static void each_token(const char *opt, const char *s, void (*cb)(const char *opt, const char *tok, void *arg),
+		       void *arg)
+{
+	char *dup = strdup(s), *save = NULL;
+
+	if (!dup)
+		bench_die("out of memory");
+	for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		cb(opt, t, arg);
+	free(dup);
+}
+
+static void add_xport(struct bench_plan *p, const struct bench_xport *x)
+{
+	for (int i = 0; i < p->n_xports; i++)
+		if (p->xports[i] == x)
+			return;
+	if (p->n_xports < BENCH_MAX_XPORTS)
+		p->xports[p->n_xports++] = x;
+}
+
+static void xport_cb(const char *opt, const char *tok, void *arg)
+{
+	struct bench_plan *p = arg;
+	const struct bench_xport *x;
+
+	if (!strcmp(tok, "all")) {
+		for (const struct bench_xport *const *xp = bench_xports; *xp; xp++)
+			add_xport(p, *xp);
+		return;
+	}
+	if (!(x = bench_xport_find(tok)))
+		bench_die("%s: no transport \"%s\" in this build (see `ivc-bench list`)", opt, tok);
+	add_xport(p, x);
+}
+
+static void mode_cb(const char *opt, const char *tok, void *arg)
+{
+	struct bench_plan *p = arg;
+	enum ivc_mode m;
+
+	if (!bench_parse_mode(tok, &m))
+		bench_die("%s: unknown mode \"%s\" (poll, adaptive, block)", opt, tok);
+	p->modes |= BX_MODE(m);
+}
+
+static void add_size(struct bench_plan *p, uint64_t s)
+{
+	for (int i = 0; i < p->n_sizes; i++)
+		if (p->sizes[i] == s)
+			return;
+	if (p->n_sizes == BENCH_MAX_SIZES)
+		bench_die("too many sizes (at most %d)", BENCH_MAX_SIZES);
+	p->sizes[p->n_sizes++] = s;
+}
+
+static void size_cb(const char *opt, const char *tok, void *arg)
+{
+	struct bench_plan *p = arg;
+	const char *dots = strstr(tok, "..");
+
+	if (dots) {
+		char lo[32];
+		uint64_t a, b;
+
+		if ((size_t)(dots - tok) >= sizeof(lo))
+			bench_die("%s: bad range \"%s\"", opt, tok);
+		memcpy(lo, tok, (size_t)(dots - tok));
+		lo[dots - tok] = 0;
+		a = bench_parse_num(opt, lo, 8, 1u << 30);
+		b = bench_parse_num(opt, dots + 2, a, 1u << 30);
+		for (uint64_t s = a; s <= b; s *= 2)
+			add_size(p, s);
+		return;
+	}
+	add_size(p, bench_parse_num(opt, tok, 8, 1u << 30));
+}
+
+static void burst_cb(const char *opt, const char *tok, void *arg)
+{
+	struct bench_plan *p = arg;
+
+	if (p->n_bursts == BENCH_MAX_BURSTS)
+		bench_die("%s: at most %d bursts", opt, BENCH_MAX_BURSTS);
+	p->bursts[p->n_bursts++] = (unsigned)bench_parse_num(opt, tok, 1, 4096);
+}
+
+struct place_arg {
+	struct bench_plan *p;
+	const struct bench_place *all;
+	int n_all;
+};
+
+static void place_cb(const char *opt, const char *tok, void *arg)
+{
+	struct place_arg *a = arg;
+
+	for (int i = 0; i < a->n_all; i++) {
+		if (strcmp(tok, "all") && strcmp(tok, a->all[i].name))
+			continue;
+		if (a->p->n_places < BENCH_MAX_PLACES)
+			a->p->places[a->p->n_places++] = a->all[i];
+		if (strcmp(tok, "all"))
+			return;
+	}
+	if (strcmp(tok, "all"))
+		bench_die("%s: no placement \"%s\" here (see `ivc-bench places`)", opt, tok);
+}
+
+/* ------------------------------------------------------------ commands -- */
+
+static int cmd_list(void)
+{
+	static const char *const kinds[] = { "ivc", "baseline", "limit" };
+
+	printf("%-12s %-9s %-16s %s\n", "transport", "kind", "benchmarks", "what it measures");
+	for (const struct bench_xport *const *xp = bench_xports; *xp; xp++) {
+		const struct bench_xport *x = *xp;
+		char b[32];
+
+		snprintf(b, sizeof(b), "%s%s%s", x->benches & BX_PINGPONG ? "pingpong" : "",
+			 x->benches == (BX_PINGPONG | BX_STREAM) ? "," : "",
+			 x->benches & BX_STREAM ? "stream" : "");
+		printf("%-12s %-9s %-16s %s\n", x->name, kinds[x->kind], b, x->what);
+	}
+#ifndef IVC_BENCH_HAVE_ZMQ
+	puts("(zmq: not built: libzmq3-dev was not found)");
+#endif
+#ifndef IVC_BENCH_HAVE_DPDK
+	puts("(rte_ring: not built: libdpdk-dev was not found)");
+#endif
+	return 0;
+}
+
+static int cmd_places(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "synthetic", required_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct bench_place pl[BENCH_MAX_PLACES];
+	const char *synth = NULL;
+	int opt, n;
+
+	while ((opt = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		if (opt == 'S')
+			synth = optarg;
+		else {
+			usage(opt == 'h' ? stdout : stderr);
+			return opt == 'h' ? 0 : 2;
+		}
+	}
+	if ((n = bench_places(pl, synth)) < 0)
+		bench_die("cannot read the topology%s: %s", synth ? " (bad --synthetic?)" : "",
+			  ivc_strerror(n));
+	printf("%-18s %-9s %s\n", "placement", "CPUs", "what");
+	for (int i = 0; i < n; i++) {
+		char cpus[24];
+
+		snprintf(cpus, sizeof(cpus), "%d,%d", pl[i].cpu_a, pl[i].cpu_b);
+		printf("%-18s %-9s %s\n", pl[i].name, cpus, pl[i].desc);
+	}
+	return 0;
+}
+
+static int cmd_report(int argc, char **argv)
+{
+	struct bench_plan p;
+	struct bench_row *rows;
+	size_t n, line;
+	FILE *f;
+	int opt, ret;
+
+	memset(&p, 0, sizeof(p));
+	while ((opt = getopt(argc, argv, "s:h")) != -1) {
+		if (opt == 's')
+			each_token("-s", optarg, size_cb, &p);
+		else {
+			usage(opt == 'h' ? stdout : stderr);
+			return opt == 'h' ? 0 : 2;
+		}
+	}
+	if (optind != argc - 1) {
+		usage(stderr);
+		return 2;
+	}
+	if (!(f = fopen(argv[optind], "r")))
+		bench_die("%s: %s", argv[optind], strerror(errno));
+	ret = bench_csv_read(f, &rows, &n, &line);
+	fclose(f);
+	if (ret < 0)
+		bench_die("%s:%zu: %s", argv[optind], line,
+			  ret == -EBADMSG ? "not an ivc-bench CSV line" : ivc_strerror(ret));
+	bench_report(stdout, rows, n, p.n_sizes ? p.sizes : NULL, p.n_sizes);
+	free(rows);
+	return 0;
+}
+
+enum {
+	OPT_TOUCH = 0x100, OPT_QUICK, OPT_NO_PROGRESS,
+};
+
+struct run_opts {
+	bool csv, quick, no_progress;
+	const char *output;
+	const char *places;
+	int cpu_a, cpu_b;
+	bool n_set, t_set, r_set;
+};
+
+static void defaults(enum cmd cmd, struct bench_plan *p, struct run_opts *o)
+{
+	if (!p->n_xports)
+		each_token("-x", cmd == CMD_SWEEP ? "all" : "ivc,unix,cacheline,memcpy",
+			   xport_cb, p);
+	if (!p->modes)
+		p->modes = BX_MODE(IVC_MODE_POLL) | BX_MODE(IVC_MODE_ADAPTIVE) |
+			   BX_MODE(IVC_MODE_BLOCK);
+	if (!p->n_sizes)
+		each_token("-s", cmd != CMD_SWEEP ? "64" : o->quick ? "64,4096,65536" : "8..1M",
+			   size_cb, p);
+	if (!p->n_bursts)
+		p->bursts[p->n_bursts++] = 32;
+	if (!p->touch)
+		p->touch = BENCH_TOUCH_YES | BENCH_TOUCH_NO;
+	if (!o->n_set) {
+		p->pp_count = 100000;
+		p->st_count = 10000000;
+	}
+	if (!o->t_set)
+		p->secs = cmd != CMD_SWEEP ? 1.0 : o->quick ? 0.03 : 0.1;
+	if (!o->r_set)
+		p->runs = cmd == CMD_SWEEP && !o->quick ? 3 : 1;
+}
+
+static void choose_places(enum cmd cmd, struct bench_plan *p, const struct run_opts *o)
+{
+	struct bench_place all[BENCH_MAX_PLACES];
+	struct place_arg a = { p, all, 0 };
+	int ret;
+
+	if (o->cpu_a >= 0) {
+		if ((ret = bench_place_for(o->cpu_a, o->cpu_b, &p->places[0])) < 0)
+			bench_die("-c %d,%d: no such CPUs", o->cpu_a, o->cpu_b);
+		p->n_places = 1;
+		return;
+	}
+	if ((a.n_all = bench_places(all, NULL)) < 0)
+		bench_die("cannot read the topology: %s", ivc_strerror(a.n_all));
+	if (o->places) {
+		each_token("-p", o->places, place_cb, &a);
+	} else if (cmd == CMD_SWEEP) {
+		each_token("-p", "all", place_cb, &a);
+	} else {
+		/* The nearest pair of separate PUs (or one PU if that is all). */
+		p->places[0] = all[a.n_all > 1 ? 1 : 0];
+		p->n_places = 1;
+	}
+}
+
+static int cmd_run(enum cmd cmd, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "transports", required_argument, NULL, 'x' },
+		{ "modes", required_argument, NULL, 'm' },
+		{ "sizes", required_argument, NULL, 's' },
+		{ "placements", required_argument, NULL, 'p' },
+		{ "cpus", required_argument, NULL, 'c' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "time", required_argument, NULL, 't' },
+		{ "runs", required_argument, NULL, 'r' },
+		{ "bursts", required_argument, NULL, 'b' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "touch", required_argument, NULL, OPT_TOUCH },
+		{ "quick", no_argument, NULL, OPT_QUICK },
+		{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
+		BENCH_LONG_OPTS_TAIL
+	};
+	struct bench_plan p;
+	struct run_opts o = { .cpu_a = -1, .cpu_b = -1 };
+	struct bench_row *rows = NULL;
+	size_t n_rows = 0;
+	FILE *csv = NULL;
+	int opt, failed;
+
+	memset(&p, 0, sizeof(p));
+	while ((opt = getopt_long(argc, argv, "x:m:s:p:c:n:t:r:b:o:h", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'x': each_token("-x", optarg, xport_cb, &p); break;
+		case 'm': each_token("-m", optarg, mode_cb, &p); break;
+		case 's': each_token("-s", optarg, size_cb, &p); break;
+		case 'p': o.places = optarg; break;
+		case 'c': bench_parse_cpus("-c", optarg, &o.cpu_a, &o.cpu_b); break;
+		case 'n':
+			p.pp_count = p.st_count = bench_parse_num("-n", optarg, 1, 1ull << 32);
+			o.n_set = true;
+			break;
+		case 't': p.secs = bench_parse_secs("-t", optarg); o.t_set = true; break;
+		case 'r': p.runs = (unsigned)bench_parse_num("-r", optarg, 1, 16); o.r_set = true; break;
+		case 'b': each_token("-b", optarg, burst_cb, &p); break;
+		case 'o': o.output = optarg; break;
+		case OPT_TOUCH:
+			if (!strcmp(optarg, "yes"))
+				p.touch = BENCH_TOUCH_YES;
+			else if (!strcmp(optarg, "no"))
+				p.touch = BENCH_TOUCH_NO;
+			else if (!strcmp(optarg, "both"))
+				p.touch = BENCH_TOUCH_YES | BENCH_TOUCH_NO;
+			else
+				bench_die("--touch: yes, no or both");
+			break;
+		case OPT_QUICK: o.quick = true; break;
+		case OPT_NO_PROGRESS: o.no_progress = true; break;
+		default:
+			bench_common_opt(opt, optarg, &o.csv, &p.base.geo, &p.base.spin_max_ns, usage);
+		}
+	}
+	bench_end_opts(argc, usage);
+	if (cmd != CMD_SWEEP && (o.output || o.quick))
+		bench_die("-o and --quick are for sweep");
+	p.base.ivc_flags = bench_ivc_flags;
+	p.benches = cmd == CMD_PINGPONG ? BX_PINGPONG : cmd == CMD_STREAM ? BX_STREAM
+									 : BX_PINGPONG | BX_STREAM;
+	defaults(cmd, &p, &o);
+	choose_places(cmd, &p, &o);
+	p.progress = !o.no_progress && (cmd == CMD_SWEEP || isatty(STDERR_FILENO));
+	if (cmd == CMD_SWEEP) {
+		if (!o.output)
+			o.output = "ivc-sweep.csv";
+		if (!(csv = fopen(o.output, "w")))
+			bench_die("%s: %s", o.output, strerror(errno));
+		fprintf(stderr, "ivc-bench sweep: %d placement(s), %d size(s), %u run(s) per point,"
+			" %.2f s per point; CSV to %s\n", p.n_places, p.n_sizes, p.runs, p.secs,
+			o.output);
+	} else if (o.csv) {
+		csv = stdout;
+	}
+	if (csv)
+		bench_csv_header(csv);
+	p.csv = csv;
+	bench_run_calibrate();
+	failed = bench_plan_run(&p, &rows, &n_rows);
+	if (failed < 0)
+		bench_die("%s", ivc_strerror(failed));
+	if (csv && csv != stdout && fclose(csv) != 0)
+		bench_die("%s: %s", o.output, strerror(errno));
+	if (!o.csv)
+		bench_report(stdout, rows, n_rows, cmd == CMD_SWEEP ? NULL : p.sizes,
+			     cmd == CMD_SWEEP ? 0 : p.n_sizes);
+	if (cmd != CMD_SWEEP && !o.csv)
+		bench_print_detail(stdout, rows, n_rows);
+	free(rows);
+	if (failed)
+		fprintf(stderr, "ivc-bench: %d point(s) failed (see above)\n", failed);
+	return failed ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "";
+
+	/* getopt sees the sub-command's arguments only. */
+	argc--;
+	argv++;
+	if (!strcmp(cmd, "pingpong"))
+		return cmd_run(CMD_PINGPONG, argc, argv);
+	if (!strcmp(cmd, "stream"))
+		return cmd_run(CMD_STREAM, argc, argv);
+	if (!strcmp(cmd, "sweep"))
+		return cmd_run(CMD_SWEEP, argc, argv);
+	if (!strcmp(cmd, "report"))
+		return cmd_report(argc, argv);
+	if (!strcmp(cmd, "places"))
+		return cmd_places(argc, argv);
+	if (!strcmp(cmd, "list"))
+		return cmd_list();
+	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+		usage(stdout);
+		return 0;
+	}
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# The CI smoke test of perf/ (ctest bench_smoke): the tool runs, a quick
+# sweep finishes and writes a well-formed CSV, the report reads it back, the
+# plot script turns it into PNGs, and bad input gets an error.  It asserts
+# nothing about speed.
+#
+# usage: smoke.sh IVC_BENCH IVC_PLOT WORKDIR [gnuplot-required: 0|1]
+set -euo pipefail
+
+BENCH=$1
+PLOT=$2
+DIR=$3
+NEED_GNUPLOT=${4:-0}
+fails=0
+
+ok() { echo "ok: $*"; }
+bad() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+
+rm -rf "$DIR"
+mkdir -p "$DIR"
+
+# 1. The transports and the placements.
+"$BENCH" list > "$DIR/list.txt"
+for t in ivc ivc-inline cacheline memcpy unix tcp pipe eventfd; do
+	grep -q "^$t " "$DIR/list.txt" || bad "list has no $t"
+done
+ok "list"
+"$BENCH" places --synthetic "pack:2 numa:1 l3:1 core:2 pu:2" > "$DIR/places.txt"
+for p in same-pu smt cores-shared-l3 packages; do
+	grep -q "^$p " "$DIR/places.txt" || bad "a 2-package SMT box has no $p placement"
+done
+"$BENCH" places > "$DIR/places-here.txt"
+grep -q "^same-pu " "$DIR/places-here.txt" || bad "this machine has no same-pu placement"
+ok "places"
+
+# 2. A quick sweep: every point must work.
+"$BENCH" sweep --quick --no-progress -o "$DIR/sweep.csv" > "$DIR/report.txt" ||
+	bad "the quick sweep failed"
+
+# 3. Well-formed CSV: the header, 20 fields a row, numbers where they belong,
+#    a row for ivc in each mode at each placement for both benchmarks.
+awk -F, -v want="$(wc -l < "$DIR/places-here.txt")" '
+NR == 1 {
+	if ($0 != "bench,placement,cpu_a,cpu_b,transport,mode,kind,size,burst,touch,runs,samples,rtt_p50_us,rtt_p90_us,rtt_p99_us,rtt_p999_us,rtt_max_us,msgs_per_s,gbytes_per_s,what") {
+		print "bad header: " $0; bad = 1
+	}
+	next
+}
+NF != 20 { print "line " NR ": " NF " fields"; bad = 1; next }
+$1 != "pingpong" && $1 != "stream" { print "line " NR ": bench " $1; bad = 1 }
+$8 !~ /^[0-9]+$/ || $12 !~ /^[0-9]+$/ || $12 == 0 { print "line " NR ": size/samples"; bad = 1 }
+$1 == "pingpong" && !($13 > 0 && $14 >= $13 && $15 >= $14 && $16 >= $15 && $17 >= $16) {
+	print "line " NR ": percentiles not ordered"; bad = 1
+}
+$1 == "stream" && !($18 > 0 && $19 > 0) { print "line " NR ": no throughput"; bad = 1 }
+$5 == "ivc" { seen[$1 "/" $2 "/" $6] = 1; places[$2] = 1 }
+END {
+	np = 0
+	for (p in places) np++
+	if (np != want - 1) { print "placements in the CSV: " np ", expected " want - 1; bad = 1 }
+	for (p in places)
+		for (b = 1; b <= 2; b++)
+			for (m = 1; m <= 3; m++) {
+				split("pingpong stream", B, " "); split("poll adaptive block", M, " ")
+				if (!((B[b] "/" p "/" M[m]) in seen)) { print "no ivc row for " B[b] " " p " " M[m]; bad = 1 }
+			}
+	exit bad
+}' "$DIR/sweep.csv" || bad "the CSV is not well formed"
+ok "CSV: $(($(wc -l < "$DIR/sweep.csv") - 1)) rows"
+
+# 4. The report reads it back; it names ratios.
+"$BENCH" report "$DIR/sweep.csv" > "$DIR/report2.txt" || bad "report could not read the CSV"
+grep -q "ratio ivc / X" "$DIR/report2.txt" || bad "the report has no ratio table"
+grep -q "/ cacheline:poll" "$DIR/report2.txt" || bad "the report has no ratio to the cache-line limit"
+ok "report"
+
+# 5. Bad input: an error, not a crash or a hang.
+printf 'not,a,sweep\n' > "$DIR/bad.csv"
+if "$BENCH" report "$DIR/bad.csv" > /dev/null 2> "$DIR/bad.err"; then
+	bad "report accepted a file that is not a sweep"
+elif ! grep -q "not an ivc-bench CSV" "$DIR/bad.err"; then
+	bad "report: unclear error: $(cat "$DIR/bad.err")"
+fi
+head -3 "$DIR/sweep.csv" | sed '3s/,[^,]*$//' > "$DIR/short.csv"   # a row one field short
+"$BENCH" report "$DIR/short.csv" > /dev/null 2>&1 && bad "report accepted a truncated row"
+"$BENCH" pingpong -s 4 > /dev/null 2>&1 && bad "pingpong accepted a 4-byte size"
+"$BENCH" pingpong -x nosuch > /dev/null 2>&1 && bad "pingpong accepted an unknown transport"
+"$BENCH" sweep -p nosuch -o "$DIR/x.csv" > /dev/null 2>&1 && bad "sweep accepted an unknown placement"
+ok "bad input"
+
+# 6. Plots.
+if command -v gnuplot > /dev/null; then
+	"$PLOT" "$DIR/sweep.csv" "$DIR" || bad "ivc-plot failed"
+	for png in rtt.png throughput.png throughput-notouch.png; do
+		if [ "$(head -c 4 "$DIR/$png" 2>/dev/null | od -An -c | tr -d ' ')" != '211PNG' ]; then
+			bad "$png is not a PNG"
+		fi
+	done
+	ok "plots"
+elif [ "$NEED_GNUPLOT" = 1 ]; then
+	bad "gnuplot was found at configure time but is not here"
+else
+	echo "SKIPPED: plots (gnuplot is not installed; Debian: gnuplot-nox)"
+fi
+
+[ $fails -eq 0 ] || { echo "bench smoke: $fails failure(s)" >&2; exit 1; }
+echo "bench smoke: OK"
