@@ -163,8 +163,14 @@ static int zq_recv_burst(struct bx_ep *e)
 {
 	int n = zq_recv_buf(e);
 
-	if (n <= 0)
-		return n;       /* 0: the empty end-of-stream message */
+	if (n == 0) {
+		/* The empty end-of-stream message: acknowledge it, so the
+		 * sender can close without lingering. */
+		zmq_send(e->sock, "", 0, ZMQ_DONTWAIT);
+		return 0;
+	}
+	if (n < 0)
+		return n;
 	if ((size_t)n != e->size)
 		return -EBADMSG;
 	bx_read(e->buf, e->size, e->touch);
@@ -173,7 +179,17 @@ static int zq_recv_burst(struct bx_ep *e)
 
 static int zq_finish(struct bx_ep *e)
 {
-	return zq_send_buf(e, 0);
+	int wait_ms = BX_OPEN_WAIT_MS, linger = 0, ret = zq_send_buf(e, 0);
+	char ack;
+
+	if (ret < 0)
+		return ret;
+	/* Once the receiver has the end, nothing is left to deliver. */
+	zmq_setsockopt(e->sock, ZMQ_RCVTIMEO, &wait_ms, sizeof(wait_ms));
+	if (zmq_recv(e->sock, &ack, sizeof(ack), 0) < 0)
+		return zmq_err();
+	zmq_setsockopt(e->sock, ZMQ_LINGER, &linger, sizeof(linger));
+	return 0;
 }
 
 const struct bench_xport bx_zmq = {
