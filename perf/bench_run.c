@@ -306,7 +306,7 @@ static void peer_main(const struct bench_point *pt, struct bx_pair *pair, struct
 }
 
 /* After the result is in, how long the processes get to finish (a
- * stream's drain, closing): past it they are killed and the result stands.
+ * stream's drain, closing): past it they are killed and the result stands. */
 #define GRACE_NS 300000000ull
 
 /* Wait for @pid until @deadline_ns (or GRACE_NS after @ctl has a result);
