@@ -311,9 +311,9 @@ static void peer_main(const struct bench_point *pt, struct bx_pair *pair, struct
 
 /* Wait for @pid until @deadline_ns (or GRACE_NS after @ctl has a result);
  * SIGKILL it then.  false if it was killed before there was a result. */
-static bool reap(pid_t pid, uint64_t deadline_ns, const struct ctl *ctl)
+static bool reap(pid_t pid, uint64_t deadline_ns, const struct ctl *ctl, int *status)
 {
-	int pfd = (int)syscall(SYS_pidfd_open, pid, 0), st;
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0), st = 0;
 	bool ok = true, graced = false;
 
 	for (;;) {
@@ -348,6 +348,7 @@ static bool reap(pid_t pid, uint64_t deadline_ns, const struct ctl *ctl)
 	}
 	if (pfd >= 0)
 		close(pfd);
+	*status = st;
 	return ok;
 }
 
@@ -357,8 +358,8 @@ void bench_run(const struct bench_point *pt, struct bench_result *r)
 	struct bx_pair *pair = NULL;
 	pid_t peer = -1, init;
 	uint64_t deadline;
+	int ret, ist = 0, pst = 0;
 	bool ok;
-	int ret;
 
 	memset(r, 0, sizeof(*r));
 	ctl = mmap(NULL, sizeof(*ctl), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -391,10 +392,10 @@ void bench_run(const struct bench_point *pt, struct bench_result *r)
 	/* Opening (bounded by BX_OPEN_WAIT_MS), the warm-up, the timed part
 	 * and a drain: anything longer is stuck. */
 	deadline = mono_ns() + (uint64_t)((2 * BX_OPEN_WAIT_MS / 1000.0 + 10 + 2 * pt->secs) * 1e9);
-	ok = init < 0 || reap(init, deadline, ctl);
+	ok = init < 0 || reap(init, deadline, ctl, &ist);
 	if (!ok && peer > 0)
 		kill(peer, SIGKILL);
-	if (peer > 0 && !reap(peer, mono_ns() + GRACE_NS, ctl) && ok) {
+	if (peer > 0 && !reap(peer, mono_ns() + GRACE_NS, ctl, &pst) && ok) {
 		ok = false;
 		fail(r, -ETIMEDOUT, "the peer did not exit after the run");
 	}
@@ -403,11 +404,16 @@ void bench_run(const struct bench_point *pt, struct bench_result *r)
 	if (__atomic_load_n(&ctl->res_ready, __ATOMIC_ACQUIRE) && !r->err)
 		*r = ctl->res;
 	else if (init > 0 && !r->err)
-		fail(r, -ECHILD, "the initiator died without a result");
+		fail(r, -ECHILD, "the initiator died without a result (%s %d)",
+		     WIFSIGNALED(ist) ? "signal" : "exit", WIFSIGNALED(ist) ? WTERMSIG(ist) :
+		     WEXITSTATUS(ist));
 	/* The peer's error explains a failure better than its symptom. */
 	if (ctl->peer_err && (r->err || !ctl->res_ready)) {
+		char mine[sizeof(r->msg)];
+
+		memcpy(mine, r->msg, sizeof(mine));
 		r->err = ctl->peer_err;
-		snprintf(r->msg, sizeof(r->msg), "%s", ctl->peer_msg);
+		snprintf(r->msg, sizeof(r->msg), "%.70s (initiator: %.60s)", ctl->peer_msg, mine);
 	}
 out:
 	if (pair)

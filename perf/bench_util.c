@@ -4,13 +4,10 @@
 #include "bench_util.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <time.h>
 #include <unistd.h>
 
 static const char *const mode_names[3] = { "adaptive", "poll", "block" };
@@ -27,15 +24,9 @@ void bench_die(const char *fmt, ...)
 	exit(1);
 }
 
-uint64_t bench_mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t bench_parse_num(const char *opt, const char *s, uint64_t min, uint64_t max)
+/* A number with an optional k/K or M suffix worth @k and @k * @k. */
+static uint64_t parse_scaled(const char *opt, const char *s, uint64_t min, uint64_t max,
+			     unsigned long long k)
 {
 	char *end;
 	unsigned long long v;
@@ -45,13 +36,23 @@ uint64_t bench_parse_num(const char *opt, const char *s, uint64_t min, uint64_t 
 	if (errno || end == s || s[0] == '-')
 		bench_die("bad %s '%s'", opt, s);
 	if (*end == 'k' || *end == 'K')
-		v *= 1000, end++;
+		v *= k, end++;
 	else if (*end == 'M')
-		v *= 1000000, end++;
+		v *= k * k, end++;
 	if (*end || v < min || v > max)
 		bench_die("bad %s '%s' (%llu..%llu)", opt, s, (unsigned long long)min,
 			  (unsigned long long)max);
 	return v;
+}
+
+uint64_t bench_parse_num(const char *opt, const char *s, uint64_t min, uint64_t max)
+{
+	return parse_scaled(opt, s, min, max, 1000);
+}
+
+uint64_t bench_parse_bytes(const char *opt, const char *s, uint64_t min, uint64_t max)
+{
+	return parse_scaled(opt, s, min, max, 1024);
 }
 
 double bench_parse_secs(const char *opt, const char *s)
@@ -83,11 +84,6 @@ bool bench_parse_mode(const char *s, enum ivc_mode *mode)
 	return true;
 }
 
-const char *bench_mode_name(enum ivc_mode mode)
-{
-	return (unsigned)mode < 3 ? mode_names[mode] : "?";
-}
-
 unsigned bench_ivc_flags;
 
 void bench_common_opt(int opt, const char *arg, bool *csv, struct ivc_geometry *geo,
@@ -101,7 +97,7 @@ void bench_common_opt(int opt, const char *arg, bool *csv, struct ivc_geometry *
 		geo->slots = (uint32_t)bench_parse_num("--slots", arg, 0, 65536);
 		break;
 	case BENCH_OPT_BUF_SIZE:
-		geo->buf_size = (uint32_t)bench_parse_num("--buf-size", arg, 0, 16u << 20);
+		geo->buf_size = (uint32_t)bench_parse_bytes("--buf-size", arg, 0, 16u << 20);
 		break;
 	case BENCH_OPT_BUF_COUNT:
 		geo->buf_count = (uint32_t)bench_parse_num("--buf-count", arg, 0, 1u << 20);
@@ -129,64 +125,3 @@ void bench_end_opts(int argc, void (*usage)(FILE *f))
 	}
 }
 
-void bench_default_cpus(int *a, int *b)
-{
-	int cpus[2], ret;
-
-	if (*a >= 0)
-		return;
-	ret = ivc_cpu_list(cpus, 2);
-	if (ret < 1)
-		bench_die("cannot list CPUs: %s", ivc_strerror(ret < 0 ? ret : -EINVAL));
-	*a = cpus[0];
-	*b = ret >= 2 ? cpus[1] : cpus[0];
-}
-
-void bench_check_cpus(int a, int b)
-{
-	int ret;
-
-	if ((ret = ivc_pin_thread(b)) < 0)
-		bench_die("cannot run on CPU %d: %s", b, ivc_strerror(ret));
-	if ((ret = ivc_pin_thread(a)) < 0)
-		bench_die("cannot run on CPU %d: %s", a, ivc_strerror(ret));
-}
-
-void bench_child_setup(int cpu, const char *role)
-{
-	int ret;
-
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if ((ret = ivc_pin_thread(cpu)) < 0) {
-		fprintf(stderr, "%s: %s: pin to CPU %d: %s\n", bench_prog, role, cpu,
-			ivc_strerror(ret));
-		_exit(1);
-	}
-}
-
-struct ivc_channel *bench_child_connect(const char *addr, const struct ivc_options *o,
-					const char *role)
-{
-	struct ivc_channel *ch;
-	int ret;
-
-	/* The library waits for the listener (the parent may not
-	 * have bound the address yet). */
-	ret = ivc_connect(addr, o, BENCH_CONNECT_WAIT_MS, &ch);
-	if (ret < 0) {
-		fprintf(stderr, "%s: %s: connect %s: %s\n", bench_prog, role, addr,
-			ivc_strerror(ret));
-		_exit(1);
-	}
-	return ch;
-}
-
-void bench_ivc_options(struct ivc_options *o, const struct ivc_geometry *geo,
-		       enum ivc_mode mode, uint32_t spin_max_ns)
-{
-	ivc_options_init(o);
-	o->tx = *geo;
-	o->mode = mode;
-	o->spin_max_ns = spin_max_ns;
-	o->flags |= bench_ivc_flags;
-}

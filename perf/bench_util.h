@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bench_util - helpers shared by the perf/ programs (ivc-pingpong,
- * ivc-stream): error exit, clock, command-line parsing, CPU pinning and
- * channel options.  Not part of the library.
+ * bench_util - helpers of the perf/ programs: error exit, clock,
+ * command-line parsing, CPU pinning and channel options.  Not part of the
+ * library.
  */
 #ifndef IVC_BENCH_UTIL_H
 #define IVC_BENCH_UTIL_H
@@ -13,9 +13,6 @@
 #include <stdio.h>
 
 #include <ivc/ivc.h>
-
-/* How long a child waits for the parent's listener (milliseconds). */
-#define BENCH_CONNECT_WAIT_MS 10000
 
 /* getopt_long() values of the lane geometry options (bench_common_opt()). */
 #define BENCH_OPT_SLOTS 'S'
@@ -46,11 +43,11 @@ extern const char bench_prog[];
 __attribute__((format(printf, 1, 2), noreturn))
 void bench_die(const char *fmt, ...);
 
-/* CLOCK_MONOTONIC in nanoseconds. */
-uint64_t bench_mono_ns(void);
-
 /* Parse option @opt's number @s (k/K/M suffixes) in [@min, @max]; dies if bad. */
 uint64_t bench_parse_num(const char *opt, const char *s, uint64_t min, uint64_t max);
+
+/* The same for a byte count: k/K = 1024, M = 1024 * 1024. */
+uint64_t bench_parse_bytes(const char *opt, const char *s, uint64_t min, uint64_t max);
 
 /* Parse option @opt's positive number of seconds @s; dies if bad. */
 double bench_parse_secs(const char *opt, const char *s);
@@ -61,31 +58,11 @@ void bench_parse_cpus(const char *opt, const char *s, int *a, int *b);
 /* Parse a wait mode name (poll, adaptive, block); false if unknown. */
 bool bench_parse_mode(const char *s, enum ivc_mode *mode);
 
-/* The name of wait mode @mode ("adaptive", "poll", "block"). */
-const char *bench_mode_name(enum ivc_mode mode);
-
 /* Handle a shared option: --csv, geometry (BENCH_OPT_*), -h (usage on stdout, exit 0); any other: usage on stderr, exit 2. */
 void bench_common_opt(int opt, const char *arg, bool *csv, struct ivc_geometry *geo,
 		      uint32_t *spin_max_ns, void (*usage)(FILE *f));
 
 /* After getopt_long(): if operands are left, usage on stderr and exit 2. */
 void bench_end_opts(int argc, void (*usage)(FILE *f));
-
-/* If *@a < 0, set @a and @b to the first two usable CPUs (one twice if only one); dies on error. */
-void bench_default_cpus(int *a, int *b);
-
-/* Pin the calling thread to @b, then to @a, dying if either cannot be used. */
-void bench_check_cpus(int a, int b);
-
-/* Child side: die with the parent (SIGKILL), pin to @cpu; _exit(1) if that fails. */
-void bench_child_setup(int cpu, const char *role);
-
-/* Child side: connect to @addr with @o; _exit(1) with a message naming @role if that fails. */
-struct ivc_channel *bench_child_connect(const char *addr, const struct ivc_options *o,
-					const char *role);
-
-/* Fill @o with the library defaults and the given geometry, mode and spin bound. */
-void bench_ivc_options(struct ivc_options *o, const struct ivc_geometry *geo,
-		       enum ivc_mode mode, uint32_t spin_max_ns);
 
 #endif /* IVC_BENCH_UTIL_H */

@@ -33,6 +33,7 @@ struct bx_ep {
 	unsigned char *cbuf;    /* copy API: the user's buffer */
 	size_t cbuf_len;
 	uint64_t tag;           /* stream: next tag */
+	bool rx_first;          /* stream: the next buffer starts a message */
 };
 
 static int ivc_prepare(const struct bx_cfg *c, struct bx_pair **pp)
@@ -107,6 +108,7 @@ static int ivc_ep_open(struct bx_pair *p, const struct bx_cfg *c, enum bx_role r
 	if (!e)
 		return -ENOMEM;
 	e->copy = copy;
+	e->rx_first = true;
 	ivc_options_init(&o);
 	o.tx = c->geo;
 	o.mode = c->mode;
@@ -273,19 +275,18 @@ static int zc_recv(struct bx_ep *e, uint64_t *tag)
 
 static int zc_recv_burst(struct bx_ep *e)
 {
-	bool first = true;
 	uint64_t tag;
-	int ret, total = 0;
+	int ret;
 
-	/* A burst may end inside a chain: keep going to a message's end. */
-	for (;;) {
-		ret = zc_recv_some(e, &tag, &first);
-		if (ret < 0)
-			return ret == -EPIPE && first ? 0 : ret;
-		total += ret;
-		if (total > 0 && first)
-			return total;
-	}
+	/* A burst may end inside a chain: where it stopped is kept for the
+	 * next call (waiting here for a message boundary could wait forever
+	 * on a sender that keeps the ring partly full). */
+	do
+		ret = zc_recv_some(e, &tag, &e->rx_first);
+	while (ret == 0);
+	if (ret == -EPIPE && e->rx_first)
+		return 0;
+	return ret;
 }
 
 /* ----------------------------------------------------------------- copy -- */

@@ -54,8 +54,9 @@ static void usage(FILE *f)
 "                         ivc,unix,cacheline,memcpy; sweep: all)\n"
 "  -m, --modes LIST       poll,adaptive,block (default all); baselines run in\n"
 "                         those they support, limits in their own\n"
-"  -s, --sizes LIST       message sizes, >= 8 (k/M suffixes), or A..B for the\n"
-"                         powers of two between (default: 64; sweep: 8..1M)\n"
+"  -s, --sizes LIST       message sizes, >= 8 (k = 1024, M = 1024k), or A..B\n"
+"                         for the powers of two between (default: 64;\n"
+"                         sweep: 8..1M)\n"
 "  -p, --placements LIST  names from `places`, or `all` (default: pingpong/\n"
 "                         stream: the nearest pair of separate PUs; sweep: all)\n"
 "  -c, --cpus A,B         an explicit CPU pair instead of -p\n"
@@ -147,13 +148,13 @@ static void size_cb(const char *opt, const char *tok, void *arg)
 			bench_die("%s: bad range \"%s\"", opt, tok);
 		memcpy(lo, tok, (size_t)(dots - tok));
 		lo[dots - tok] = 0;
-		a = bench_parse_num(opt, lo, 8, 1u << 30);
-		b = bench_parse_num(opt, dots + 2, a, 1u << 30);
+		a = bench_parse_bytes(opt, lo, 8, 1u << 30);
+		b = bench_parse_bytes(opt, dots + 2, a, 1u << 30);
 		for (uint64_t s = a; s <= b; s *= 2)
 			add_size(p, s);
 		return;
 	}
-	add_size(p, bench_parse_num(opt, tok, 8, 1u << 30));
+	add_size(p, bench_parse_bytes(opt, tok, 8, 1u << 30));
 }
 
 static void burst_cb(const char *opt, const char *tok, void *arg)
