@@ -10,8 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const mode_names[3] = { "adaptive", "poll", "block" };
-
 void bench_die(const char *fmt, ...)
 {
 	va_list ap;
