@@ -38,7 +38,6 @@ struct slot {
 	struct bench_point pt;
 	struct bench_result res[16];    /* per run (runs <= 16) */
 	int ok;                         /* results that worked */
-	bool limit_mode;                /* run in the limit's own mode */
 };
 
 struct progress {
@@ -141,26 +140,43 @@ static int cmp_d(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Median of field at byte offset @off over @s's working results. */
-static double median(const struct slot *s, size_t off)
+/* Median of @v[@n] (sorts it). */
+static double median_of(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_d);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Median over @s's working runs of the double at byte offset @off of a
+ * bench_result. */
+static double median(const struct slot *s, unsigned runs, size_t off)
 {
 	double v[16];
 	int n = 0;
 
-	for (int i = 0; i < 16 && n < s->ok; i++) {
-		if (s->res[i].err)
-			continue;
-		memcpy(&v[n++], (const char *)&s->res[i] + off, sizeof(double));
-	}
-	qsort(v, (size_t)n, sizeof(*v), cmp_d);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	for (unsigned i = 0; i < runs; i++)
+		if (!s->res[i].err)
+			memcpy(&v[n++], (const char *)&s->res[i] + off, sizeof(double));
+	return median_of(v, n);
 }
+
+static uint64_t median_samples(const struct slot *s, unsigned runs)
+{
+	double v[16];
+	int n = 0;
+
+	for (unsigned i = 0; i < runs; i++)
+		if (!s->res[i].err)
+			v[n++] = (double)s->res[i].samples;
+	return (uint64_t)median_of(v, n);
+}
+
+#define MEDIAN(s, runs, field) median(s, runs, offsetof(struct bench_result, field))
 
 static void make_row(const struct slot *s, unsigned runs, struct bench_row *r)
 {
 	const struct bench_point *pt = &s->pt;
 	static const char *const kinds[] = { "ivc", "baseline", "limit" };
-	double samples;
 
 	memset(r, 0, sizeof(*r));
 	snprintf(r->bench, sizeof(r->bench), "%s", pt->bench == BENCH_PINGPONG ? "pingpong" : "stream");
@@ -175,23 +191,14 @@ static void make_row(const struct slot *s, unsigned runs, struct bench_row *r)
 	r->burst = pt->cfg.burst;
 	r->touch = pt->cfg.touch;
 	r->runs = (unsigned)s->ok;
-	(void)runs;
-	{
-		/* samples is an integer: take the median through a double copy */
-		struct slot tmp = *s;
-
-		for (int i = 0; i < 16; i++)
-			tmp.res[i].secs = (double)s->res[i].samples;
-		samples = median(&tmp, offsetof(struct bench_result, secs));
-	}
-	r->samples = (uint64_t)samples;
-	r->p50 = median(s, offsetof(struct bench_result, p50));
-	r->p90 = median(s, offsetof(struct bench_result, p90));
-	r->p99 = median(s, offsetof(struct bench_result, p99));
-	r->p999 = median(s, offsetof(struct bench_result, p999));
-	r->max = median(s, offsetof(struct bench_result, max));
-	r->msgs_per_s = median(s, offsetof(struct bench_result, msgs_per_s));
-	r->gbytes_per_s = median(s, offsetof(struct bench_result, gbytes_per_s));
+	r->samples = median_samples(s, runs);
+	r->p50 = MEDIAN(s, runs, p50);
+	r->p90 = MEDIAN(s, runs, p90);
+	r->p99 = MEDIAN(s, runs, p99);
+	r->p999 = MEDIAN(s, runs, p999);
+	r->max = MEDIAN(s, runs, max);
+	r->msgs_per_s = MEDIAN(s, runs, msgs_per_s);
+	r->gbytes_per_s = MEDIAN(s, runs, gbytes_per_s);
 }
 
 /* Count the points of the whole plan, for the progress line. */
