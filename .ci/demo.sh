@@ -53,7 +53,7 @@ wait "$lpid"
 cmp "$tmp/in" "$tmp/out2"
 echo "listener -> client (-s / -r): identical"
 echo
-echo "== more: $BENCH sweep (every placement, mode, transport and size; ~15 min)"
+echo "== more: $BENCH sweep (every placement, mode, transport and size; ~12 min on 2 CPUs)"
 echo "   then perf/ivc-plot ivc-sweep.csv: see docs/performance.md"
 echo
 echo "demo: OK"
