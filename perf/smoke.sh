@@ -27,10 +27,18 @@ for t in ivc ivc-inline cacheline memcpy unix tcp pipe eventfd; do
 	grep -q "^$t " "$DIR/list.txt" || bad "list has no $t"
 done
 ok "list"
-"$BENCH" places --synthetic "pack:2 numa:1 l3:1 core:2 pu:2" > "$DIR/places.txt"
-for p in same-pu smt cores-shared-l3 packages; do
-	grep -q "^$p " "$DIR/places.txt" || bad "a 2-package SMT box has no $p placement"
-done
+# Synthetic boxes (hwloc's own synthetic topologies): the classes each
+# must yield, in order, with the anchor's partner.
+check_places() {
+	local desc=$1 want=$2 got
+	got=$("$BENCH" places --synthetic "$desc" | awk 'NR > 1 { printf "%s%s:%s", sep, $1, $2; sep = " " }')
+	[ "$got" = "$want" ] || bad "places for \"$desc\": got \"$got\", want \"$want\""
+}
+check_places "pack:2 numa:1 l3:1 core:2 pu:2" "same-pu:0,0 smt:0,1 cores-shared-l3:0,2 packages:0,4"
+check_places "pack:1 l3:2 core:4 pu:1" "same-pu:0,0 cores-shared-l3:0,1 cores:0,4"
+check_places "pack:1 l3:1 l2:2 core:2 pu:1" "same-pu:0,0 cores-shared-l2:0,1 cores-shared-l3:0,2"
+check_places "pack:2 numa:2 core:2 pu:2" "same-pu:0,0 smt:0,1 cores:0,2 numa:0,4 packages:0,8"
+"$BENCH" places --synthetic "no such shape" > /dev/null 2>&1 && bad "places accepted a bad topology"
 "$BENCH" places > "$DIR/places-here.txt"
 grep -q "^same-pu " "$DIR/places-here.txt" || bad "this machine has no same-pu placement"
 ok "places"
