@@ -65,7 +65,9 @@ static void progress_show(struct progress *pg, const struct bench_point *pt)
 	if (!pg->on || (!pg->tty && now - pg->last_print < 10.0 && pg->done < pg->total))
 		return;
 	pg->last_print = now;
-	left = pg->est_done > 0 ? el * (pg->est_total - pg->est_done) / pg->est_done : 0;
+	/* Scale the plan's estimate by how fast the run has gone so far. */
+	left = pg->est_done > 0 ? el * (pg->est_total - pg->est_done) / pg->est_done
+				: pg->est_total;
 	fmt_dur(e, sizeof(e), el);
 	fmt_dur(l, sizeof(l), left);
 	fprintf(stderr, "%s%3.0f%% [%u/%u] %s %s %llu B %s %s%s | %s elapsed, ~%s left%s",
