@@ -16,7 +16,7 @@ int ivc_addr_parse(const char *s, struct ivc_addr *a)
 	if (!colon || colon == s)
 		return -EINVAL;
 	if ((size_t)(colon - s) != 3 || strncmp(s, "shm", 3) != 0)
-		return -EAFNOSUPPORT; /* "xen:" comes with the xen transport */
+		return -EAFNOSUPPORT; /* not an shm address (endpoint.c picks by scheme) */
 	rest = colon + 1;
 	memset(a, 0, sizeof(*a));
 	a->sun.sun_family = AF_UNIX;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Parsing of ivc addresses ("shm:/path", "shm:@name"). */
+/* Parsing of shm addresses ("shm:/path", "shm:@name"). */
 #ifndef IVC_ADDR_H
 #define IVC_ADDR_H
 

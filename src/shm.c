@@ -25,6 +25,7 @@
 #include "clock.h"
 #include "compiler.h"
 #include "ctrl.h"
+#include "endpoint.h"
 #include "lane_layout.h"
 
 struct shm_xport {
@@ -42,7 +43,8 @@ struct shm_local {
 	struct ivc_lane_geom g;
 };
 
-struct ivc_listener {
+struct shm_listener {
+	struct ivc_listener base;       /* first: the public handle */
 	int fd;
 	int abstract;
 	struct sockaddr_un sun;
@@ -370,10 +372,21 @@ static int bind_listen(int fd, const struct ivc_addr *a)
 	return 0;
 }
 
-IVC_PUBLIC int ivc_listen(const char *addr, const struct ivc_options *opts,
-			  struct ivc_listener **out)
+static void shm_listener_close(struct ivc_listener *base);
+static int shm_listener_fd(const struct ivc_listener *base);
+static int shm_accept(struct ivc_listener *base, int timeout_ms,
+		      struct ivc_channel **out);
+
+static const struct ivc_listener_ops shm_listener_ops = {
+	.accept = shm_accept,
+	.fd = shm_listener_fd,
+	.close = shm_listener_close,
+};
+
+static int shm_listen(const char *addr, const struct ivc_options *opts,
+		      struct ivc_listener **out)
 {
-	struct ivc_listener *l;
+	struct shm_listener *l;
 	struct ivc_addr a;
 	int r;
 
@@ -385,6 +398,7 @@ IVC_PUBLIC int ivc_listen(const char *addr, const struct ivc_options *opts,
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
+	l->base.ops = &shm_listener_ops;
 	l->fd = -1;
 	r = opts_geom(opts, &l->txg);
 	if (r)
@@ -414,22 +428,22 @@ IVC_PUBLIC int ivc_listen(const char *addr, const struct ivc_options *opts,
 		goto fail;
 	l->abstract = a.abstract;
 	l->sun = a.sun;
-	*out = l;
+	*out = &l->base;
 	return 0;
 fail:
-	ivc_listener_close(l);
+	shm_listener_close(&l->base);
 	return r;
 }
 
-IVC_PUBLIC int ivc_listener_fd(const struct ivc_listener *l)
+static int shm_listener_fd(const struct ivc_listener *base)
 {
-	return l ? l->fd : -EINVAL;
+	return ((const struct shm_listener *)base)->fd;
 }
 
-IVC_PUBLIC void ivc_listener_close(struct ivc_listener *l)
+static void shm_listener_close(struct ivc_listener *base)
 {
-	if (!l)
-		return;
+	struct shm_listener *l = (struct shm_listener *)base;
+
 	if (l->fd >= 0) {
 		if (!l->abstract && l->sun.sun_path[0])
 			unlink(l->sun.sun_path);
@@ -439,7 +453,7 @@ IVC_PUBLIC void ivc_listener_close(struct ivc_listener *l)
 	free(l);
 }
 
-static int uid_allowed(const struct ivc_listener *l, uid_t uid)
+static int uid_allowed(const struct shm_listener *l, uid_t uid)
 {
 	size_t i;
 
@@ -471,7 +485,7 @@ static int xport_make(const struct ivc_lane_geom *g, struct shm_local *loc,
 
 /* The server's half of the handshake on an accepted socket.  Failures the
  * client should hear about are returned for a REJECT; @sock stays ours. */
-static int serve_hello(struct ivc_listener *l, int sock, uint64_t deadline,
+static int serve_hello(struct shm_listener *l, int sock, uint64_t deadline,
 		       struct shm_xport **xs, struct ivc_lane_geom *rxg,
 		       uint32_t *rx_start)
 {
@@ -517,7 +531,7 @@ static int tell_client(int err)
 	       err == -ENOMEM || err == -EMFILE || err == -ENFILE;
 }
 
-static int accept_sock(struct ivc_listener *l, uint64_t deadline,
+static int accept_sock(struct shm_listener *l, uint64_t deadline,
 		       int timeout_ms)
 {
 	for (;;) {
@@ -541,9 +555,10 @@ static int accept_sock(struct ivc_listener *l, uint64_t deadline,
 	}
 }
 
-IVC_PUBLIC int ivc_accept(struct ivc_listener *l, int timeout_ms,
-			  struct ivc_channel **out)
+static int shm_accept(struct ivc_listener *base, int timeout_ms,
+		      struct ivc_channel **out)
 {
+	struct shm_listener *l = (struct shm_listener *)base;
 	uint64_t deadline = ivc_deadline(timeout_ms);
 	struct ivc_lane_geom rxg;
 	struct shm_xport *s = NULL;
@@ -646,8 +661,8 @@ static int client_hello(int sock, const struct ivc_lane_geom *txg, int mode,
 	return 0;
 }
 
-IVC_PUBLIC int ivc_connect(const char *addr, const struct ivc_options *opts,
-			   int timeout_ms, struct ivc_channel **out)
+static int shm_connect(const char *addr, const struct ivc_options *opts,
+		       int timeout_ms, struct ivc_channel **out)
 {
 	uint64_t deadline = ivc_deadline(timeout_ms);
 	struct ivc_lane_geom txg, rxg;
@@ -679,3 +694,9 @@ IVC_PUBLIC int ivc_connect(const char *addr, const struct ivc_options *opts,
 	return finish(s, &txg, &rxg, rx_start, mode,
 		      opts ? opts->spin_max_ns : 0, out);
 }
+
+const struct ivc_transport ivc_shm_transport = {
+	.scheme = "shm",
+	.listen = shm_listen,
+	.connect = shm_connect,
+};
