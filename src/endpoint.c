@@ -13,19 +13,20 @@ static const struct ivc_transport *const transports[] = {
 	&ivc_shm_transport,
 };
 
-/* The transport of @addr: -EINVAL without a scheme, -EAFNOSUPPORT for one
- * this build does not have. */
-static int pick(const char *addr, const struct ivc_transport **out)
+/* The transport of @addr into *@t: -EINVAL without an address, a scheme or
+ * a place for the result (@out), -EAFNOSUPPORT for a scheme this build does
+ * not have. */
+static int pick(const char *addr, const void *out, const struct ivc_transport **t)
 {
-	const char *colon = strchr(addr, ':');
+	const char *colon = addr ? strchr(addr, ':') : NULL;
 	size_t n;
 
-	if (!colon || colon == addr)
+	if (!out || !colon || colon == addr)
 		return -EINVAL;
 	n = (size_t)(colon - addr);
 	for (size_t i = 0; i < sizeof(transports) / sizeof(transports[0]); i++) {
 		if (strlen(transports[i]->scheme) == n && !strncmp(addr, transports[i]->scheme, n)) {
-			*out = transports[i];
+			*t = transports[i];
 			return 0;
 		}
 	}
@@ -36,26 +37,18 @@ IVC_PUBLIC int ivc_listen(const char *addr, const struct ivc_options *opts,
 			  struct ivc_listener **out)
 {
 	const struct ivc_transport *t;
-	int r;
+	int r = pick(addr, out, &t);
 
-	if (!addr || !out)
-		return -EINVAL;
-	if ((r = pick(addr, &t)) < 0)
-		return r;
-	return t->listen(addr, opts, out);
+	return r < 0 ? r : t->listen(addr, opts, out);
 }
 
 IVC_PUBLIC int ivc_connect(const char *addr, const struct ivc_options *opts,
 			   int timeout_ms, struct ivc_channel **out)
 {
 	const struct ivc_transport *t;
-	int r;
+	int r = pick(addr, out, &t);
 
-	if (!addr || !out)
-		return -EINVAL;
-	if ((r = pick(addr, &t)) < 0)
-		return r;
-	return t->connect(addr, opts, timeout_ms, out);
+	return r < 0 ? r : t->connect(addr, opts, timeout_ms, out);
 }
 
 IVC_PUBLIC int ivc_accept(struct ivc_listener *l, int timeout_ms,
