@@ -186,6 +186,17 @@ int t_pair(const char *name, const struct ivc_options *server_opts,
 	   const struct ivc_options *client_opts, struct ivc_channel **server,
 	   struct ivc_channel **client);
 
+struct ivc_buf;
+
+/*
+ * t_chain2() - allocate two buffers on @tx (no waiting) and fill them as one
+ * chained message that is not sent yet: @len0 bytes of @c0 with IVC_BUF_MORE,
+ * then @len1 bytes of @c1.
+ * Return: 0, or the error of ivc_tx_alloc (-EAGAIN if fewer than two are free).
+ */
+int t_chain2(struct ivc_channel *tx, struct ivc_buf *b, uint32_t len0, char c0,
+	     uint32_t len1, char c1);
+
 /* ---- deterministic test messages ---------------------------------------- */
 
 /*

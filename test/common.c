@@ -534,3 +534,23 @@ char t_thread_state(pid_t tid)
 	char *p = strrchr(buf, ')');
 	return p && p[1] == ' ' ? p[2] : 0;
 }
+
+int t_chain2(struct ivc_channel *tx, struct ivc_buf *b, uint32_t len0, char c0,
+	     uint32_t len1, char c1)
+{
+	int r = ivc_tx_alloc(tx, b, 2, 0);
+
+	if (r < 0)
+		return r;
+	if (r < 2) {
+		ivc_tx_free(tx, b, (unsigned)r);
+		return -EAGAIN;
+	}
+	memset(b[0].data, c0, len0);
+	b[0].len = len0;
+	b[0].flags = IVC_BUF_MORE;
+	memset(b[1].data, c1, len1);
+	b[1].len = len1;
+	b[1].flags = 0;
+	return 0;
+}

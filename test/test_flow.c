@@ -431,13 +431,7 @@ static void test_wake_chain_end(enum ivc_mode m)
 	opts(&co, m, 4, 64, 4);
 	REQUIRE_OK(t_pair("wake3", &so, &co, &rx, &tx));
 	struct ivc_buf b[2];
-	REQUIRE_EQ(ivc_tx_alloc(tx, b, 2, 0), 2);
-	memset(b[0].data, 'A', 64);
-	b[0].len = 64;
-	b[0].flags = IVC_BUF_MORE;
-	memset(b[1].data, 'B', 10);
-	b[1].len = 10;
-	b[1].flags = 0;
+	REQUIRE_OK(t_chain2(tx, b, 64, 'A', 10, 'B'));
 
 	struct blocked_recv br = {.ch = rx, .rc = 0};
 	atomic_init(&br.tid, 0);

@@ -90,13 +90,7 @@ static void test_mode(enum ivc_mode m)
 	 * makes ivc_recv wait for the end, then time out, and the whole
 	 * message is received once its end comes. */
 	struct ivc_buf t[2];
-	REQUIRE_EQ(ivc_tx_alloc(b, t, 2, 0), 2);
-	memset(t[0].data, 'x', 64);
-	t[0].len = 64;
-	t[0].flags = IVC_BUF_MORE;
-	memset(t[1].data, 'y', 10);
-	t[1].len = 10;
-	t[1].flags = 0;
+	REQUIRE_OK(t_chain2(b, t, 64, 'x', 10, 'y'));
 	CHECK_EQ(ivc_tx_send(b, &t[0], 1, 0), 1);
 	CHECK_ERR(ivc_recv(a, data, sizeof(data), 0), -EAGAIN);
 	CHECK_TIMES_OUT(ivc_recv(a, data, sizeof(data), T_MS));
