@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "bench_xport.h"
+
 #define MAX_COLS 8
 #define MAX_SERIES 48
 #define IVC_REF "ivc"   /* the transport ratios are taken for */
@@ -52,6 +54,14 @@ static double fig(const struct view *v, const struct bench_row *r)
 	return pingpong(v) ? r->p50 : r->gbytes_per_s;
 }
 
+/* Whether transport @t (by name) gives one row for all sizes. */
+static bool size_free(const char *t)
+{
+	const struct bench_xport *x = bench_xport_find(t);
+
+	return x && x->size_free;
+}
+
 /* Series @s's row at @size (size-free series: their only row), or NULL. */
 static const struct bench_row *find(const struct view *v, const char *t, const char *mode,
 				    uint64_t size)
@@ -69,8 +79,8 @@ static const struct bench_row *find(const struct view *v, const char *t, const c
 		any = r;
 		count++;
 	}
-	/* A series measured at a single size does not depend on it. */
-	return count == 1 && (!strcmp(t, "cacheline") || !strcmp(t, "eventfd")) ? any : NULL;
+	/* A transport whose figure does not depend on size has one row. */
+	return count == 1 && size_free(t) ? any : NULL;
 }
 
 static int collect_series(const struct view *v, struct series *s)
