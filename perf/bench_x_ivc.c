@@ -41,10 +41,13 @@ static int ivc_prepare(const struct bx_cfg *c, struct bx_pair **pp)
 	static unsigned seq;
 	struct bx_pair *p = calloc(1, sizeof(*p));
 
-	(void)c;
 	if (!p)
 		return -ENOMEM;
-	snprintf(p->addr, sizeof(p->addr), "shm:@ivc-bench-%d-%u", (int)getpid(), seq++);
+	/* xen: a service of the local domain, which the peer connects to. */
+	if (c->ivc_via && !strcmp(c->ivc_via, "xen"))
+		snprintf(p->addr, sizeof(p->addr), "xen:ivc-bench-%d-%u", (int)getpid(), seq++);
+	else
+		snprintf(p->addr, sizeof(p->addr), "shm:@ivc-bench-%d-%u", (int)getpid(), seq++);
 	*pp = p;
 	return 0;
 }

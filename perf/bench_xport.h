@@ -49,6 +49,7 @@ struct bx_cfg {
 	struct ivc_geometry geo;     /* lane geometry (zero: library default) */
 	uint32_t spin_max_ns;        /* 0: library default */
 	unsigned ivc_flags;          /* extra IVC_OPT_* flags */
+	const char *ivc_via;         /* "shm" (NULL) or "xen" */
 };
 
 enum bx_role { BX_INITIATOR = 0, BX_PEER = 1 };

@@ -71,6 +71,9 @@ static void usage(FILE *f)
 "      --quick            sweep: a smoke run of about a minute\n"
 "      --csv              pingpong/stream: CSV on stdout, not tables\n"
 "      --no-progress      no progress line\n"
+"      --via SCHEME       the ivc transports' channels: shm (default) or xen\n"
+"                         (a service of the local Xen domain: run it in a\n"
+"                         domain that has /dev/xen, see docs/xen.md)\n"
 "  ivc channel geometry: --slots N --buf-size N --buf-count N\n"
 "      --spin-max-ns N    adaptive mode's spin bound\n"
 "      --inline           IVC_OPT_INLINE on every ivc channel\n", f);
@@ -279,7 +282,7 @@ static int cmd_report(int argc, char **argv)
 }
 
 enum {
-	OPT_TOUCH = 0x100, OPT_QUICK, OPT_NO_PROGRESS,
+	OPT_TOUCH = 0x100, OPT_QUICK, OPT_NO_PROGRESS, OPT_VIA,
 };
 
 struct run_opts {
@@ -356,6 +359,7 @@ static int cmd_run(enum cmd cmd, int argc, char **argv)
 		{ "touch", required_argument, NULL, OPT_TOUCH },
 		{ "quick", no_argument, NULL, OPT_QUICK },
 		{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
+		{ "via", required_argument, NULL, OPT_VIA },
 		BENCH_LONG_OPTS_TAIL
 	};
 	struct bench_plan p;
@@ -393,6 +397,11 @@ static int cmd_run(enum cmd cmd, int argc, char **argv)
 			break;
 		case OPT_QUICK: o.quick = true; break;
 		case OPT_NO_PROGRESS: o.no_progress = true; break;
+		case OPT_VIA:
+			if (strcmp(optarg, "shm") && strcmp(optarg, "xen"))
+				bench_die("--via: shm or xen");
+			p.base.ivc_via = optarg;
+			break;
 		default:
 			bench_common_opt(opt, optarg, &o.csv, &p.base.geo, &p.base.spin_max_ns, usage);
 		}

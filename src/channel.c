@@ -287,6 +287,7 @@ IVC_PUBLIC int ivc_channel_info(const struct ivc_channel *ch,
 	out->transport = ch->xp->ops->name;
 	out->peer_pid = ch->xp->peer_pid;
 	out->peer_uid = ch->xp->peer_uid;
+	out->peer_domid = ch->xp->peer_domid;
 	out->tx.slots = ch->tx.g.slots;
 	out->tx.buf_size = ch->tx.g.buf_size;
 	out->tx.buf_count = ch->tx.g.buf_count;

@@ -11,6 +11,9 @@
 
 static const struct ivc_transport *const transports[] = {
 	&ivc_shm_transport,
+#ifdef IVC_HAVE_XEN
+	&ivc_xen_transport,
+#endif
 };
 
 /* The transport of @addr into *@t: -EINVAL without an address, a scheme or

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Endpoints: the public ivc_listen()/ivc_accept()/ivc_connect() pick a
- * transport by the address's scheme ("shm:", later "xen:") and hand the
+ * transport by the address's scheme ("shm:", "xen:") and hand the
  * call to it.  Each transport's listener starts with struct ivc_listener,
  * whose ops do the rest.
  */
@@ -31,5 +31,6 @@ struct ivc_transport {
 };
 
 extern const struct ivc_transport ivc_shm_transport;
+extern const struct ivc_transport ivc_xen_transport;
 
 #endif

@@ -32,6 +32,10 @@ static const struct err_text texts[] = {
 	{ EMFILE, "out of file descriptors" },
 	{ EEXIST, "already registered" },
 	{ ENOENT, "not found" },
+	{ E2BIG, "lane too large for the transport (xen: see docs/xen.md)" },
+	{ ENOSPC, "out of grant pages (xen gntalloc limit: see docs/xen.md)" },
+	{ EDQUOT, "xenstore quota exceeded" },
+	{ EADDRNOTAVAIL, "xen: can only listen in the local domain" },
 };
 
 IVC_PUBLIC const char *ivc_strerror(int err)

@@ -27,6 +27,7 @@
 #include "ctrl.h"
 #include "endpoint.h"
 #include "lane_layout.h"
+#include "options.h"
 
 struct shm_xport {
 	struct ivc_xport x;
@@ -257,6 +258,7 @@ static struct shm_xport *xport_new(int sock, struct shm_local *l)
 	s->x.bell_fd[1] = l->bell[1];
 	s->x.hup_fd = sock;
 	s->x.cpu_comparable = 1;
+	s->x.peer_domid = IVC_DOMID_NONE;
 	s->x.tx_region = l->region;
 	s->tx_len = l->g.region_size;
 	s->peer_bell[0] = s->peer_bell[1] = -1;
@@ -324,27 +326,14 @@ static int finish(struct shm_xport *s, const struct ivc_lane_geom *txg,
 
 static int opts_geom(const struct ivc_options *o, struct ivc_lane_geom *g)
 {
-	struct ivc_geometry geo = { 0, 0, 0 };
+	struct ivc_geometry geo;
+	uint32_t desc_size;
+	int r = ivc_opts_lane(o, IVC_OPT_ANY_UID | IVC_OPT_INLINE, &geo, &desc_size);
 
-	if (o)
-		geo = o->tx;
-	if (o && (o->mode < IVC_MODE_ADAPTIVE || o->mode > IVC_MODE_BLOCK))
-		return -EINVAL;
-	if (o && (o->flags & ~(IVC_OPT_ANY_UID | IVC_OPT_INLINE)))
-		return -EINVAL;
-	if (o && o->n_allowed_uids && !o->allowed_uids)
-		return -EINVAL;
-	ivc_geometry_defaults(&geo);
-	return ivc_lane_geom_compute_ex(&geo, 0,
-					o && (o->flags & IVC_OPT_INLINE) ?
-						IVC_DESC_SIZE_INLINE : IVC_DESC_SIZE,
-					g);
-}
-
-IVC_PUBLIC void ivc_options_init(struct ivc_options *o)
-{
-	if (o)
-		memset(o, 0, sizeof(*o));
+	/* A domid list means nothing to a Unix socket. */
+	if (!r && o && o->n_allowed_domids)
+		r = -EINVAL;
+	return r ? r : ivc_lane_geom_compute_ex(&geo, 0, desc_size, g);
 }
 
 /* ---- listen / accept ---- */

@@ -37,10 +37,15 @@ struct ivc_xport {
 	int bell_fd[2];     /* our doorbells: poll readable when rung */
 	int hup_fd;         /* polls readable/hang-up when the peer goes; or -1 */
 	int cpu_comparable; /* both ends see the same CPU numbers */
+	/* A doorbell that stops signalling until consumed (an event channel
+	 * stays masked): consume it on every wake.  An eventfd needs no
+	 * read() under edge-triggered epoll, which saves a system call. */
+	int ack_on_wake;
 	void *tx_region;    /* our lane (we own it) */
 	void *rx_region;    /* the peer's lane (mapped) */
 	pid_t peer_pid;
 	uid_t peer_uid;
+	uint32_t peer_domid; /* IVC_DOMID_NONE unless xen */
 };
 
 #endif

@@ -152,9 +152,12 @@ static int sleep_once(struct ivc_channel *ch, unsigned ev, uint64_t deadline)
 	r = epoll_wait(side_of(ch, ev)->sleep_ep, e, 2, ivc_ms_left(deadline));
 	if (r < 0 && errno != EINTR)
 		return -errno;
-	for (i = 0; i < r; i++)
+	for (i = 0; i < r; i++) {
 		if (e[i].data.u32 == 1)
 			(void)ivc_channel_peer_end(ch, 1);
+		else if (ch->xp->ack_on_wake)
+			ch->xp->ops->ack(ch->xp, (ev & EV_RXSIDE) ? IVC_BELL_RX : IVC_BELL_TX);
+	}
 	return 0;
 }
 

@@ -159,8 +159,12 @@ int t_sem_wait(struct t_sem *s, int timeout_ms);
 
 /* ---- misc ---------------------------------------------------------------- */
 
-/* "shm:@ivc-test-<name>-<pid>-<n>", unique per call in this process. */
+/* "shm:@ivc-test-<name>-<pid>-<n>", unique per call in this process; with
+ * IVC_TEST_TRANSPORT=xen in the environment "xen:ivc-test-<name>-<pid>-<n>"
+ * (a service of the local domain, as inside the dom0 harness). */
 void t_addr(char *out, size_t size, const char *name);
+/* Whether the tests run over xen (IVC_TEST_TRANSPORT=xen). */
+int t_xen(void);
 /* Entries in /proc/self/fd. */
 int t_count_fds(void);
 /* "poll", "block" or "adaptive". */

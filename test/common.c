@@ -294,11 +294,18 @@ int t_sem_wait(struct t_sem *s, int timeout_ms)
 	return n == 1 ? 0 : -EPIPE;
 }
 
+int t_xen(void)
+{
+	const char *v = getenv("IVC_TEST_TRANSPORT");
+	return v && !strcmp(v, "xen");
+}
+
 void t_addr(char *out, size_t size, const char *name)
 {
 	static atomic_uint counter;
-	snprintf(out, size, "shm:@ivc-test-%s-%d-%u", name, (int)getpid(),
-		 atomic_fetch_add(&counter, 1));
+	/* The same tests run over xen inside the dom0 harness (test/xen). */
+	snprintf(out, size, "%s:%sivc-test-%s-%d-%u", t_xen() ? "xen" : "shm",
+		 t_xen() ? "" : "@", name, (int)getpid(), atomic_fetch_add(&counter, 1));
 }
 
 int t_count_fds(void)

@@ -10,7 +10,11 @@
  *
  * Addresses name a transport and an end point:
  *  - "shm:/path/to/socket": a Unix socket in the filesystem;
- *  - "shm:@name": a Unix socket in Linux's abstract namespace.
+ *  - "shm:@name": a Unix socket in Linux's abstract namespace;
+ *  - "xen:<domid>/<service>": service <service> of Xen domain <domid>
+ *    (connect); "xen:<service>" is the same service in the local domain
+ *    (listen, or connect to the local domain).  A service name is 1 to 64
+ *    of [A-Za-z0-9_.-].  Built when libxen-dev was found (docs/xen.md).
  *
  * Timeouts (every call that may wait takes one): timeout_ms < 0 waits for
  * ever, 0 never waits (-EAGAIN instead), > 0 waits at most that many
@@ -87,6 +91,13 @@ struct ivc_geometry {
  *                  listener's own effective uid only.  Copied by ivc_listen().
  * @n_allowed_uids: entries in @allowed_uids.
  * @flags:          IVC_OPT_* flags.
+ * @allowed_domids: xen listener only: the Xen domains allowed to connect
+ *                  (each gets its own offer, readable only by it), or NULL
+ *                  for the local domain only.  Copied by ivc_listen().
+ * @n_allowed_domids: entries in @allowed_domids (at most IVC_XEN_MAX_PEERS).
+ *
+ * A shm endpoint rejects a domid list, a xen endpoint a uid list or
+ * IVC_OPT_ANY_UID (-EINVAL): each transport has its own access control.
  */
 struct ivc_options {
 	struct ivc_geometry tx;
@@ -95,7 +106,17 @@ struct ivc_options {
 	const uid_t *allowed_uids;
 	size_t n_allowed_uids;
 	unsigned flags;
+	const uint32_t *allowed_domids;
+	size_t n_allowed_domids;
 };
+
+/** Largest lane over xen, in pages (3.68 MiB): its first page lists the
+ *  grant reference of every page, so the peer needs only one. */
+#define IVC_XEN_MAX_PAGES 942u
+/** Most domains one xen listener may allow. */
+#define IVC_XEN_MAX_PEERS 64u
+/** ivc_info.peer_domid of a channel that is not over Xen. */
+#define IVC_DOMID_NONE UINT32_MAX
 
 /**
  * ivc_options_init() - fill @o with the defaults (same as zeroing it).
@@ -107,12 +128,20 @@ void ivc_options_init(struct ivc_options *o);
  * ivc_listen() - listen for channels at @addr.
  * @addr: "shm:/path" or "shm:@name".  A filesystem socket that exists and
  *        has no listener is replaced; one with a live listener is not.
+ *        "xen:<service>" (or "xen:<local domid>/<service>") publishes an
+ *        offer per allowed domain under /local/domain/<id>/data/ivc/ in
+ *        xenstore; a service whose listener process is alive is not taken.
  * @opts: options applied to every accepted channel; NULL for defaults.
  * @out:  receives the listener.
  *
  * Return: 0; -EINVAL (bad arguments or geometry); -EAFNOSUPPORT (unknown
  * transport); -ENAMETOOLONG (path too long for a Unix socket); -EADDRINUSE
  * (someone listens there already); another -errno from socket(2)/bind(2).
+ * Xen also: -E2BIG (the lane needs more than IVC_XEN_MAX_PAGES pages);
+ * -ENOSPC (gntalloc's grant limit reached: docs/xen.md says how to raise
+ * it); -EDQUOT (xenstore quota); -EADDRNOTAVAIL (a domid that is not the
+ * local domain's); -ENOENT/-EACCES (no /dev/xen device or xenstore, or no
+ * permission on them).
  */
 int ivc_listen(const char *addr, const struct ivc_options *opts,
 	       struct ivc_listener **out);
@@ -159,6 +188,10 @@ void ivc_listener_close(struct ivc_listener *l);
  * listens and timeout_ms is 0, or the socket is not an ivc listener);
  * -ETIMEDOUT; -EACCES (refused by the listener); -EPROTONOSUPPORT; -EPROTO
  * (a bad answer, or the listener hung up mid-handshake); -ENOMEM; -EMFILE.
+ * Xen: a listener that is not there yet is waited for under a xenstore
+ * watch (no offer and timeout_ms 0: -ECONNREFUSED); a service that exists
+ * but has no offer for this domain is -EACCES at once; -E2BIG, -ENOSPC as
+ * for ivc_listen().
  * No descriptor is leaked on any failure.
  */
 int ivc_connect(const char *addr, const struct ivc_options *opts,
@@ -178,9 +211,11 @@ int ivc_close(struct ivc_channel *ch);
 
 /**
  * struct ivc_info - what is known about a connected channel.
- * @transport: "shm" (static string).
- * @peer_pid:  the peer's pid (SO_PEERCRED at connect time).
- * @peer_uid:  the peer's effective uid.
+ * @transport: "shm" or "xen" (static string).
+ * @peer_pid:  the peer's pid (SO_PEERCRED at connect time; over xen, what
+ *             the peer wrote in the handshake, informational only).
+ * @peer_uid:  the peer's effective uid ((uid_t)-1 over xen: unknowable).
+ * @peer_domid: the peer's Xen domain, or IVC_DOMID_NONE (shm).
  * @tx:        geometry of the lane this endpoint sends on.
  * @rx:        geometry of the lane this endpoint receives on.
  * @max_tx_msg: largest message this endpoint can send, in bytes.
@@ -190,6 +225,7 @@ struct ivc_info {
 	const char *transport;
 	pid_t peer_pid;
 	uid_t peer_uid;
+	uint32_t peer_domid;
 	struct ivc_geometry tx;
 	struct ivc_geometry rx;
 	size_t max_tx_msg;

@@ -9,7 +9,9 @@
 #
 # usage: build.sh WORKDIR [PROGRAM...]
 #   every PROGRAM (with its shared libraries) goes into dom0's /usr/bin
-#   (default: the probe, built here from xen_probe.c).
+#   (default: the probe, built here from xen_probe.c).  dom0 runs each
+#   program in turn; or, with IVC_XEN_TESTS=FILE, each line of FILE as a
+#   shell command (environment assignments, a packed program, arguments).
 # Needs root for apt-get; the host packages are installed once.
 set -euo pipefail
 
@@ -69,8 +71,15 @@ put() {
 	cp -L "$1" "$R/$2"
 	ldd "$1" 2>/dev/null | awk '/=>/ { print $3 } /^\t\// { print $1 }' | while read -r lib; do
 		[ -e "$lib" ] || continue
-		mkdir -p "$R/$(dirname "$lib")"
-		cp -Ln "$lib" "$R/$lib"
+		case $lib in
+		/lib/* | /lib64/* | /usr/lib/*) dest=$lib ;;
+		# A build tree's library (libivc): its folder may be hidden in
+		# dom0 (/tmp is a tmpfs there); init puts /usr/local/lib on
+		# LD_LIBRARY_PATH.
+		*) dest=/usr/local/lib/$(basename "$lib") ;;
+		esac
+		mkdir -p "$R/$(dirname "$dest")"
+		cp -Ln "$lib" "$R/$dest"
 	done
 }
 put /usr/lib/xen-4.17/bin/xenstored /usr/sbin/xenstored
@@ -89,6 +98,10 @@ for m in xen-privcmd.ko xenfs/xenfs.ko xen-evtchn.ko xen-gntdev.ko xen-gntalloc.
 	cp "$M/$m" "$R/lib/modules/"
 done
 install -m 755 "$HERE/init" "$R/init"
-printf '%s\n' "${PROGS[@]##*/}" > "$R/etc/ivc-tests"
+if [ -n "${IVC_XEN_TESTS:-}" ]; then
+	grep -v '^[[:space:]]*\(#\|$\)' "$IVC_XEN_TESTS" > "$R/etc/ivc-tests"
+else
+	printf '%s\n' "${PROGS[@]##*/}" > "$R/etc/ivc-tests"
+fi
 (cd "$R" && find . -print0 | cpio --null -o -H newc --quiet) | gzip -1 > "$W/boot/initrd.gz"
 echo "xen harness: initramfs $(du -h "$W/boot/initrd.gz" | cut -f1) with: ${PROGS[*]##*/}"

@@ -12,7 +12,7 @@ W=${1:?usage: run.sh WORKDIR}
 LIMIT=${IVC_XEN_LIMIT:-600}
 t0=$(date +%s.%N)
 timeout "$LIMIT" qemu-system-x86_64 \
-	-accel tcg -cpu qemu64 -m 1024 -smp 2 -nographic -no-reboot \
+	-accel tcg -cpu ${IVC_XEN_CPU:-max,-smap} -m 1024 -smp 2 -nographic -no-reboot \
 	-device isa-debug-exit,iobase=0xf4,iosize=4 \
 	-kernel "$W/boot/xen" \
 	-append "console=com1 dom0_mem=512M loglvl=warning" \

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/* One side of a xen connection, and the transport table over it: doorbells
+ * are event channels, liveness is the peer's alive word in the handshake
+ * page, which its kernel clears (and rings HUP) when it goes away. */
+#include "xen.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "compiler.h"
+
+struct xen_xport {
+	struct ivc_xport x;
+	struct ivc_xen_conn c;
+};
+
+int ivc_xen_conn_open(struct ivc_xen_conn *c, uint32_t local, uint32_t peer)
+{
+	int i;
+
+	memset(c, 0, sizeof(*c));
+	c->owner = getpid();
+	c->local_domid = local;
+	c->peer_domid = peer;
+	for (i = 0; i < IVC_XEN_NPORTS; i++)
+		ivc_xen_ev_init(&c->ev[i]);
+	c->gs = xengntshr_open(NULL, 0);
+	c->gt = c->gs ? xengnttab_open(NULL, 0) : NULL;
+	if (!c->gt) {
+		int r = errno ? -errno : -ENOENT;
+
+		ivc_xen_conn_free(c);
+		return r;
+	}
+	return 0;
+}
+
+void ivc_xen_conn_free(struct ivc_xen_conn *c)
+{
+	/* After fork only closing the handles is allowed (and the mappings
+	 * of gntdev are not even inherited). */
+	int owner = c->owner == getpid();
+	int i;
+
+	if (owner && c->gt) {
+		if (c->rx.base)
+			xengnttab_unmap(c->gt, c->rx.base, c->rx.pages);
+		if (c->hs && !c->hs_shared)
+			xengnttab_unmap(c->gt, c->hs, 1); /* notifies the peer */
+	}
+	if (owner && c->gs) {
+		if (c->tx.base)
+			xengntshr_unshare(c->gs, c->tx.base, c->tx.pages);
+		if (c->hs && c->hs_shared)
+			xengntshr_unshare(c->gs, c->hs, 1); /* notifies the peer */
+	}
+	c->rx.base = c->tx.base = NULL;
+	c->hs = NULL;
+	for (i = 0; i < IVC_XEN_NPORTS; i++)
+		ivc_xen_ev_close(&c->ev[i], owner);
+	if (c->gt)
+		xengnttab_close(c->gt);
+	if (c->gs)
+		xengntshr_close(c->gs);
+	c->gt = NULL;
+	c->gs = NULL;
+}
+
+const uint32_t *ivc_xen_conn_peer_alive(const struct ivc_xen_conn *c)
+{
+	return c->hs_shared ? &c->hs->c_alive : &c->hs->l_alive;
+}
+
+/* ---- the transport table ---- */
+
+static int xen_ring(struct ivc_xport *x, enum ivc_bell bell)
+{
+	struct xen_xport *s = (struct xen_xport *)x;
+
+	/* A port whose peer went away drops the event silently; the peer's
+	 * death reaches us through HUP instead. */
+	return ivc_xen_ev_notify(&s->c.ev[bell == IVC_BELL_RX ? IVC_XEN_RX : IVC_XEN_TX]);
+}
+
+static void xen_ack(struct ivc_xport *x, enum ivc_bell bell)
+{
+	struct xen_xport *s = (struct xen_xport *)x;
+
+	ivc_xen_ev_drain(&s->c.ev[bell == IVC_BELL_RX ? IVC_XEN_RX : IVC_XEN_TX]);
+}
+
+static int xen_check_peer(struct ivc_xport *x)
+{
+	struct xen_xport *s = (struct xen_xport *)x;
+
+	/* Consume HUP first, so that a peer ringing it for nothing cannot
+	 * keep our level-triggered wait awake. */
+	ivc_xen_ev_drain(&s->c.ev[IVC_XEN_HUP]);
+	return IVC_LOAD_ACQ(ivc_xen_conn_peer_alive(&s->c)) ? 0 : -ECONNRESET;
+}
+
+static void xen_destroy(struct ivc_xport *x)
+{
+	struct xen_xport *s = (struct xen_xport *)x;
+
+	ivc_xen_conn_free(&s->c);
+	free(s);
+}
+
+static const struct ivc_xport_ops xen_ops = {
+	.name = "xen",
+	.ring = xen_ring,
+	.ack = xen_ack,
+	.check_peer = xen_check_peer,
+	.destroy = xen_destroy,
+};
+
+int ivc_xen_xport_new(struct ivc_xen_conn *c, pid_t peer_pid,
+		      struct ivc_xport **out)
+{
+	struct xen_xport *s = calloc(1, sizeof(*s));
+
+	if (!s) {
+		ivc_xen_conn_free(c);
+		return -ENOMEM;
+	}
+	s->c = *c;
+	s->x.ops = &xen_ops;
+	s->x.bell_fd[IVC_BELL_RX] = ivc_xen_ev_fd(&s->c.ev[IVC_XEN_RX]);
+	s->x.bell_fd[IVC_BELL_TX] = ivc_xen_ev_fd(&s->c.ev[IVC_XEN_TX]);
+	s->x.hup_fd = ivc_xen_ev_fd(&s->c.ev[IVC_XEN_HUP]);
+	/* vCPU numbers of two domains name different things. */
+	s->x.cpu_comparable = c->peer_domid == c->local_domid;
+	s->x.ack_on_wake = 1;
+	s->x.tx_region = s->c.tx.base;
+	s->x.rx_region = s->c.rx.base;
+	s->x.peer_pid = peer_pid;
+	s->x.peer_uid = (uid_t)-1;
+	s->x.peer_domid = c->peer_domid;
+	*out = &s->x;
+	return 0;
+}
