@@ -70,7 +70,7 @@ struct ivc_lane_hdr {
 	uint32_t desc_size;
 };
 
-/* Written by the sender only (kept for the xen transport's use later and
+/* Written by the sender only (reserved for a transport's use, and
  * to keep the receiver's hot line apart from the header). */
 struct ivc_lane_tx_hot {
 	uint32_t reserved[16];

@@ -3,7 +3,7 @@
  * The transport interface: how a region and a doorbell are made and handed
  * to the peer.  The data path (lanes, channel, waits) reaches a transport
  * only to ring the peer's doorbell, to consume its own, and to ask whether
- * the peer is still there; each transport (shm now, xen next) fills in one
+ * the peer is still there; each transport (shm, xen) fills in one
  * struct ivc_xport and one table of these functions.
  */
 #ifndef IVC_TRANSPORT_H

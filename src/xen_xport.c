@@ -5,15 +5,25 @@
 #include "xen.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <unistd.h>
+
+#include <xenstore.h>
 
 #include "compiler.h"
 
 struct xen_xport {
 	struct ivc_xport x;
 	struct ivc_xen_conn c;
+	/* A peer in another domain: a domain destroyed under its processes
+	 * runs no unmap-notify, so @releaseDomain is watched as well, and
+	 * hup_fd is an epoll set over HUP and the watch. */
+	struct xs_handle *xs;
+	int hup_ep;
+	char peer_path[32];
 };
 
 int ivc_xen_conn_open(struct ivc_xen_conn *c, uint32_t local, uint32_t peer)
@@ -91,6 +101,27 @@ static void xen_ack(struct ivc_xport *x, enum ivc_bell bell)
 	ivc_xen_ev_drain(&s->c.ev[bell == IVC_BELL_RX ? IVC_XEN_RX : IVC_XEN_TX]);
 }
 
+/* After @releaseDomain fired: is the peer's domain gone?  The toolstack
+ * removes /local/domain/<id> when it destroys a domain; a domain that
+ * may not read it (EACCES) still sees that it exists. */
+static int domain_gone(struct xen_xport *s)
+{
+	char **w;
+	int fired = 0;
+	unsigned int len;
+	void *v;
+
+	while ((w = xs_check_watch(s->xs)) != NULL) {
+		free(w);
+		fired = 1;
+	}
+	if (!fired)
+		return 0;
+	v = xs_read(s->xs, XBT_NULL, s->peer_path, &len);
+	free(v);
+	return !v && errno == ENOENT;
+}
+
 static int xen_check_peer(struct ivc_xport *x)
 {
 	struct xen_xport *s = (struct xen_xport *)x;
@@ -98,13 +129,48 @@ static int xen_check_peer(struct ivc_xport *x)
 	/* Consume HUP first, so that a peer ringing it for nothing cannot
 	 * keep our level-triggered wait awake. */
 	ivc_xen_ev_drain(&s->c.ev[IVC_XEN_HUP]);
-	return IVC_LOAD_ACQ(ivc_xen_conn_peer_alive(&s->c)) ? 0 : -ECONNRESET;
+	if (!IVC_LOAD_ACQ(ivc_xen_conn_peer_alive(&s->c)))
+		return -ECONNRESET;
+	return s->xs && domain_gone(s) ? -ECONNRESET : 0;
+}
+
+/* For a peer in another domain: watch @releaseDomain (best effort: a
+ * xenstored that refuses the watch leaves unmap-notify alone). */
+static void watch_domain(struct xen_xport *s)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int fds[2], i;
+
+	s->hup_ep = -1;
+	if (s->c.peer_domid == s->c.local_domid || ivc_xs_open(&s->xs))
+		return;
+	snprintf(s->peer_path, sizeof(s->peer_path), "/local/domain/%u", s->c.peer_domid);
+	s->hup_ep = epoll_create1(EPOLL_CLOEXEC);
+	if (s->hup_ep < 0 || !xs_watch(s->xs, "@releaseDomain", "ivc"))
+		goto fail;
+	fds[0] = ivc_xen_ev_fd(&s->c.ev[IVC_XEN_HUP]);
+	fds[1] = xs_fileno(s->xs);
+	for (i = 0; i < 2; i++)
+		if (fds[i] < 0 || epoll_ctl(s->hup_ep, EPOLL_CTL_ADD, fds[i], &ev) < 0)
+			goto fail;
+	s->x.hup_fd = s->hup_ep;
+	return;
+fail:
+	if (s->hup_ep >= 0)
+		close(s->hup_ep);
+	s->hup_ep = -1;
+	xs_close(s->xs);
+	s->xs = NULL;
 }
 
 static void xen_destroy(struct ivc_xport *x)
 {
 	struct xen_xport *s = (struct xen_xport *)x;
 
+	if (s->xs && s->c.owner == getpid())
+		xs_close(s->xs); /* (after fork only the parent may) */
+	if (s->hup_ep >= 0)
+		close(s->hup_ep);
 	ivc_xen_conn_free(&s->c);
 	free(s);
 }
@@ -139,6 +205,7 @@ int ivc_xen_xport_new(struct ivc_xen_conn *c, pid_t peer_pid,
 	s->x.peer_pid = peer_pid;
 	s->x.peer_uid = (uid_t)-1;
 	s->x.peer_domid = c->peer_domid;
+	watch_domain(s);
 	*out = &s->x;
 	return 0;
 }
