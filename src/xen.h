@@ -16,6 +16,7 @@
 #ifndef IVC_XEN_H
 #define IVC_XEN_H
 
+#include <errno.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -82,6 +83,13 @@ struct ivc_xen_refs {
 	uint32_t reserved;
 	uint32_t ref[];
 };
+
+/* The errors a listener tells a connector through the page (l_err): what
+ * ran out on its side.  Anything else is -EPROTO, on both sides. */
+static inline int ivc_xen_told(int err)
+{
+	return err == -ENOSPC || err == -E2BIG || err == -ENOMEM || err == -EMFILE ? err : -EPROTO;
+}
 
 /* ---- lanes over grants (xen_lane.c) ---- */
 

@@ -81,9 +81,8 @@ static int await_answer(struct ivc_xen_conn *c, uint64_t deadline)
 		if (st == IVC_XS_CONNECTED)
 			return 0;
 		if (st == IVC_XS_CLOSED) {
-			int32_t e = IVC_LOAD(&hs->l_err);
-
-			return e == -ENOSPC || e == -E2BIG || e == -ENOMEM || e == -EMFILE ? e : -EPROTO;
+			/* The listener's word, so checked again. */
+			return ivc_xen_told(IVC_LOAD(&hs->l_err));
 		}
 		if (!IVC_LOAD(&hs->l_alive))
 			return -EPROTO; /* the listener went away mid-handshake */

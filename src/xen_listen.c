@@ -350,12 +350,6 @@ int ivc_xen_listen(const char *addr, const struct ivc_options *opts,
 
 /* ---- accept ---- */
 
-/* Errors worth telling a connector in the page; others become -EPROTO. */
-static int32_t told(int r)
-{
-	return r == -ENOSPC || r == -E2BIG || r == -ENOMEM || r == -EMFILE ? r : -EPROTO;
-}
-
 /* Answer a connector that wrote its lane into offer @o's page. */
 static int serve(struct xen_listener *l, struct xen_offer *o, struct ivc_channel **out)
 {
@@ -372,7 +366,7 @@ static int serve(struct xen_listener *l, struct xen_offer *o, struct ivc_channel
 	if (!r)
 		r = ivc_xen_lane_share(o->c.gs, o->domid, &l->txg, &o->c.tx);
 	if (r) {
-		IVC_STORE(&hs->l_err, told(r));
+		IVC_STORE(&hs->l_err, ivc_xen_told(r));
 		IVC_STORE_REL(&hs->l_state, (uint32_t)IVC_XS_CLOSED);
 		ivc_xen_ev_notify(&o->c.ev[IVC_XEN_HUP]);
 		reoffer(l, o);
