@@ -163,28 +163,43 @@ static int try_offer(const struct xconn *k, uint32_t ref, uint32_t port,
 
 /* ---- finding the offer ---- */
 
+/* No offer for us: -EAGAIN while the service is not there or we are in
+ * its allowed list (the offer is on its way); -EACCES when we may not read
+ * it or are not in the list. */
+static int allowed(struct xs_handle *xs, const char *svc, uint32_t local)
+{
+	unsigned int len;
+	char *v = xs_read(xs, XBT_NULL, svc, &len), *p, *end;
+	int r = -EACCES;
+
+	if (!v)
+		return errno == ENOENT ? -EAGAIN : ivc_xs_err();
+	(void)strtol(v, &p, 10); /* the listener's pid */
+	while (*p == ' ') {
+		unsigned long d = strtoul(p + 1, &end, 10);
+
+		if (end == p + 1)
+			break;
+		if (d == local)
+			r = -EAGAIN;
+		p = end;
+	}
+	free(v);
+	return r;
+}
+
 /* Look once: 0 and a channel; -EAGAIN (nothing to take yet); -errno. */
 static int look(const struct xconn *k, struct xs_handle *xs, const char *svc,
 		struct ivc_channel **out)
 {
 	char p[192];
 	uint32_t st, ref, port;
-	unsigned int len;
-	char *v;
 	int r;
 
 	snprintf(p, sizeof(p), "%s/%u/state", svc, k->local);
 	r = ivc_xs_read_u32(xs, p, &st);
-	if (r == -ENOENT) {
-		/* No offer for us: refused if the service exists (or we may
-		 * not even read it), else not there yet. */
-		v = xs_read(xs, XBT_NULL, svc, &len);
-		r = v ? 0 : ivc_xs_err();
-		free(v);
-		if (!v || r == -EACCES)
-			return r == -ENOENT ? -EAGAIN : r == 0 ? -EACCES : r;
-		return -EACCES;
-	}
+	if (r == -ENOENT)
+		return allowed(xs, svc, k->local); /* no offer (yet?) */
 	if (r)
 		return r;
 	if (st != IVC_XS_INITIALISED)

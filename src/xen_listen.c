@@ -156,8 +156,8 @@ static int service_taken(struct xs_handle *xs, xs_transaction_t t, const char *p
 	return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
 }
 
-/* The service node (readable by every allowed domain, so that one with no
- * offer can be told it is refused) and the offers @o (all when NULL), in
+/* The service node (readable by every allowed domain; its value is the
+ * listener's pid and the allowed domids) and the offers @o (all when NULL), in
  * one transaction: a connector sees all of it or nothing. */
 static int publish(struct xen_listener *l, struct xen_offer *only)
 {
@@ -177,7 +177,8 @@ static int publish(struct xen_listener *l, struct xen_offer *only)
 							       .perms = XS_PERM_READ };
 	for (tries = 0; tries < 100; tries++) {
 		xs_transaction_t t = xs_transaction_start(xs);
-		char pid[16];
+		char val[16 + 11 * IVC_XEN_MAX_PEERS];
+		size_t n;
 
 		if (t == XBT_NULL) {
 			r = ivc_xs_err();
@@ -187,10 +188,16 @@ static int publish(struct xen_listener *l, struct xen_offer *only)
 		if (!only) {
 			if (service_taken(xs, t, l->path))
 				r = -EADDRINUSE;
-			snprintf(pid, sizeof(pid), "%d", (int)getpid());
+			/* "<pid> <domid>...": the allowed list tells a connector
+			 * that is not in it "refused" at once, and one that is
+			 * "wait", whatever order xenstored makes nodes visible. */
+			n = (size_t)snprintf(val, sizeof(val), "%d", (int)getpid());
+			for (i = 0; i < l->n; i++)
+				n += (size_t)snprintf(val + n, sizeof(val) - n, " %u",
+						      l->offers[i].domid);
 			if (!r && (!xs_rm(xs, t, l->path) && errno != ENOENT))
 				r = ivc_xs_err();
-			if (!r && (!xs_write(xs, t, l->path, pid, (unsigned)strlen(pid)) ||
+			if (!r && (!xs_write(xs, t, l->path, val, (unsigned)n) ||
 				   !xs_set_permissions(xs, t, l->path, perms, np)))
 				r = ivc_xs_err();
 		}
