@@ -136,6 +136,15 @@ int ivc_channel_err(const struct ivc_channel *ch)
 	return __atomic_load_n(&ch->err, __ATOMIC_RELAXED);
 }
 
+int ivc_channel_audit(struct ivc_channel *ch)
+{
+	/* Both headers: the peer maps ours read-write too. */
+	if (ivc_lane_intact(ch->rx.base, &ch->rx.g, ch->rx.start) ||
+	    ivc_lane_intact(ch->tx.base, &ch->tx.g, ch->tx.start))
+		return ivc_channel_break(ch, -EPROTO);
+	return 0;
+}
+
 int ivc_channel_peer_end(struct ivc_channel *ch, int check)
 {
 	int ps;
@@ -146,12 +155,18 @@ int ivc_channel_peer_end(struct ivc_channel *ch, int check)
 	if (ivc_lane_rx_peer_closed(&ch->rx))
 		return -EPIPE;
 	ps = __atomic_load_n(&ch->peer_state, __ATOMIC_RELAXED);
+	if (!ps && check && ivc_channel_audit(ch))
+		return ivc_channel_err(ch);
 	if (!ps && check) {
 		ps = ch->xp->ops->check_peer(ch->xp);
 		if (ps) {
 			if (ivc_lane_rx_peer_closed(&ch->rx))
 				return -EPIPE;
 			__atomic_store_n(&ch->peer_state, ps, __ATOMIC_RELAXED);
+			/* A crash still lets us drain; a protocol violation
+			 * breaks the channel at once. */
+			if (ps == -EPROTO)
+				return ivc_channel_break(ch, ps);
 		}
 	}
 	return ps;
@@ -195,8 +210,10 @@ static int rx_ready(struct ivc_channel *ch, unsigned ev)
 	if ((ev & IVC_EVI_RXMORE) && ch->rx.st_n > before)
 		mask |= IVC_EVI_RXMORE;
 	/* A peer that has gone makes a receive "ready": it returns the error
-	 * (unless a descriptor still waits in the ring for a hold slot). */
-	if (!mask && ivc_lane_rx_ready(&ch->rx) <= 0 && ivc_channel_peer_end(ch, 0))
+	 * (unless a descriptor still waits in the ring for a hold slot).  Only
+	 * the ring counts: a chain staged in part will never be completed, so
+	 * ivc_recv() waiting for its end (RXMORE) must wake up too. */
+	if (!mask && ivc_lane_rx_ring_ready(&ch->rx) <= 0 && ivc_channel_peer_end(ch, 0))
 		mask = (int)(ev & (IVC_EVI_RX | IVC_EVI_RXMORE));
 	return mask;
 }
@@ -210,13 +227,15 @@ static int tx_ready(struct ivc_channel *ch, unsigned ev)
 		if (r < 0)
 			return ivc_channel_break(ch, r);
 	}
+	uint32_t room = ch->tx_room ? ch->tx_room : 1;
+
 	bufs = ch->tx.n_free > 0;
-	slots = ivc_lane_tx_space(&ch->tx, 1);
+	slots = ivc_lane_tx_space(&ch->tx, room);
 	if (slots < 0)
 		return ivc_channel_break(ch, slots);
 	if ((ev & IVC_EVI_TXBUF) && bufs)
 		mask |= IVC_EVI_TXBUF;
-	if ((ev & IVC_EVI_TXSLOT) && slots > 0)
+	if ((ev & IVC_EVI_TXSLOT) && (uint32_t)slots >= room)
 		mask |= IVC_EVI_TXSLOT;
 	if ((ev & IVC_EVI_TX) && bufs && slots > 0)
 		mask |= IVC_EVI_TX;
@@ -241,8 +260,10 @@ int ivc_channel_ready(struct ivc_channel *ch, unsigned ev)
 		if (r < 0)
 			return r;
 		mask |= r;
-		/* Waiting only to send, and the peer has gone: say so. */
-		if (!mask && (r = ivc_channel_peer_end(ch, 0)) != 0)
+		/* Waiting only to send, and the peer has gone: say so, room
+		 * or not (every send fails with it now: tx_gate()). */
+		if ((!mask || !(ev & (IVC_EVI_RX | IVC_EVI_RXMORE))) &&
+		    (r = ivc_channel_peer_end(ch, 0)) != 0)
 			return r;
 	}
 	return mask;

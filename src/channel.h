@@ -50,6 +50,8 @@ struct ivc_channel {
 	int peer_state; /* 0, or -ECONNRESET / -EPROTO from the transport */
 	int epfd;       /* ivc_fd() */
 	int ep_tx;      /* the TX doorbell is live in epfd (armed for TX) */
+	uint32_t tx_room; /* IVC_EVI_TXSLOT holds with this many free slots
+			   * (0: one); ivc_send() waits for a whole chain */
 	void *poller;   /* the poller serving it, if any */
 };
 
@@ -64,6 +66,11 @@ int ivc_channel_create(struct ivc_xport *xp, const struct ivc_lane_geom *txg,
 int ivc_channel_break(struct ivc_channel *ch, int err);
 /* The sticky error, or 0. */
 int ivc_channel_err(const struct ivc_channel *ch);
+
+/* Slow-path check that neither lane's header changed since connect (a
+ * hostile peer's tell; the data path never reads the headers).  Breaks the
+ * channel: return 0, or -EPROTO (or an earlier sticky error). */
+int ivc_channel_audit(struct ivc_channel *ch);
 
 /* How the peer ended, if it did: -EPIPE (closed in order), -ECONNRESET,
  * -EPROTO, or 0.  @check: ask the transport (a system call) now. */

@@ -4,10 +4,12 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "clock.h"
+#include "lane_layout.h"
 
 int ivc_ctrl_parse(const void *buf, size_t len, struct ivc_ctrl_msg *out)
 {
@@ -37,6 +39,18 @@ int ivc_ctrl_reject_error(const struct ivc_ctrl_msg *m)
 	default:
 		return -EPROTO;
 	}
+}
+
+int ivc_ctrl_geom(const struct ivc_ctrl_msg *m, struct ivc_lane_geom *g)
+{
+	struct ivc_geometry geo = { m->slots, m->buf_size, m->buf_count };
+	uint32_t desc_size = m->desc_size ? m->desc_size : IVC_DESC_SIZE;
+
+	if (m->xport_size != 0 ||
+	    ivc_lane_geom_compute_ex(&geo, 0, desc_size, g) < 0 ||
+	    g->region_size != m->region_size)
+		return -EPROTO;
+	return 0;
 }
 
 void ivc_close_fds(int *fds, int n)
@@ -147,6 +161,22 @@ static int collect_fds(struct msghdr *mh, int *fds, int max, int *kept)
 	return total;
 }
 
+/* The kernel cuts passed descriptors short (MSG_CTRUNC) both when the peer
+ * sent more than we have room for and when we have run out of descriptors
+ * ourselves: only the first is the peer's fault. */
+static int ctrunc_err(int kept)
+{
+	int probe;
+
+	if (kept >= IVC_CTRL_MAX_FDS)
+		return -EPROTO;
+	probe = eventfd(0, EFD_CLOEXEC);
+	if (probe < 0)
+		return errno == EMFILE || errno == ENFILE ? -errno : -EPROTO;
+	close(probe);
+	return -EPROTO;
+}
+
 int ivc_ctrl_recv(int sock, struct ivc_ctrl_msg *m, int *fds, int *nfds,
 		  uint64_t deadline)
 {
@@ -186,7 +216,9 @@ int ivc_ctrl_recv(int sock, struct ivc_ctrl_msg *m, int *fds, int *nfds,
 	total = collect_fds(&mh, fds, IVC_CTRL_MAX_FDS, nfds);
 	if (n == 0 && total == 0)
 		return -ECONNRESET;
-	if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || total != *nfds)
+	if (mh.msg_flags & MSG_CTRUNC)
+		r = ctrunc_err(*nfds);
+	else if ((mh.msg_flags & MSG_TRUNC) || total != *nfds)
 		r = -EPROTO;
 	else
 		r = ivc_ctrl_parse(data, (size_t)n, m);

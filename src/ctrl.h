@@ -52,6 +52,15 @@ int ivc_ctrl_parse(const void *buf, size_t len, struct ivc_ctrl_msg *out);
 /* The errno a REJECT carries, limited to the ones ivc sends (else EPROTO). */
 int ivc_ctrl_reject_error(const struct ivc_ctrl_msg *m);
 
+struct ivc_lane_geom;
+
+/* The layout of the lane a HELLO or WELCOME describes, recomputed from its
+ * slots, buf_size, buf_count and desc_size (0 read as 16) and checked
+ * against the rest: xport_size must be 0 (shm has no transport area) and
+ * region_size what the geometry implies.  Nothing else in @m is trusted.
+ * Return: 0 with *g set; -EPROTO (anything invalid or inconsistent). */
+int ivc_ctrl_geom(const struct ivc_ctrl_msg *m, struct ivc_lane_geom *g);
+
 /* Send @m with @nfds descriptors, waiting until @deadline for room. */
 int ivc_ctrl_send(int sock, const struct ivc_ctrl_msg *m, const int *fds,
 		  int nfds, uint64_t deadline);

@@ -33,6 +33,7 @@ struct ivc_lane_tx {
 	const struct ivc_lane_rx_cold *rx_cold;
 	struct ivc_lane_tx_cold *tx_cold;
 	unsigned char *bufs;
+	uint32_t start;      /* idx_start, as the header says it */
 	uint32_t prod;       /* next descriptor index to write */
 	uint32_t cons_cache; /* receiver's desc_cons when last read */
 	uint32_t ret_cons;   /* next return-ring entry to read */
@@ -65,6 +66,7 @@ struct ivc_lane_rx {
 	struct ivc_lane_rx_cold *rx_cold;
 	const struct ivc_lane_tx_cold *tx_cold;
 	unsigned char *bufs;
+	uint32_t start;      /* idx_start, as the header said it */
 	uint32_t cons;       /* next descriptor index expected */
 	uint32_t ret_prod;
 	uint32_t chain;      /* MORE buffers fetched in the open chain */
@@ -136,6 +138,10 @@ int ivc_lane_rx_release(struct ivc_lane_rx *rx, const struct ivc_buf *bufs,
 int ivc_lane_rx_need_bell(struct ivc_lane_rx *rx);
 /* Whether a descriptor is staged or ready in the ring: 1, 0, -EPROTO. */
 int ivc_lane_rx_ready(struct ivc_lane_rx *rx);
+/* Whether a descriptor waits in the ring, beyond what is staged: 1, 0,
+ * -EPROTO.  With the peer gone and none there, a chain staged in part can
+ * never be completed. */
+int ivc_lane_rx_ring_ready(const struct ivc_lane_rx *rx);
 void ivc_lane_rx_sleep(struct ivc_lane_rx *rx, int asleep);
 /* The peer set its closed flag (acquire: its last descriptors are visible). */
 int ivc_lane_rx_peer_closed(const struct ivc_lane_rx *rx);

@@ -118,40 +118,61 @@ void ivc_lane_format(void *region, const struct ivc_lane_geom *g,
 	IVC_STORE_REL(&h->magic, IVC_LANE_MAGIC);
 }
 
+/* Copy the header out of shared memory, each field loaded once. */
+static void hdr_read(const void *region, struct ivc_lane_hdr *h)
+{
+	const struct ivc_lane_hdr *src = region;
+
+	h->magic = IVC_LOAD_ACQ(&src->magic);
+	h->version = IVC_LOAD(&src->version);
+	h->hdr_size = IVC_LOAD(&src->hdr_size);
+	h->slots = IVC_LOAD(&src->slots);
+	h->buf_size = IVC_LOAD(&src->buf_size);
+	h->buf_count = IVC_LOAD(&src->buf_count);
+	h->ret_slots = IVC_LOAD(&src->ret_slots);
+	h->desc_off = IVC_LOAD(&src->desc_off);
+	h->ret_off = IVC_LOAD(&src->ret_off);
+	h->buf_off = IVC_LOAD(&src->buf_off);
+	h->region_size = IVC_LOAD(&src->region_size);
+	h->xport_off = IVC_LOAD(&src->xport_off);
+	h->xport_size = IVC_LOAD(&src->xport_size);
+	h->idx_start = IVC_LOAD(&src->idx_start);
+	h->desc_size = IVC_LOAD(&src->desc_size);
+}
+
+/* The copy says exactly what @g says (idx_start aside). */
+static int hdr_matches(const struct ivc_lane_hdr *h, const struct ivc_lane_geom *g)
+{
+	return h->magic == IVC_LANE_MAGIC && h->version == IVC_LANE_VERSION &&
+	       h->hdr_size == sizeof(*h) && h->slots == g->slots &&
+	       h->buf_size == g->buf_size && h->buf_count == g->buf_count &&
+	       h->ret_slots == g->ret_slots && h->desc_off == g->desc_off &&
+	       h->ret_off == g->ret_off && h->buf_off == g->buf_off &&
+	       h->region_size == g->region_size &&
+	       h->xport_off == IVC_OFF_XPORT && h->xport_size == g->xport_size &&
+	       h->desc_size == g->desc_size;
+}
+
 int ivc_lane_check(const void *region, uint64_t mapped_len,
 		   const struct ivc_lane_geom *g, uint32_t *idx_start)
 {
-	const struct ivc_lane_hdr *src = region;
 	struct ivc_lane_hdr h;
 
 	if (mapped_len < g->region_size)
 		return -EPROTO;
 	/* One copy, then only the copy is looked at. */
-	h.magic = IVC_LOAD_ACQ(&src->magic);
-	h.version = IVC_LOAD(&src->version);
-	h.hdr_size = IVC_LOAD(&src->hdr_size);
-	h.slots = IVC_LOAD(&src->slots);
-	h.buf_size = IVC_LOAD(&src->buf_size);
-	h.buf_count = IVC_LOAD(&src->buf_count);
-	h.ret_slots = IVC_LOAD(&src->ret_slots);
-	h.desc_off = IVC_LOAD(&src->desc_off);
-	h.ret_off = IVC_LOAD(&src->ret_off);
-	h.buf_off = IVC_LOAD(&src->buf_off);
-	h.region_size = IVC_LOAD(&src->region_size);
-	h.xport_off = IVC_LOAD(&src->xport_off);
-	h.xport_size = IVC_LOAD(&src->xport_size);
-	h.idx_start = IVC_LOAD(&src->idx_start);
-	h.desc_size = IVC_LOAD(&src->desc_size);
-	if (h.magic != IVC_LANE_MAGIC || h.version != IVC_LANE_VERSION ||
-	    h.hdr_size != sizeof(h))
-		return -EPROTO;
-	if (h.slots != g->slots || h.buf_size != g->buf_size ||
-	    h.buf_count != g->buf_count || h.ret_slots != g->ret_slots ||
-	    h.desc_off != g->desc_off || h.ret_off != g->ret_off ||
-	    h.buf_off != g->buf_off || h.region_size != g->region_size ||
-	    h.xport_off != IVC_OFF_XPORT || h.xport_size != g->xport_size ||
-	    h.desc_size != g->desc_size)
+	hdr_read(region, &h);
+	if (!hdr_matches(&h, g))
 		return -EPROTO;
 	*idx_start = h.idx_start;
 	return 0;
+}
+
+int ivc_lane_intact(const void *region, const struct ivc_lane_geom *g,
+		    uint32_t idx_start)
+{
+	struct ivc_lane_hdr h;
+
+	hdr_read(region, &h);
+	return hdr_matches(&h, g) && h.idx_start == idx_start ? 0 : -EPROTO;
 }

@@ -184,4 +184,10 @@ void ivc_lane_format(void *region, const struct ivc_lane_geom *g,
 int ivc_lane_check(const void *region, uint64_t mapped_len,
 		   const struct ivc_lane_geom *g, uint32_t *idx_start);
 
+/* After connect: the header still says what it said (a peer that rewrites
+ * it is hostile; nothing reads it for use after ivc_lane_check, so this
+ * only detects).  Return: 0, or -EPROTO. */
+int ivc_lane_intact(const void *region, const struct ivc_lane_geom *g,
+		    uint32_t idx_start);
+
 #endif

@@ -27,7 +27,7 @@ int ivc_lane_rx_init(struct ivc_lane_rx *rx, void *region,
 	rx->rx_cold = (struct ivc_lane_rx_cold *)(base + IVC_OFF_RX_COLD);
 	rx->tx_cold = (const struct ivc_lane_tx_cold *)(base + IVC_OFF_TX_COLD);
 	rx->bufs = base + g->buf_off;
-	rx->cons = rx->ret_prod = idx_start;
+	rx->start = rx->cons = rx->ret_prod = idx_start;
 	rx->chain = rx->rung_epoch = rx->sleep_epoch = 0;
 	rx->st_head = rx->st_n = 0;
 	rx->cnt_msgs = rx->cnt_bytes = rx->cnt_bufs = 0;
@@ -271,17 +271,19 @@ int ivc_lane_rx_need_bell(struct ivc_lane_rx *rx)
 	return 1;
 }
 
-int ivc_lane_rx_ready(struct ivc_lane_rx *rx)
+int ivc_lane_rx_ring_ready(const struct ivc_lane_rx *rx)
 {
-	uint32_t seq;
+	uint32_t seq = IVC_LOAD_ACQ(&ivc_desc_at(rx->ring, rx->g.desc_size,
+						 rx->cons & rx->mask)->seq);
 
-	if (rx->st_n)
-		return 1;
-	seq = IVC_LOAD_ACQ(&ivc_desc_at(rx->ring, rx->g.desc_size,
-					rx->cons & rx->mask)->seq);
 	if (seq == rx->cons)
 		return 1;
 	return seq == rx->cons - rx->g.slots ? 0 : -EPROTO;
+}
+
+int ivc_lane_rx_ready(struct ivc_lane_rx *rx)
+{
+	return rx->st_n ? 1 : ivc_lane_rx_ring_ready(rx);
 }
 
 void ivc_lane_rx_sleep(struct ivc_lane_rx *rx, int asleep)

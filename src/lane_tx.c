@@ -23,7 +23,7 @@ int ivc_lane_tx_init(struct ivc_lane_tx *tx, void *region,
 	tx->rx_cold = (const struct ivc_lane_rx_cold *)(base + IVC_OFF_RX_COLD);
 	tx->tx_cold = (struct ivc_lane_tx_cold *)(base + IVC_OFF_TX_COLD);
 	tx->bufs = base + g->buf_off;
-	tx->prod = tx->cons_cache = tx->ret_cons = idx_start;
+	tx->start = tx->prod = tx->cons_cache = tx->ret_cons = idx_start;
 	tx->n_lent = tx->chain = tx->rung_epoch = tx->sleep_epoch = 0;
 	tx->cnt_msgs = tx->cnt_bytes = tx->cnt_bufs = 0;
 	tx->inline_max = g->desc_size == IVC_DESC_SIZE_INLINE ? IVC_INLINE_MAX : 0;
@@ -156,8 +156,11 @@ static int tx_check_claim(struct ivc_lane_tx *tx, const struct ivc_buf *bufs,
 	for (i = 0; i < n; i++) {
 		const struct ivc_buf *b = &bufs[i];
 
+		/* The caller's only flag is MORE: INLINE is the lane's to set,
+		 * and set by the caller on a payload that sits in the buffer
+		 * it would make an honest receiver fail with -EPROTO. */
 		if (b->id >= tx->g.buf_count || tx->state[b->id] != IVC_BUF_APP ||
-		    b->len > tx->g.buf_size || (b->flags & ~IVC_DESC_KNOWN_FLAGS)) {
+		    b->len > tx->g.buf_size || (b->flags & ~IVC_DESC_MORE)) {
 			r = -EINVAL;
 			break;
 		}

@@ -23,6 +23,17 @@ static int ms_left(int timeout_ms, uint64_t deadline)
 	return timeout_ms <= 0 ? timeout_ms : ivc_ms_left(deadline);
 }
 
+/* Wait for @ev within what is left of @timeout_ms.  A wait that comes
+ * round again after the deadline asks with 0 ms left, which answers
+ * -EAGAIN: the caller gave a timeout, so it is told -ETIMEDOUT. */
+static int msg_wait(struct ivc_channel *ch, unsigned ev, int timeout_ms,
+		    uint64_t deadline)
+{
+	int r = ivc_channel_wait(ch, ev, ms_left(timeout_ms, deadline));
+
+	return r == -EAGAIN && timeout_ms > 0 ? -ETIMEDOUT : r;
+}
+
 /* Get @k buffers, waiting as needed.  On failure none is kept. */
 static int send_alloc(struct ivc_channel *ch, struct ivc_buf *b, uint32_t k,
 		      int timeout_ms, uint64_t deadline)
@@ -33,6 +44,8 @@ static int send_alloc(struct ivc_channel *ch, struct ivc_buf *b, uint32_t k,
 		int r = ivc_tx_alloc(ch, b + got, k - got,
 				     ms_left(timeout_ms, deadline));
 
+		if (r == -EAGAIN && timeout_ms > 0)
+			r = -ETIMEDOUT; /* (as in msg_wait) */
 		if (r < 0) {
 			if (got)
 				(void)ivc_tx_free(ch, b, got);
@@ -79,12 +92,18 @@ IVC_PUBLIC int ivc_send(struct ivc_channel *ch, const void *data, size_t len,
 	r = send_alloc(ch, b, k, timeout_ms, deadline);
 	if (r)
 		goto out;
-	/* Room for the whole chain first, so it goes out in one piece. */
+	/* Room for the whole chain first, so it goes out in one piece.  The
+	 * wait must hold only once k slots are free: with "a slot is free" a
+	 * ring with 1..k-1 free slots makes it return at once, a busy loop
+	 * that never sleeps, never times out, and starves a receiver that
+	 * shares our CPU. */
+	ch->tx_room = k;
 	while ((r = ivc_lane_tx_space(&ch->tx, k)) >= 0 && (uint32_t)r < k) {
-		r = ivc_channel_wait(ch, IVC_EVI_TXSLOT, ms_left(timeout_ms, deadline));
+		r = msg_wait(ch, IVC_EVI_TXSLOT, timeout_ms, deadline);
 		if (r < 0)
 			break;
 	}
+	ch->tx_room = 0;
 	if (r < 0) {
 		if (r == -EPROTO)
 			ivc_channel_break(ch, r);
@@ -173,15 +192,17 @@ IVC_PUBLIC ssize_t ivc_recv(struct ivc_channel *ch, void *data, size_t cap,
 		len = recv_stage(ch, &nb);
 		if (len != -EAGAIN)
 			break;
-		/* Nothing, or a chain whose end has not come yet. */
-		if (ivc_lane_rx_ready(&ch->rx) <= 0 && ivc_channel_peer_end(ch, 0)) {
+		/* Nothing, or a chain whose end has not come yet: once the
+		 * peer has gone and the ring holds nothing more, it never
+		 * will (the partial chain is dropped, never delivered). */
+		if (ivc_lane_rx_ring_ready(&ch->rx) <= 0 && ivc_channel_peer_end(ch, 0)) {
 			len = recv_stage(ch, &nb);
 			if (len != -EAGAIN)
 				break;
 			return ivc_channel_break(ch, ivc_channel_peer_end(ch, 0));
 		}
-		r = ivc_channel_wait(ch, ch->rx.st_n ? IVC_EVI_RXMORE : IVC_EVI_RX,
-				     ms_left(timeout_ms, deadline));
+		r = msg_wait(ch, ch->rx.st_n ? IVC_EVI_RXMORE : IVC_EVI_RX,
+			     timeout_ms, deadline);
 		if (r < 0)
 			return r;
 	}

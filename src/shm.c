@@ -34,6 +34,8 @@ struct shm_xport {
 	int sock;
 	int peer_bell[2];
 	size_t tx_len, rx_len;
+	dev_t tx_dev; /* our memfd's identity: a peer may not hand it back */
+	ino_t tx_ino;
 };
 
 /* Everything a side makes before the handshake: its lane and doorbells. */
@@ -182,30 +184,22 @@ static int is_eventfd(int fd)
 	return strcmp(link, "anon_inode:[eventfd]") == 0;
 }
 
-/* The peer's memfd must be a sealed (unshrinkable) file of exactly the
- * size its geometry implies. */
-static int check_memfd(int fd, uint64_t size)
+/* The peer's memfd must be a sealed (unshrinkable: it could not make a
+ * page vanish under us, SIGBUS) file of exactly the size its geometry
+ * implies, writable by us (we write our indices into it), and not our own
+ * lane handed back (we would be talking to ourselves). */
+static int check_memfd(const struct shm_xport *s, int fd, uint64_t size)
 {
 	struct stat st;
 	int seals;
 
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    (uint64_t)st.st_size != size)
+	    (uint64_t)st.st_size != size ||
+	    (st.st_dev == s->tx_dev && st.st_ino == s->tx_ino))
 		return -EPROTO;
 	seals = fcntl(fd, F_GET_SEALS);
-	if (seals < 0 || !(seals & F_SEAL_SHRINK))
-		return -EPROTO;
-	return 0;
-}
-
-static int geom_from_msg(const struct ivc_ctrl_msg *m, struct ivc_lane_geom *g)
-{
-	struct ivc_geometry geo = { m->slots, m->buf_size, m->buf_count };
-	uint32_t desc_size = m->desc_size ? m->desc_size : IVC_DESC_SIZE;
-
-	if (m->xport_size != 0 ||
-	    ivc_lane_geom_compute_ex(&geo, 0, desc_size, g) < 0 ||
-	    g->region_size != m->region_size)
+	if (seals < 0 || !(seals & F_SEAL_SHRINK) ||
+	    (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)))
 		return -EPROTO;
 	return 0;
 }
@@ -217,9 +211,9 @@ static int peer_map(struct shm_xport *s, const struct ivc_ctrl_msg *m, int *fds,
 	void *p;
 	int i, r;
 
-	r = geom_from_msg(m, g);
+	r = ivc_ctrl_geom(m, g);
 	if (!r)
-		r = check_memfd(fds[0], g->region_size);
+		r = check_memfd(s, fds[0], g->region_size);
 	for (i = 1; i < 3 && !r; i++)
 		if (!is_eventfd(fds[i]) ||
 		    fcntl(fds[i], F_SETFL, O_NONBLOCK) < 0)
@@ -229,7 +223,8 @@ static int peer_map(struct shm_xport *s, const struct ivc_ctrl_msg *m, int *fds,
 	p = mmap(NULL, g->region_size, PROT_READ | PROT_WRITE,
 		 MAP_SHARED | MAP_POPULATE, fds[0], 0);
 	if (p == MAP_FAILED) {
-		r = -errno;
+		/* Short of memory is ours; anything else the peer's doing. */
+		r = errno == ENOMEM ? -ENOMEM : -EPROTO;
 		goto out;
 	}
 	r = ivc_lane_check(p, g->region_size, g, start);
@@ -250,9 +245,14 @@ out:
 static struct shm_xport *xport_new(int sock, struct shm_local *l)
 {
 	struct shm_xport *s = calloc(1, sizeof(*s));
+	struct stat st;
 
 	if (!s)
 		return NULL;
+	if (fstat(l->memfd, &st) == 0) {
+		s->tx_dev = st.st_dev;
+		s->tx_ino = st.st_ino;
+	}
 	s->x.ops = &shm_ops;
 	s->x.bell_fd[0] = l->bell[0];
 	s->x.bell_fd[1] = l->bell[1];

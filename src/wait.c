@@ -177,6 +177,11 @@ static int sleep_loop(struct ivc_channel *ch, unsigned ev,
 			r = -ETIMEDOUT;
 			break;
 		}
+		/* About to make a system call anyway: a 64-byte look costs
+		 * nothing next to it. */
+		r = ivc_channel_audit(ch);
+		if (r)
+			break;
 		IVC_COUNT(&s->st.sleeps, 1);
 		r = sleep_once(ch, ev, deadline);
 		if (r)

@@ -107,6 +107,14 @@ int ivc_xen_lane_geom(const struct ivc_geometry *geo, uint32_t desc_size,
  * limit); -ENOMEM; another -errno. */
 int ivc_xen_lane_share(xengntshr_handle *gs, uint32_t domid,
 		       const struct ivc_lane_geom *g, struct ivc_xen_lane *out);
+/* The pure half of mapping a peer's lane: check its first page @page0
+ * (IVC_PAGE bytes, the peer's to change at any time) against what the
+ * handshake said (@ref0, @pages), reading each value once.  The header's
+ * slots, buf_size, buf_count and desc_size must give a lane of exactly
+ * @pages pages; its list must say @pages and start with @ref0.  Return: 0
+ * with *g set and @refs (room for @pages) filled; -EPROTO. */
+int ivc_xen_refs_check(const void *page0, uint32_t ref0, uint32_t pages,
+		       struct ivc_lane_geom *g, uint32_t *refs);
 /* Map the peer's lane named by (@ref0, @pages), check it and give its
  * layout and start index.  Return: 0; -EPROTO (anything inconsistent);
  * -errno from the mapping. */

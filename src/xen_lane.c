@@ -87,22 +87,19 @@ int ivc_xen_lane_share(xengntshr_handle *gs, uint32_t domid,
 	return 0;
 }
 
-/* Read the first page's list once into @refs (malloc'd), checked against
- * what the handshake said and what the header's geometry implies. */
-static int read_list(xengnttab_handle *gt, uint32_t domid, uint32_t ref0,
-		     uint32_t pages, struct ivc_lane_geom *g, uint32_t **refs)
+int ivc_xen_refs_check(const void *page0, uint32_t ref0, uint32_t pages,
+		       struct ivc_lane_geom *g, uint32_t *refs)
 {
-	const struct ivc_lane_hdr *h;
-	const struct ivc_xen_refs *list;
+	const struct ivc_lane_hdr *h = page0;
+	const struct ivc_xen_refs *list = (const struct ivc_xen_refs *)
+		((const unsigned char *)page0 + IVC_OFF_XPORT);
 	struct ivc_geometry geo;
 	uint32_t desc_size, i;
-	void *p = xengnttab_map_grant_ref(gt, domid, ref0, PROT_READ);
-	int r = -EPROTO;
 
-	if (!p)
-		return map_err();
-	h = p;
-	list = lane_refs(p);
+	/* The list is read from this one page only: never past its end,
+	 * whatever the caller was told (ivc_xen_lane_map checks it first). */
+	if (pages < 1 || pages > IVC_XEN_MAX_PAGES)
+		return -EPROTO;
 	geo.slots = IVC_LOAD(&h->slots);
 	geo.buf_size = IVC_LOAD(&h->buf_size);
 	geo.buf_count = IVC_LOAD(&h->buf_count);
@@ -110,18 +107,33 @@ static int read_list(xengnttab_handle *gt, uint32_t domid, uint32_t ref0,
 	if (ivc_xen_lane_geom(&geo, desc_size, g) ||
 	    g->region_size != (uint64_t)pages * IVC_PAGE ||
 	    IVC_LOAD(&list->pages) != pages)
-		goto out;
-	*refs = malloc(pages * sizeof(**refs));
-	if (!*refs) {
-		r = -ENOMEM;
-		goto out;
-	}
+		return -EPROTO;
 	for (i = 0; i < pages; i++)
-		(*refs)[i] = IVC_LOAD(&list->ref[i]);
-	r = (*refs)[0] == ref0 ? 0 : -EPROTO;
-	if (r)
-		free(*refs);
-out:
+		refs[i] = IVC_LOAD(&list->ref[i]);
+	return refs[0] == ref0 ? 0 : -EPROTO;
+}
+
+/* Read the first page's list once into @refs (malloc'd), checked against
+ * what the handshake said and what the header's geometry implies. */
+static int read_list(xengnttab_handle *gt, uint32_t domid, uint32_t ref0,
+		     uint32_t pages, struct ivc_lane_geom *g, uint32_t **refs)
+{
+	/* The page stays mapped only while it is read: the check fills a
+	 * local copy, which is then moved to the heap. */
+	uint32_t list[IVC_XEN_MAX_PAGES];
+	void *p = xengnttab_map_grant_ref(gt, domid, ref0, PROT_READ);
+	int r;
+
+	if (!p)
+		return map_err();
+	r = ivc_xen_refs_check(p, ref0, pages, g, list);
+	if (!r) {
+		*refs = malloc(pages * sizeof(**refs));
+		if (*refs)
+			memcpy(*refs, list, pages * sizeof(**refs));
+		else
+			r = -ENOMEM;
+	}
 	xengnttab_unmap(gt, p, 1);
 	return r;
 }

@@ -165,7 +165,7 @@ int ivc_listener_fd(const struct ivc_listener *l);
  * -EACCES, -EPROTONOSUPPORT) and the listener stays usable.
  *
  * Return: 0; -EAGAIN; -ETIMEDOUT; -EPROTO; -EACCES; -EPROTONOSUPPORT;
- * -ENOMEM; -EMFILE; -EINVAL.
+ * -ENOMEM; -EMFILE or -ENFILE (out of descriptors); -EINVAL.
  */
 int ivc_accept(struct ivc_listener *l, int timeout_ms, struct ivc_channel **out);
 
@@ -187,7 +187,7 @@ void ivc_listener_close(struct ivc_listener *l);
  * Return: 0; -EINVAL; -EAFNOSUPPORT; -ENAMETOOLONG; -ECONNREFUSED (nothing
  * listens and timeout_ms is 0, or the socket is not an ivc listener);
  * -ETIMEDOUT; -EACCES (refused by the listener); -EPROTONOSUPPORT; -EPROTO
- * (a bad answer, or the listener hung up mid-handshake); -ENOMEM; -EMFILE.
+ * (a bad answer, or the listener hung up mid-handshake); -ENOMEM; -EMFILE or -ENFILE (out of descriptors).
  * Xen: a listener that is not there yet is waited for under a xenstore
  * watch (no offer and timeout_ms 0: -ECONNREFUSED); a service that exists
  * but has no offer for this domain is -EACCES at once; -E2BIG, -ENOSPC as

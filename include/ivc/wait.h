@@ -33,7 +33,8 @@ struct ivc_channel;
  *
  * Return: the ready subset (0 if none); a channel whose peer has gone reports
  * IVC_EV_RX ready (the next receive returns the data or the error);
- * -EPROTO if broken; -EINVAL.
+ * -EPIPE or -ECONNRESET for IVC_EV_TX alone once the peer has gone; the
+ * channel's error (-EPROTO, ...) if it is broken; -EINVAL.
  */
 int ivc_ready(struct ivc_channel *ch, unsigned events);
 
@@ -44,7 +45,8 @@ int ivc_ready(struct ivc_channel *ch, unsigned events);
  * @timeout_ms: see ivc/channel.h.
  *
  * Return: the ready subset (> 0); -EAGAIN; -ETIMEDOUT; -EPIPE or -ECONNRESET
- * when waiting for IVC_EV_TX only and the peer has gone; -EPROTO; -EINVAL.
+ * when waiting for IVC_EV_TX only and the peer has gone; the channel's error
+ * (-EPROTO, ...) if it is broken; -EINVAL.
  */
 int ivc_wait(struct ivc_channel *ch, unsigned events, int timeout_ms);
 
@@ -70,7 +72,9 @@ int ivc_fd(const struct ivc_channel *ch);
  *
  * Return: 0 when armed (safe to block on ivc_fd()); else the subset of
  * @events already ready (> 0: do not block; the endpoint stays armed,
- * which costs at most a spurious doorbell); -EPROTO; -EINVAL.
+ * which costs at most a spurious doorbell); -EPIPE or -ECONNRESET for
+ * IVC_EV_TX alone once the peer has gone; the channel's error (-EPROTO, ...)
+ * if it is broken; -EINVAL.
  */
 int ivc_arm(struct ivc_channel *ch, unsigned events);
 
