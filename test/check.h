@@ -167,6 +167,13 @@ void t_addr(char *out, size_t size, const char *name);
 int t_xen(void);
 /* Entries in /proc/self/fd. */
 int t_count_fds(void);
+/* Lines in /proc/self/maps (mappings of this process), or -1. */
+int t_count_maps(void);
+/* Send @len bytes on @sock with @nfds (<= T_MAX_FDS) descriptors as
+ * SCM_RIGHTS, sendmsg() @flags added to MSG_NOSIGNAL.  Return: 0, -errno. */
+#define T_MAX_FDS 8
+int t_send_fds(int sock, const void *data, size_t len, const int *fds, int nfds,
+	       int flags);
 /* "poll", "block" or "adaptive". */
 const char *t_mode_name(int mode);
 /* State letter of a thread of this process ('R', 'S', ...), or 0. */

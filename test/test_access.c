@@ -5,15 +5,18 @@
  *  - allowed_uids = {a uid that is not ours}: ivc_connect gets -EACCES,
  *    ivc_accept gets -EACCES, no descriptor leaks, and the listener stays
  *    usable (a second refused client is refused the same way; when we run
- *    as root, a child that switched to the allowed uid gets in);
+ *    as root, the other uid is `nobody`'s, and a child that dropped to it
+ *    gets in);
  *  - allowed_uids = {other, ours}: accepted; the channel reports our uid
  *    and pid;
- *  - default (NULL): our own euid only; as root, a child running as
- *    another uid is refused, unless IVC_OPT_ANY_UID is set.
+ *  - default (NULL): our own euid only; as root, a child that dropped to
+ *    `nobody` is refused (both sides get -EACCES), unless IVC_OPT_ANY_UID
+ *    is set.
  */
 #include "check.h"
 
 #include <pthread.h>
+#include <pwd.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -90,7 +93,9 @@ int main(void)
 {
 	t_init("test_access", 60);
 	uid_t me = geteuid();
-	uid_t other = me == 0 ? 4242 : me + 4242;
+	/* As root, the other uid is nobody's: the child drops to it. */
+	struct passwd *nobody = getpwnam("nobody");
+	uid_t other = me != 0 ? me + 4242 : nobody ? nobody->pw_uid : 65534;
 	char addr[108];
 	struct ivc_listener *l = NULL;
 	struct ivc_channel *s, *c;

@@ -335,14 +335,17 @@ struct fake_lane {
 	struct ivc_lane_geom g;
 };
 
+/* How a fake lane's memfd is sealed. */
+enum { SEAL_NONE, SEAL_SIZE, SEAL_SIZE_WRITE };
+
 static void fake_lane_make(struct fake_lane *f, int seal, int format,
-			   uint64_t size_delta)
+			   int64_t size_delta)
 {
 	struct ivc_geometry geo = {4, 64, 4};
 	REQUIRE_OK(ivc_lane_geom_compute(&geo, 0, &f->g));
 	f->memfd = memfd_create("fake-lane", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	REQUIRE(f->memfd >= 0);
-	REQUIRE(ftruncate(f->memfd, (off_t)(f->g.region_size + size_delta)) == 0);
+	REQUIRE(ftruncate(f->memfd, (off_t)f->g.region_size + size_delta) == 0);
 	if (format) {
 		void *p = mmap(NULL, f->g.region_size, PROT_READ | PROT_WRITE,
 			       MAP_SHARED, f->memfd, 0);
@@ -350,9 +353,10 @@ static void fake_lane_make(struct fake_lane *f, int seal, int format,
 		ivc_lane_format(p, &f->g, IVC_IDX_START);
 		munmap(p, f->g.region_size);
 	}
-	if (seal)
+	if (seal != SEAL_NONE)
 		REQUIRE(fcntl(f->memfd, F_ADD_SEALS,
-			      F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) == 0);
+			      F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL |
+			      (seal == SEAL_SIZE_WRITE ? F_SEAL_WRITE : 0)) == 0);
 	f->bell[0] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	f->bell[1] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	REQUIRE(f->bell[0] >= 0 && f->bell[1] >= 0);
@@ -379,31 +383,9 @@ static void fake_msg(struct ivc_ctrl_msg *m, int type, const struct ivc_lane_geo
 	}
 }
 
-/* Send @len bytes with @nfds descriptors. */
-static int send_raw(int sock, const void *data, size_t len, const int *fds,
-		    int nfds)
-{
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * 8)];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = {(void *)data, len};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-	if (nfds) {
-		memset(&u, 0, sizeof(u));
-		mh.msg_control = u.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
-	}
-	return sendmsg(sock, &mh, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -errno;
-}
-
-/* Receive one message (waiting up to FAKE_MS); close any descriptors. */
-static ssize_t recv_raw(int sock, void *data, size_t cap, int *nfds)
+/* Receive one message (waiting up to FAKE_MS); close any descriptors but
+ * the first, which goes to *keep if @keep is not NULL. */
+static ssize_t recv_raw(int sock, void *data, size_t cap, int *nfds, int *keep)
 {
 	struct pollfd p = {.fd = sock, .events = POLLIN};
 	if (poll(&p, 1, FAKE_MS) != 1)
@@ -424,7 +406,10 @@ static ssize_t recv_raw(int sock, void *data, size_t cap, int *nfds)
 		for (int i = 0; i < cnt; i++) {
 			int fd;
 			memcpy(&fd, CMSG_DATA(c) + (size_t)i * sizeof(int), sizeof(fd));
-			close(fd);
+			if (keep && *keep < 0)
+				*keep = fd;
+			else
+				close(fd);
 			k++;
 		}
 	}
@@ -452,6 +437,13 @@ enum fake_reply {
 	FR_HANGUP,		/* accepts, reads the HELLO, closes */
 	FR_SILENT,		/* accepts, reads the HELLO, never answers */
 	FR_STREAM,		/* a SOCK_STREAM listener */
+	FR_TRUNCATED,		/* a WELCOME cut to 47 bytes */
+	FR_OVERSIZED,		/* a WELCOME padded to 49 bytes */
+	FR_HUGE,		/* a WELCOME padded to 4096 bytes */
+	FR_DUP_WELCOME,		/* a valid WELCOME, sent twice */
+	FR_SMALL,		/* memfd one page too small */
+	FR_WRITE_SEALED,	/* memfd sealed against our writes */
+	FR_REFLECT,		/* the client's own memfd handed back */
 };
 
 struct fake_server {
@@ -475,7 +467,9 @@ static void *fake_server_thread(void *p)
 
 	unsigned char in[128];
 	int nfds = 0;
-	ssize_t n = recv_raw(s, in, sizeof(in), &nfds);
+	int client_memfd = -1;
+	ssize_t n = recv_raw(s, in, sizeof(in), &nfds,
+			     fs->reply == FR_REFLECT ? &client_memfd : NULL);
 	struct ivc_ctrl_msg hello;
 	fs->hello_ok = n == (ssize_t)sizeof(hello) && nfds == IVC_CTRL_NFDS &&
 		       ivc_ctrl_parse(in, (size_t)n, &hello) == 0 &&
@@ -483,8 +477,11 @@ static void *fake_server_thread(void *p)
 
 	struct fake_lane fl;
 	struct ivc_ctrl_msg m;
-	fake_lane_make(&fl, fs->reply != FR_UNSEALED, fs->reply != FR_UNFORMATTED,
-		       fs->reply == FR_WRONG_SIZE ? 4096 : 0);
+	fake_lane_make(&fl, fs->reply == FR_UNSEALED ? SEAL_NONE :
+			    fs->reply == FR_WRITE_SEALED ? SEAL_SIZE_WRITE : SEAL_SIZE,
+		       fs->reply != FR_UNFORMATTED,
+		       fs->reply == FR_WRONG_SIZE ? 4096 :
+		       fs->reply == FR_SMALL ? -4096 : 0);
 	fake_msg(&m, IVC_CTRL_WELCOME, &fl.g);
 	int fds[5] = {fl.memfd, fl.bell[0], fl.bell[1], fl.bell[0], fl.bell[1]};
 	int pfd[2] = {-1, -1}, pfd2[2] = {-1, -1};
@@ -497,14 +494,37 @@ static void *fake_server_thread(void *p)
 	case FR_UNSEALED:
 	case FR_WRONG_SIZE:
 	case FR_UNFORMATTED:
+	case FR_SMALL:
+	case FR_WRITE_SEALED:
+		break;
+	case FR_TRUNCATED:
+	case FR_OVERSIZED:
+	case FR_HUGE: {
+		static unsigned char big[4096];
+		size_t len = fs->reply == FR_TRUNCATED ? sizeof(m) - 1 :
+			     fs->reply == FR_OVERSIZED ? sizeof(m) + 1 : sizeof(big);
+		memcpy(big, &m, sizeof(m));
+		t_send_fds(s, big, len, fds, 3, 0);
+		goto out;
+	}
+	case FR_DUP_WELCOME:
+		t_send_fds(s, &m, sizeof(m), fds, 3, 0);
+		break;
+	case FR_REFLECT:
+		/* The client's own lane and geometry, as if they were ours. */
+		if (client_memfd < 0 || !fs->hello_ok)
+			goto out;
+		memcpy(&m, in, sizeof(m));
+		m.type = IVC_CTRL_WELCOME;
+		fds[0] = client_memfd;
 		break;
 	case FR_GARBAGE48:
 		for (size_t i = 0; i < sizeof(junk); i++)
 			junk[i] = (unsigned char)t_splitmix64(&rng);
-		send_raw(s, junk, sizeof(junk), NULL, 0);
+		t_send_fds(s, junk, sizeof(junk), NULL, 0, 0);
 		goto out;
 	case FR_GARBAGE3:
-		send_raw(s, "abc", 3, NULL, 0);
+		t_send_fds(s, "abc", 3, NULL, 0, 0);
 		goto out;
 	case FR_VERSION:
 		m.version = IVC_PROTO_VERSION + 1;
@@ -544,9 +564,11 @@ static void *fake_server_thread(void *p)
 	case FR_STREAM:
 		goto out;
 	}
-	send_raw(s, &m, sizeof(m), fds, nsend);
+	t_send_fds(s, &m, sizeof(m), fds, nsend, 0);
 out:
 	fake_lane_free(&fl);
+	if (client_memfd >= 0)
+		close(client_memfd);
 	for (int i = 0; i < 2; i++) {
 		if (pfd[i] >= 0)
 			close(pfd[i]);
@@ -560,6 +582,8 @@ wait:
 	return NULL;
 out_now:
 	fake_lane_free(&fl);
+	if (client_memfd >= 0)
+		close(client_memfd);
 	close(s);
 	return NULL;
 }
@@ -621,6 +645,11 @@ static void fake_server_case(enum fake_reply reply, const char *what,
 		struct ivc_info info;
 		CHECK_ERR(ivc_channel_info(ch, &info), 0);
 		CHECK_EQ(info.rx.slots, 4);
+		/* Nothing may follow the WELCOME: a second one breaks the
+		 * channel at its first wait (else nothing comes at all). */
+		char buf[64];
+		CHECK_ERR(ivc_recv(ch, buf, sizeof(buf), 100),
+			  reply == FR_DUP_WELCOME ? -EPROTO : -ETIMEDOUT);
 		ivc_close(ch);
 	} else {
 		CHECK(ch == NULL);
@@ -667,6 +696,16 @@ static void test_fake_servers(void)
 	fake_server_case(FR_SILENT, "never answers", timedout, 1, 200);
 	fake_server_case(FR_STREAM, "SOCK_STREAM listener (a path)", refused, 1,
 			 FAKE_MS);
+	fake_server_case(FR_TRUNCATED, "WELCOME cut to 47 bytes", proto, 1, FAKE_MS);
+	fake_server_case(FR_OVERSIZED, "WELCOME of 49 bytes", proto, 1, FAKE_MS);
+	fake_server_case(FR_HUGE, "WELCOME of 4096 bytes", proto, 1, FAKE_MS);
+	fake_server_case(FR_DUP_WELCOME, "WELCOME twice", ok, 1, FAKE_MS);
+	fake_server_case(FR_SMALL, "memfd one page too small", proto, 1, FAKE_MS);
+	/* Regression tests (issue 5): these gave -EPERM from mmap, and a
+	 * channel to ourselves. */
+	fake_server_case(FR_WRITE_SEALED, "memfd sealed against writes", proto, 1,
+			 FAKE_MS);
+	fake_server_case(FR_REFLECT, "our own memfd handed back", proto, 1, FAKE_MS);
 }
 
 /* ---- fake clients ------------------------------------------------------------- */
@@ -680,6 +719,13 @@ enum fake_hello {
 	FH_WELCOME,	/* a WELCOME instead of a HELLO */
 	FH_HANGUP,	/* connects and hangs up */
 	FH_SILENT,	/* connects and says nothing */
+	FH_TRUNCATED,	/* HELLO cut to 47 bytes */
+	FH_OVERSIZED,	/* HELLO padded to 4096 bytes */
+	FH_DUP_HELLO,	/* a valid HELLO, sent twice */
+	FH_EXTRA_FDS,	/* HELLO with 5 descriptors */
+	FH_UNSEALED,	/* memfd not sealed */
+	FH_SMALL,	/* memfd one page too small */
+	FH_WRITE_SEALED,/* memfd sealed against writes */
 };
 
 static void fake_client_case(struct ivc_listener *l, const char *addr,
@@ -696,7 +742,9 @@ static void fake_client_case(struct ivc_listener *l, const char *addr,
 	REQUIRE(connect(s, (struct sockaddr *)&sun, len) == 0);
 
 	struct fake_lane fl;
-	fake_lane_make(&fl, 1, h != FH_UNFORMATTED, 0);
+	fake_lane_make(&fl, h == FH_UNSEALED ? SEAL_NONE :
+			    h == FH_WRITE_SEALED ? SEAL_SIZE_WRITE : SEAL_SIZE,
+		       h != FH_UNFORMATTED, h == FH_SMALL ? -4096 : 0);
 	struct ivc_ctrl_msg m;
 	fake_msg(&m, h == FH_WELCOME ? IVC_CTRL_WELCOME : IVC_CTRL_HELLO, &fl.g);
 	int lfds[3] = {fl.memfd, fl.bell[0], fl.bell[1]};
@@ -707,12 +755,23 @@ static void fake_client_case(struct ivc_listener *l, const char *addr,
 		unsigned char junk[48];
 		for (size_t i = 0; i < sizeof(junk); i++)
 			junk[i] = (unsigned char)t_splitmix64(&rng);
-		send_raw(s, junk, sizeof(junk), lfds, 3);
+		t_send_fds(s, junk, sizeof(junk), lfds, 3, 0);
+	} else if (h == FH_TRUNCATED || h == FH_OVERSIZED) {
+		static unsigned char big[4096];
+		memcpy(big, &m, sizeof(m));
+		t_send_fds(s, big, h == FH_TRUNCATED ? sizeof(m) - 1 : sizeof(big),
+			 lfds, 3, 0);
+	} else if (h == FH_EXTRA_FDS) {
+		int five[5] = {fl.memfd, fl.bell[0], fl.bell[1], fl.bell[0], fl.bell[1]};
+		t_send_fds(s, &m, sizeof(m), five, 5, 0);
+	} else if (h == FH_DUP_HELLO) {
+		t_send_fds(s, &m, sizeof(m), lfds, 3, 0);
+		t_send_fds(s, &m, sizeof(m), lfds, 3, 0);
 	} else if (h == FH_HANGUP) {
 		close(s);
 		s = -1;
 	} else if (h != FH_SILENT) {
-		send_raw(s, &m, sizeof(m), lfds, h == FH_NO_FDS ? 0 : 3);
+		t_send_fds(s, &m, sizeof(m), lfds, h == FH_NO_FDS ? 0 : 3, 0);
 	}
 	fake_lane_free(&fl);
 
@@ -728,13 +787,11 @@ static void fake_client_case(struct ivc_listener *l, const char *addr,
 		       what, r, t_errname(r), want[0], t_errname(want[0]),
 		       nwant > 1 ? " or another documented error" : "");
 	printf("   %-36s -> ivc_accept %d (%s)", what, r, t_errname(r));
-	if (r == 0)
-		ivc_close(ch);
 	if (s >= 0 && want_reply_status >= 0) {
 		/* What the client was told. */
 		unsigned char in[128];
 		int nfds = -1;
-		ssize_t k = recv_raw(s, in, sizeof(in), &nfds);
+		ssize_t k = recv_raw(s, in, sizeof(in), &nfds, NULL);
 		struct ivc_ctrl_msg reply;
 		if (k == (ssize_t)sizeof(reply)) {
 			memcpy(&reply, in, sizeof(reply));
@@ -751,6 +808,15 @@ static void fake_client_case(struct ivc_listener *l, const char *addr,
 			t_fail(__FILE__, __LINE__, "fake client (%s): no reply (%zd)",
 			       what, k);
 		}
+	}
+	if (r == 0) {
+		/* (After reading the reply: closing now would reset it.)
+		 * Nothing may follow the HELLO: a second one breaks the
+		 * channel at its first wait. */
+		char buf[64];
+		CHECK_ERR(ivc_recv(ch, buf, sizeof(buf), 100),
+			  h == FH_DUP_HELLO ? -EPROTO : -ETIMEDOUT);
+		ivc_close(ch);
 	}
 	printf("\n");
 	if (s >= 0)
@@ -784,6 +850,18 @@ static void test_fake_clients(void)
 	 * -ECONNRESET, which ivc_accept's documentation does not list. */
 	fake_client_case(l, addr, FH_HANGUP, "connects and hangs up", documented, 6, -1);
 	fake_client_case(l, addr, FH_SILENT, "connects, says nothing", timedout, 1, -1);
+	fake_client_case(l, addr, FH_TRUNCATED, "HELLO cut to 47 bytes", proto, 1,
+			 EPROTO);
+	fake_client_case(l, addr, FH_OVERSIZED, "HELLO of 4096 bytes", proto, 1,
+			 EPROTO);
+	fake_client_case(l, addr, FH_DUP_HELLO, "HELLO twice", ok, 1, 0);
+	fake_client_case(l, addr, FH_EXTRA_FDS, "HELLO with 5 descriptors", proto, 1,
+			 EPROTO);
+	fake_client_case(l, addr, FH_UNSEALED, "unsealed memfd", proto, 1, EPROTO);
+	fake_client_case(l, addr, FH_SMALL, "memfd one page too small", proto, 1,
+			 EPROTO);
+	fake_client_case(l, addr, FH_WRITE_SEALED, "memfd sealed against writes",
+			 proto, 1, EPROTO);
 
 	/* The listener is still usable by a real client. */
 	int fds = t_count_fds();
