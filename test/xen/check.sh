@@ -23,7 +23,7 @@ fi
 gcc -std=c11 -O2 -Wall -Wextra -Werror -o "$W/xen_probe" "$HERE/xen_probe.c" \
 	-lxenevtchn -lxengnttab -lxenstore || exit 1
 PROGS=("$W/xen_probe" "$B/test/test_xen" "$B/test/test_delivery" "$B/test/test_close"
-	"$B/test/test_timeout" "$B/test/test_hostile" "$B/test/test_xen_hostile" "$B/apps/ivc-cat" "$B/perf/ivc-bench")
+	"$B/test/test_timeout" "$B/test/test_hostile" "$B/apps/ivc-cat" "$B/perf/ivc-bench")
 if ! IVC_XEN_TESTS="$HERE/tests.list" bash "$HERE/build.sh" "$W" "${PROGS[@]}"; then
 	echo "xen harness: SKIPPED: could not build the boot image (see above)"
 	exit 77
