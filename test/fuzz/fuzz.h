@@ -88,4 +88,11 @@ static inline void fz_bytes(struct fz_in *in, void *dst, size_t n)
  * region_size, in order, aligned, not overlapping (geom_check.c). */
 void fz_check_geom(const struct ivc_lane_geom *g);
 
+/* A small formatted lane chosen by the input's first 7 bytes (descriptor
+ * size, slots, 1..@max_bufs buffers, buffer size, start index): an
+ * allocation of exactly the region, so a reach past it is ASan's.  The
+ * caller frees it.  Return: the region; *g and *start set. */
+void *fz_lane_make(struct fz_in *in, uint32_t max_bufs, struct ivc_lane_geom *g,
+		   uint32_t *start);
+
 #endif

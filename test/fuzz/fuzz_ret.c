@@ -503,30 +503,15 @@ static int step(struct ret_fuzz *f)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ret_fuzz f;
-	struct ivc_geometry geo;
-	uint32_t start, got = 0;
-	uint8_t b0;
+	uint32_t start;
 	int r;
 
 	memset(&f, 0, sizeof(f));
 	f.in.p = data;
 	f.in.n = size;
-	b0 = fz_u8(&f.in);
-	geo.slots = 2u << (b0 & 3);
-	geo.buf_count = 1 + fz_u8(&f.in) % MAX_BUFS;
-	geo.buf_size = 64 * (1 + fz_u8(&f.in) % 4);
-	start = IVC_IDX_START ^ fz_u32(&f.in);
-	FZ_ASSERT(ivc_lane_geom_compute_ex(&geo, 0, (b0 & 4) ? IVC_DESC_SIZE_INLINE :
-							       IVC_DESC_SIZE,
-					   &f.g) == 0);
-
-	f.region = aligned_alloc(IVC_PAGE, f.g.region_size);
-	FZ_ASSERT(f.region);
-	memset(f.region, 0, f.g.region_size);
-	ivc_lane_format(f.region, &f.g, start);
-	FZ_ASSERT(ivc_lane_check(f.region, f.g.region_size, &f.g, &got) == 0);
-	FZ_ASSERT(ivc_lane_tx_init(&f.tx, f.region, &f.g, got) == 0);
-	FZ_ASSERT(ivc_lane_rx_init(&f.rx, f.region, &f.g, got) == 0);
+	f.region = fz_lane_make(&f.in, MAX_BUFS, &f.g, &start);
+	FZ_ASSERT(ivc_lane_tx_init(&f.tx, f.region, &f.g, start) == 0);
+	FZ_ASSERT(ivc_lane_rx_init(&f.rx, f.region, &f.g, start) == 0);
 	audit(&f);
 
 	do {

@@ -57,3 +57,27 @@ void fz_check_geom(const struct ivc_lane_geom *g)
 	FZ_ASSERT(ivc_lane_max_chain(g) >= 1 && ivc_lane_max_chain(g) <= g->slots &&
 		  ivc_lane_max_chain(g) <= g->buf_count);
 }
+
+void *fz_lane_make(struct fz_in *in, uint32_t max_bufs, struct ivc_lane_geom *g,
+		   uint32_t *start)
+{
+	struct ivc_geometry geo;
+	uint8_t b0 = fz_u8(in);
+	uint32_t got = 0;
+	void *region;
+
+	geo.slots = 2u << (b0 & 3);
+	geo.buf_count = 1 + fz_u8(in) % max_bufs;
+	geo.buf_size = 64 * (1 + fz_u8(in) % 4);
+	*start = IVC_IDX_START ^ fz_u32(in);
+	FZ_ASSERT(ivc_lane_geom_compute_ex(&geo, 0, (b0 & 4) ? IVC_DESC_SIZE_INLINE :
+							       IVC_DESC_SIZE,
+					   g) == 0);
+	region = aligned_alloc(IVC_PAGE, g->region_size);
+	FZ_ASSERT(region);
+	memset(region, 0, g->region_size);
+	ivc_lane_format(region, g, *start);
+	FZ_ASSERT(ivc_lane_check(region, g->region_size, g, &got) == 0);
+	FZ_ASSERT(got == *start);
+	return region;
+}
