@@ -296,12 +296,12 @@ static int send_lane(int sock, int type, int mode, const struct shm_local *l,
 	return ivc_ctrl_send(sock, &m, fds, 3, deadline);
 }
 
-static void peer_creds(struct shm_xport *s)
+static void peer_creds(struct shm_xport *s, int sock)
 {
 	struct ucred uc;
 	socklen_t len = sizeof(uc);
 
-	if (getsockopt(s->sock, SOL_SOCKET, SO_PEERCRED, &uc, &len) == 0) {
+	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &uc, &len) == 0) {
 		s->x.peer_pid = uc.pid;
 		s->x.peer_uid = uc.uid;
 	}
@@ -314,7 +314,7 @@ static int finish(struct shm_xport *s, const struct ivc_lane_geom *txg,
 {
 	int r;
 
-	peer_creds(s);
+	peer_creds(s, s->sock);
 	r = ivc_channel_create(&s->x, txg, IVC_IDX_START, rxg, rx_start, mode,
 			       spin_max_ns, out);
 	if (r)
@@ -472,14 +472,15 @@ static int xport_make(const struct ivc_lane_geom *g, struct shm_local *loc,
 	return 0;
 }
 
-/* The server's half of the handshake on an accepted socket.  Failures the
- * client should hear about are returned for a REJECT; @sock stays ours. */
+/* The server's half of the handshake on an accepted socket, up to (not
+ * including) the WELCOME: on success *xs has both lanes and @loc's memfd
+ * is open, for the WELCOME.  Failures the client should hear about are
+ * returned for a REJECT; @sock stays ours. */
 static int serve_hello(struct shm_listener *l, int sock, uint64_t deadline,
-		       struct shm_xport **xs, struct ivc_lane_geom *rxg,
-		       uint32_t *rx_start)
+		       struct shm_xport **xs, struct shm_local *loc,
+		       struct ivc_lane_geom *rxg, uint32_t *rx_start)
 {
 	struct ivc_ctrl_msg m;
-	struct shm_local loc;
 	struct shm_xport *s;
 	struct ucred uc;
 	socklen_t len = sizeof(uc);
@@ -496,16 +497,14 @@ static int serve_hello(struct shm_listener *l, int sock, uint64_t deadline,
 		ivc_close_fds(fds, nfds);
 		return -EPROTO;
 	}
-	r = xport_make(&l->txg, &loc, &s);
+	r = xport_make(&l->txg, loc, &s);
 	if (r) {
 		ivc_close_fds(fds, nfds);
 		return r;
 	}
 	r = peer_map(s, &m, fds, rxg, rx_start);
-	if (!r)
-		r = send_lane(sock, IVC_CTRL_WELCOME, l->mode, &loc, s, deadline);
-	close(loc.memfd);
 	if (r) {
+		close(loc->memfd);
 		shm_destroy(&s->x);
 		return r;
 	}
@@ -518,6 +517,39 @@ static int tell_client(int err)
 {
 	return err == -EACCES || err == -EPROTONOSUPPORT || err == -EPROTO ||
 	       err == -ENOMEM || err == -EMFILE || err == -ENFILE;
+}
+
+/* The channel is made before the WELCOME goes out: once the client is
+ * told yes, nothing on our side may fail any more (out of fds or memory
+ * is a REJECT the client hears, not a channel dead on arrival).  Takes
+ * @sock: the channel's on success, closed on failure. */
+static int welcome(struct shm_listener *l, int sock, struct shm_xport *s,
+		   struct shm_local *loc, const struct ivc_lane_geom *rxg,
+		   uint32_t rx_start, uint64_t deadline, struct ivc_channel **out)
+{
+	int r;
+
+	s->x.hup_fd = sock;
+	peer_creds(s, sock);
+	r = ivc_channel_create(&s->x, &l->txg, IVC_IDX_START, rxg, rx_start, l->mode,
+			       l->spin_max_ns, out);
+	if (r) {
+		close(loc->memfd);
+		shm_destroy(&s->x); /* (s->sock is -1: sock stays ours) */
+		if (tell_client(r))
+			ivc_ctrl_reject(sock, r);
+		close(sock);
+		return r;
+	}
+	r = send_lane(sock, IVC_CTRL_WELCOME, l->mode, loc, s, deadline);
+	close(loc->memfd);
+	s->sock = sock;
+	if (r) {
+		ivc_close(*out); /* closes sock too */
+		*out = NULL;
+		return r == -ECONNRESET ? -EPROTO : r;
+	}
+	return 0;
 }
 
 static int accept_sock(struct shm_listener *l, uint64_t deadline,
@@ -551,11 +583,13 @@ static int shm_accept(struct ivc_listener *base, int timeout_ms,
 	uint64_t deadline = ivc_deadline(timeout_ms);
 	struct ivc_lane_geom rxg;
 	struct shm_xport *s = NULL;
+	struct shm_local loc;
 	uint32_t rx_start;
 	int sock, r;
 
 	if (!l || !out)
 		return -EINVAL;
+	*out = NULL;
 	sock = accept_sock(l, deadline, timeout_ms);
 	if (sock < 0)
 		return sock;
@@ -563,18 +597,15 @@ static int shm_accept(struct ivc_listener *base, int timeout_ms,
 	 * caller only polled (timeout 0): at least 1 s. */
 	if (timeout_ms == 0)
 		deadline = ivc_deadline(1000);
-	r = serve_hello(l, sock, deadline, &s, &rxg, &rx_start);
+	r = serve_hello(l, sock, deadline, &s, &loc, &rxg, &rx_start);
 	if (r == -ECONNRESET)
 		r = -EPROTO; /* the client hung up mid-handshake */
-	if (r) {
-		if (tell_client(r))
-			ivc_ctrl_reject(sock, r);
-		close(sock);
-		return r;
-	}
-	s->sock = sock;
-	s->x.hup_fd = sock;
-	return finish(s, &l->txg, &rxg, rx_start, l->mode, l->spin_max_ns, out);
+	if (!r)
+		return welcome(l, sock, s, &loc, &rxg, rx_start, deadline, out);
+	if (tell_client(r))
+		ivc_ctrl_reject(sock, r);
+	close(sock);
+	return r;
 }
 
 /* ---- connect ---- */

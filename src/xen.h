@@ -158,14 +158,37 @@ struct ivc_xen_conn {
 
 /* Empty, owned by this process; then open the grant handles. */
 int ivc_xen_conn_open(struct ivc_xen_conn *c, uint32_t local, uint32_t peer);
-/* Release everything in it (a fork child only closes its handles). */
+/* Release everything in it (a fork child only closes its handles).  Our
+ * lane, if the peer may still map it, is kept until it lets go
+ * (ivc_xen_linger). */
 void ivc_xen_conn_free(struct ivc_xen_conn *c);
+/* Unshare and unmap what is left of @c now (@owner 0: a fork child's
+ * copy, whose handles are only closed); its event channels are not
+ * touched. */
+void ivc_xen_conn_drop(struct ivc_xen_conn *c, int owner);
 /* The peer's alive word in the handshake page. */
 const uint32_t *ivc_xen_conn_peer_alive(const struct ivc_xen_conn *c);
 /* Wrap a connected @c into a transport (which takes it, also on failure).
  * @peer_pid is what the peer said in the handshake. */
 int ivc_xen_xport_new(struct ivc_xen_conn *c, pid_t peer_pid,
 		      struct ivc_xport **out);
+
+/* ---- shares kept until the peer lets go (xen_linger.c) ---- */
+
+/* At most this many connections' shares are kept at once; past it the
+ * oldest is freed anyway (its grants then wait on the kernel's list). */
+#define IVC_XEN_LINGER_MAX 32u
+
+/* Keep @c's lane share and handshake page, with its two grant handles,
+ * until the peer's alive word says it no longer maps them (or its domain
+ * is gone).  @c's event channels must be closed by the caller; on success
+ * @c holds nothing else.  Return: 0; -ENOMEM (the caller frees now). */
+int ivc_xen_linger(struct ivc_xen_conn *c);
+/* Free every kept share whose peer has let go; in a fork child, close the
+ * inherited copies' handles.  Called on every xen open and close. */
+void ivc_xen_linger_reap(void);
+/* How many connections' shares are kept now (for tests). */
+unsigned ivc_xen_linger_count(void);
 
 /* Check endpoint options for xen and lay out our lane (xen.c). */
 int ivc_xen_opts(const struct ivc_options *o, struct ivc_lane_geom *g);

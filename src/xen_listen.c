@@ -363,6 +363,7 @@ static int serve(struct xen_listener *l, struct xen_offer *o, struct ivc_channel
 	struct ivc_xen_hs *hs = o->c.hs;
 	struct ivc_lane_geom rxg;
 	struct ivc_xen_conn c;
+	struct ivc_xen_ev hup;
 	struct ivc_xport *xp;
 	uint32_t rx_start;
 	pid_t cpid = (pid_t)IVC_LOAD(&hs->c_pid);
@@ -381,21 +382,30 @@ static int serve(struct xen_listener *l, struct xen_offer *o, struct ivc_channel
 	}
 	IVC_STORE(&hs->l_lane_ref0, o->c.tx.ref0);
 	IVC_STORE(&hs->l_lane_pages, o->c.tx.pages);
-	IVC_STORE_REL(&hs->l_state, (uint32_t)IVC_XS_CONNECTED);
-	ivc_xen_ev_notify(&o->c.ev[IVC_XEN_HUP]);
-	/* The page and ports now belong to the channel. */
+	/* The page and ports now belong to the channel, which is made
+	 * before the connector is told Connected: nothing on our side may
+	 * fail after that (a failure before is Closed with its errno). */
 	epoll_ctl(l->epfd, EPOLL_CTL_DEL, ivc_xen_ev_fd(&o->c.ev[IVC_XEN_HUP]), NULL);
 	c = o->c;
+	hup = c.ev[IVC_XEN_HUP]; /* (the handle lives as long as the channel) */
 	memset(&o->c, 0, sizeof(o->c));
 	o->live = 0;
+	r = ivc_xen_xport_new(&c, cpid, &xp); /* (on failure the connector
+					       * sees our alive word go) */
+	if (!r) {
+		r = ivc_channel_create(xp, &l->txg, IVC_IDX_START, &rxg, rx_start, l->mode,
+				       l->spin_max_ns, out);
+		if (r) {
+			IVC_STORE(&hs->l_err, ivc_xen_told(r));
+			IVC_STORE_REL(&hs->l_state, (uint32_t)IVC_XS_CLOSED);
+			ivc_xen_ev_notify(&hup);
+			xp->ops->destroy(xp);
+		} else {
+			IVC_STORE_REL(&hs->l_state, (uint32_t)IVC_XS_CONNECTED);
+			ivc_xen_ev_notify(&hup);
+		}
+	}
 	reoffer(l, o);
-	r = ivc_xen_xport_new(&c, cpid, &xp);
-	if (r)
-		return r;
-	r = ivc_channel_create(xp, &l->txg, IVC_IDX_START, &rxg, rx_start, l->mode,
-			       l->spin_max_ns, out);
-	if (r)
-		xp->ops->destroy(xp);
 	return r;
 }
 

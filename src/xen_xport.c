@@ -30,6 +30,7 @@ int ivc_xen_conn_open(struct ivc_xen_conn *c, uint32_t local, uint32_t peer)
 {
 	int i;
 
+	ivc_xen_linger_reap(); /* before taking grants of our own */
 	memset(c, 0, sizeof(*c));
 	c->owner = getpid();
 	c->local_domid = local;
@@ -47,35 +48,66 @@ int ivc_xen_conn_open(struct ivc_xen_conn *c, uint32_t local, uint32_t peer)
 	return 0;
 }
 
-void ivc_xen_conn_free(struct ivc_xen_conn *c)
+static uint32_t *own_alive(struct ivc_xen_conn *c)
+{
+	return c->hs_shared ? &c->hs->l_alive : &c->hs->c_alive;
+}
+
+/* Let go of what the peer shared with us, in the order xen_linger.c relies
+ * on: its lane unmapped first, then our alive word cleared and HUP rung
+ * (what unmap-notify does when the page goes, done now because the page
+ * may stay).  A peer that reads 0 may unshare its lane at once. */
+static void let_go(struct ivc_xen_conn *c)
+{
+	if (c->rx.base)
+		xengnttab_unmap(c->gt, c->rx.base, c->rx.pages);
+	c->rx.base = NULL;
+	if (c->hs) {
+		IVC_STORE_REL(own_alive(c), 0u);
+		(void)ivc_xen_ev_notify(&c->ev[IVC_XEN_HUP]);
+	}
+}
+
+void ivc_xen_conn_drop(struct ivc_xen_conn *c, int owner)
 {
 	/* After fork only closing the handles is allowed (and the mappings
 	 * of gntdev are not even inherited). */
-	int owner = c->owner == getpid();
-	int i;
-
-	if (owner && c->gt) {
-		if (c->rx.base)
-			xengnttab_unmap(c->gt, c->rx.base, c->rx.pages);
-		if (c->hs && !c->hs_shared)
-			xengnttab_unmap(c->gt, c->hs, 1); /* notifies the peer */
-	}
+	if (owner && c->gt && c->hs && !c->hs_shared)
+		xengnttab_unmap(c->gt, c->hs, 1); /* notifies the peer */
 	if (owner && c->gs) {
 		if (c->tx.base)
 			xengntshr_unshare(c->gs, c->tx.base, c->tx.pages);
 		if (c->hs && c->hs_shared)
 			xengntshr_unshare(c->gs, c->hs, 1); /* notifies the peer */
 	}
-	c->rx.base = c->tx.base = NULL;
+	c->tx.base = NULL;
 	c->hs = NULL;
-	for (i = 0; i < IVC_XEN_NPORTS; i++)
-		ivc_xen_ev_close(&c->ev[i], owner);
 	if (c->gt)
 		xengnttab_close(c->gt);
 	if (c->gs)
 		xengntshr_close(c->gs);
 	c->gt = NULL;
 	c->gs = NULL;
+}
+
+void ivc_xen_conn_free(struct ivc_xen_conn *c)
+{
+	int owner = c->owner == getpid();
+	int i;
+
+	if (owner && c->gt)
+		let_go(c);
+	c->rx.base = NULL;
+	/* Our lane, while the peer still maps it, is kept shared until it
+	 * lets go (xen_linger.c): unshared now it would hold its grants on
+	 * the kernel's slow deferred list. */
+	if (!(owner && c->tx.base && c->hs && IVC_LOAD_ACQ(ivc_xen_conn_peer_alive(c)) &&
+	      ivc_xen_linger(c) == 0))
+		ivc_xen_conn_drop(c, owner);
+	for (i = 0; i < IVC_XEN_NPORTS; i++)
+		ivc_xen_ev_close(&c->ev[i], owner);
+	if (owner)
+		ivc_xen_linger_reap();
 }
 
 const uint32_t *ivc_xen_conn_peer_alive(const struct ivc_xen_conn *c)
