@@ -308,13 +308,13 @@ static void peer_creds(struct shm_xport *s, int sock)
 }
 
 /* Both sides, after the exchange: wrap it all into a channel. */
-static int finish(struct shm_xport *s, const struct ivc_lane_geom *txg,
+static int finish(struct shm_xport *s, int sock, const struct ivc_lane_geom *txg,
 		  const struct ivc_lane_geom *rxg, uint32_t rx_start, int mode,
 		  uint32_t spin_max_ns, struct ivc_channel **out)
 {
 	int r;
 
-	peer_creds(s, s->sock);
+	peer_creds(s, sock);
 	r = ivc_channel_create(&s->x, txg, IVC_IDX_START, rxg, rx_start, mode,
 			       spin_max_ns, out);
 	if (r)
@@ -530,12 +530,9 @@ static int welcome(struct shm_listener *l, int sock, struct shm_xport *s,
 	int r;
 
 	s->x.hup_fd = sock;
-	peer_creds(s, sock);
-	r = ivc_channel_create(&s->x, &l->txg, IVC_IDX_START, rxg, rx_start, l->mode,
-			       l->spin_max_ns, out);
-	if (r) {
+	r = finish(s, sock, &l->txg, rxg, rx_start, l->mode, l->spin_max_ns, out);
+	if (r) { /* (s is gone, but s->sock was -1: sock stays ours) */
 		close(loc->memfd);
-		shm_destroy(&s->x); /* (s->sock is -1: sock stays ours) */
 		if (tell_client(r))
 			ivc_ctrl_reject(sock, r);
 		close(sock);
@@ -711,7 +708,7 @@ static int shm_connect(const char *addr, const struct ivc_options *opts,
 	}
 	s->sock = sock;
 	s->x.hup_fd = sock;
-	return finish(s, &txg, &rxg, rx_start, mode,
+	return finish(s, s->sock, &txg, &rxg, rx_start, mode,
 		      opts ? opts->spin_max_ns : 0, out);
 }
 

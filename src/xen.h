@@ -203,6 +203,10 @@ int ivc_xs_open(struct xs_handle **xs);
 int ivc_xs_read_u32(struct xs_handle *xs, const char *path, uint32_t *v);
 /* The local domain's id, from xenstore's relative path "domid". */
 int ivc_xs_local_domid(struct xs_handle *xs, uint32_t *domid);
+/* Is domain @domid destroyed?  The toolstack removes /local/domain/<id>
+ * when it destroys a domain; a domain that may not read it (EACCES)
+ * still sees that it exists.  1 or 0. */
+int ivc_xs_domain_gone(struct xs_handle *xs, uint32_t domid);
 /* A xenstore failure's errno as ivc reports it (quota: -EDQUOT). */
 int ivc_xs_err(void);
 

@@ -21,7 +21,6 @@
 #include "xen.h"
 
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -62,18 +61,11 @@ static void init(void)
  * pass, and only for a peer in another domain. */
 static int domain_gone(const struct ivc_xen_conn *c, struct xs_handle **xs)
 {
-	char path[32];
-	unsigned int len;
-	void *v;
-
 	if (c->peer_domid == c->local_domid)
 		return 0;
 	if (!*xs && ivc_xs_open(xs))
 		return 0;
-	snprintf(path, sizeof(path), "/local/domain/%u", c->peer_domid);
-	v = xs_read(*xs, XBT_NULL, path, &len);
-	free(v);
-	return !v && errno == ENOENT;
+	return ivc_xs_domain_gone(*xs, c->peer_domid);
 }
 
 int ivc_xen_linger(struct ivc_xen_conn *c)

@@ -357,6 +357,14 @@ int ivc_xen_listen(const char *addr, const struct ivc_options *opts,
 
 /* ---- accept ---- */
 
+/* Tell the connector in the page that we refuse it with @err. */
+static void tell_closed(struct ivc_xen_hs *hs, struct ivc_xen_ev *hup, int err)
+{
+	IVC_STORE(&hs->l_err, ivc_xen_told(err));
+	IVC_STORE_REL(&hs->l_state, (uint32_t)IVC_XS_CLOSED);
+	ivc_xen_ev_notify(hup);
+}
+
 /* Answer a connector that wrote its lane into offer @o's page. */
 static int serve(struct xen_listener *l, struct xen_offer *o, struct ivc_channel **out)
 {
@@ -374,9 +382,7 @@ static int serve(struct xen_listener *l, struct xen_offer *o, struct ivc_channel
 	if (!r)
 		r = ivc_xen_lane_share(o->c.gs, o->domid, &l->txg, &o->c.tx);
 	if (r) {
-		IVC_STORE(&hs->l_err, ivc_xen_told(r));
-		IVC_STORE_REL(&hs->l_state, (uint32_t)IVC_XS_CLOSED);
-		ivc_xen_ev_notify(&o->c.ev[IVC_XEN_HUP]);
+		tell_closed(hs, &o->c.ev[IVC_XEN_HUP], r);
 		reoffer(l, o);
 		return r;
 	}
@@ -396,9 +402,7 @@ static int serve(struct xen_listener *l, struct xen_offer *o, struct ivc_channel
 		r = ivc_channel_create(xp, &l->txg, IVC_IDX_START, &rxg, rx_start, l->mode,
 				       l->spin_max_ns, out);
 		if (r) {
-			IVC_STORE(&hs->l_err, ivc_xen_told(r));
-			IVC_STORE_REL(&hs->l_state, (uint32_t)IVC_XS_CLOSED);
-			ivc_xen_ev_notify(&hup);
+			tell_closed(hs, &hup, r);
 			xp->ops->destroy(xp);
 		} else {
 			IVC_STORE_REL(&hs->l_state, (uint32_t)IVC_XS_CONNECTED);

@@ -2,6 +2,7 @@
 /* Small xenstore helpers shared by the listener and the connector. */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <xenstore.h>
@@ -47,4 +48,16 @@ int ivc_xs_local_domid(struct xs_handle *xs, uint32_t *domid)
 	int r = ivc_xs_read_u32(xs, "domid", domid);
 
 	return !r && *domid >= 0x7ff0u ? -EPROTO : r;
+}
+
+int ivc_xs_domain_gone(struct xs_handle *xs, uint32_t domid)
+{
+	char path[32];
+	unsigned int len;
+	void *v;
+
+	snprintf(path, sizeof(path), "/local/domain/%u", domid);
+	v = xs_read(xs, XBT_NULL, path, &len);
+	free(v);
+	return !v && errno == ENOENT;
 }

@@ -5,7 +5,6 @@
 #include "xen.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -23,7 +22,6 @@ struct xen_xport {
 	 * hup_fd is an epoll set over HUP and the watch. */
 	struct xs_handle *xs;
 	int hup_ep;
-	char peer_path[32];
 };
 
 int ivc_xen_conn_open(struct ivc_xen_conn *c, uint32_t local, uint32_t peer)
@@ -133,25 +131,17 @@ static void xen_ack(struct ivc_xport *x, enum ivc_bell bell)
 	ivc_xen_ev_drain(&s->c.ev[bell == IVC_BELL_RX ? IVC_XEN_RX : IVC_XEN_TX]);
 }
 
-/* After @releaseDomain fired: is the peer's domain gone?  The toolstack
- * removes /local/domain/<id> when it destroys a domain; a domain that
- * may not read it (EACCES) still sees that it exists. */
+/* After @releaseDomain fired: is the peer's domain gone? */
 static int domain_gone(struct xen_xport *s)
 {
 	char **w;
 	int fired = 0;
-	unsigned int len;
-	void *v;
 
 	while ((w = xs_check_watch(s->xs)) != NULL) {
 		free(w);
 		fired = 1;
 	}
-	if (!fired)
-		return 0;
-	v = xs_read(s->xs, XBT_NULL, s->peer_path, &len);
-	free(v);
-	return !v && errno == ENOENT;
+	return fired && ivc_xs_domain_gone(s->xs, s->c.peer_domid);
 }
 
 static int xen_check_peer(struct ivc_xport *x)
@@ -176,7 +166,6 @@ static void watch_domain(struct xen_xport *s)
 	s->hup_ep = -1;
 	if (s->c.peer_domid == s->c.local_domid || ivc_xs_open(&s->xs))
 		return;
-	snprintf(s->peer_path, sizeof(s->peer_path), "/local/domain/%u", s->c.peer_domid);
 	s->hup_ep = epoll_create1(EPOLL_CLOEXEC);
 	if (s->hup_ep < 0 || !xs_watch(s->xs, "@releaseDomain", "ivc"))
 		goto fail;

@@ -1826,23 +1826,52 @@ static void child_check_talks(struct ivc_channel *ch, int k)
 	CHILD_REQUIRE(n == 2, "k=%d: ivc_recv: %zd (%s)", k, n, t_errname(n));
 }
 
+/* A listener with an echoing accept thread (@a), and a forked child that
+ * connects to it: returns 0 in the child, with the child's @resource
+ * limit in *old, and the child's pid in the parent. */
+static pid_t limited_client(struct acc8 *a, char *addr, size_t len, const char *name,
+			    const char *what, int resource, struct rlimit *old)
+{
+	struct ivc_options o;
+
+	opts(&o, IVC_MODE_BLOCK, 0, 0, 0, 0);
+	t_addr(addr, len, name);
+	REQUIRE_OK(ivc_listen(addr, &o, &a->l));
+	shared_reset();
+	iter_begin("%s", what);
+	pid_t pid = t_fork();
+	if (pid == 0) {
+		ivc_listener_close(a->l);
+		CHILD_REQUIRE(getrlimit(resource, old) == 0, "getrlimit");
+		return 0;
+	}
+	REQUIRE(pthread_create(&a->th, NULL, acc8_main, a) == 0);
+	return pid;
+}
+
+/* The parent's end of limited_client(): the child done, the listener gone. */
+static void limited_client_end(struct acc8 *a, pid_t pid)
+{
+	int st = t_wait_child(pid, 60000);
+
+	atomic_store(&a->stop, 1);
+	pthread_join(a->th, NULL);
+	ivc_listener_close(a->l);
+	CHECK_CHILD_OK(st);
+	CHECK_EQ(atomic_load(&g_sh->child_fail), 0);
+}
+
 static void nofile_connect(void)
 {
 	char addr[108];
 	struct ivc_options o;
 	struct acc8 a = { 0 };
+	struct rlimit old;
 
 	opts(&o, IVC_MODE_BLOCK, 0, 0, 0, 0);
-	t_addr(addr, sizeof(addr), "fnofile");
-	REQUIRE_OK(ivc_listen(addr, &o, &a.l));
-	shared_reset();
-	iter_begin("out of fds at ivc_connect");
-	pid_t pid = t_fork();
+	pid_t pid = limited_client(&a, addr, sizeof(addr), "fnofile", "out of fds at ivc_connect",
+				   RLIMIT_NOFILE, &old);
 	if (pid == 0) {
-		struct rlimit old;
-
-		ivc_listener_close(a.l);
-		CHILD_REQUIRE(getrlimit(RLIMIT_NOFILE, &old) == 0, "getrlimit");
 		for (int k = 0; k < NOFILE_K; k++) {
 			struct ivc_channel *ch = NULL;
 			int n0 = t_count_fds();
@@ -1860,13 +1889,7 @@ static void nofile_connect(void)
 		}
 		_exit(0);
 	}
-	REQUIRE(pthread_create(&a.th, NULL, acc8_main, &a) == 0);
-	int st = t_wait_child(pid, 60000);
-	atomic_store(&a.stop, 1);
-	pthread_join(a.th, NULL);
-	ivc_listener_close(a.l);
-	CHECK_CHILD_OK(st);
-	CHECK_EQ(atomic_load(&g_sh->child_fail), 0);
+	limited_client_end(&a, pid);
 	for (int k = 0; k < NOFILE_K; k++) {
 		int rc = atomic_load(&g_sh->res[k]);
 
@@ -2024,20 +2047,12 @@ static void nomem_connect(void)
 	static const unsigned slack_mib[] = { 2, 8, 32 };
 	const int n = (int)(sizeof(geo) / sizeof(geo[0]) * 3);
 	char addr[108];
-	struct ivc_options o;
 	struct acc8 a = { 0 };
+	struct rlimit old;
 
-	opts(&o, IVC_MODE_BLOCK, 0, 0, 0, 0);
-	t_addr(addr, sizeof(addr), "fnomem");
-	REQUIRE_OK(ivc_listen(addr, &o, &a.l));
-	shared_reset();
-	iter_begin("out of memory at ivc_connect");
-	pid_t pid = t_fork();
+	pid_t pid = limited_client(&a, addr, sizeof(addr), "fnomem", "out of memory at ivc_connect",
+				   RLIMIT_AS, &old);
 	if (pid == 0) {
-		struct rlimit old;
-
-		ivc_listener_close(a.l);
-		CHILD_REQUIRE(getrlimit(RLIMIT_AS, &old) == 0, "getrlimit");
 		for (int k = 0; k < n; k++) {
 			struct ivc_options co;
 			struct ivc_channel *ch = NULL;
@@ -2062,13 +2077,7 @@ static void nomem_connect(void)
 		}
 		_exit(0);
 	}
-	REQUIRE(pthread_create(&a.th, NULL, acc8_main, &a) == 0);
-	int st = t_wait_child(pid, 60000);
-	atomic_store(&a.stop, 1);
-	pthread_join(a.th, NULL);
-	ivc_listener_close(a.l);
-	CHECK_CHILD_OK(st);
-	CHECK_EQ(atomic_load(&g_sh->child_fail), 0);
+	limited_client_end(&a, pid);
 	struct tally t = { 0 };
 	for (int k = 0; k < n; k++) {
 		int rc = atomic_load(&g_sh->res[k]);
