@@ -25,8 +25,13 @@ static int channel_make_epfd(const struct ivc_xport *xp)
 	for (i = 0; i < IVC_ARRAY_LEN(fds); i++) {
 		/* The TX doorbell starts silent: ivc_arm() turns it on only
 		 * for a caller that waits to send, so a stale "room was
-		 * made" never wakes a loop that waits to receive. */
-		struct epoll_event ev = { .events = i == IVC_BELL_TX ? 0u : EPOLLIN,
+		 * made" never wakes a loop that waits to receive.  Doorbells
+		 * are edge-triggered (a shm doorbell is always readable: its
+		 * owner keeps the counter above 0); ivc_arm() consumes the
+		 * edges. */
+		struct epoll_event ev = { .events = i == IVC_BELL_TX ? 0u :
+						    i == IVC_BELL_RX ? EPOLLIN | EPOLLET :
+								       EPOLLIN,
 					  .data.u32 = i };
 
 		if (fds[i] < 0)
@@ -145,31 +150,41 @@ int ivc_channel_audit(struct ivc_channel *ch)
 	return 0;
 }
 
+/* The first end seen is the end for good: a peer that clears its closed
+ * flag again does not make a send that failed with -EPIPE succeed. */
+static int peer_ended(struct ivc_channel *ch, int end)
+{
+	int expected = 0;
+
+	__atomic_compare_exchange_n(&ch->peer_state, &expected, end, 0,
+				    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	return __atomic_load_n(&ch->peer_state, __ATOMIC_RELAXED);
+}
+
 int ivc_channel_peer_end(struct ivc_channel *ch, int check)
 {
-	int ps;
+	int ps = __atomic_load_n(&ch->peer_state, __ATOMIC_RELAXED);
 
+	if (ps)
+		return ps;
 	/* The peer's closed flag first: it is set after its last descriptor
 	 * and before its hang-up, so an orderly close is never mistaken for
 	 * a crash. */
 	if (ivc_lane_rx_peer_closed(&ch->rx))
-		return -EPIPE;
-	ps = __atomic_load_n(&ch->peer_state, __ATOMIC_RELAXED);
-	if (!ps && check && ivc_channel_audit(ch))
+		return peer_ended(ch, -EPIPE);
+	if (!check)
+		return 0;
+	if (ivc_channel_audit(ch))
 		return ivc_channel_err(ch);
-	if (!ps && check) {
-		ps = ch->xp->ops->check_peer(ch->xp);
-		if (ps) {
-			if (ivc_lane_rx_peer_closed(&ch->rx))
-				return -EPIPE;
-			__atomic_store_n(&ch->peer_state, ps, __ATOMIC_RELAXED);
-			/* A crash still lets us drain; a protocol violation
-			 * breaks the channel at once. */
-			if (ps == -EPROTO)
-				return ivc_channel_break(ch, ps);
-		}
-	}
-	return ps;
+	ps = ch->xp->ops->check_peer(ch->xp);
+	if (!ps)
+		return 0;
+	if (ivc_lane_rx_peer_closed(&ch->rx))
+		return peer_ended(ch, -EPIPE);
+	ps = peer_ended(ch, ps);
+	/* A crash still lets us drain; a protocol violation breaks the
+	 * channel at once. */
+	return ps == -EPROTO ? ivc_channel_break(ch, ps) : ps;
 }
 
 void ivc_channel_ring(struct ivc_channel *ch, enum ivc_bell bell,

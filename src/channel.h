@@ -47,7 +47,8 @@ struct ivc_channel {
 	alignas(64) struct ivc_xport *xp;
 	int mode;
 	int err;        /* sticky error (atomic access) */
-	int peer_state; /* 0, or -ECONNRESET / -EPROTO from the transport */
+	int peer_state; /* the peer's end once seen, for good: 0, -EPIPE,
+			 * -ECONNRESET, -EPROTO (atomic access) */
 	int epfd;       /* ivc_fd() */
 	int ep_tx;      /* the TX doorbell is live in epfd (armed for TX) */
 	uint32_t tx_room; /* IVC_EVI_TXSLOT holds with this many free slots
@@ -73,7 +74,8 @@ int ivc_channel_err(const struct ivc_channel *ch);
 int ivc_channel_audit(struct ivc_channel *ch);
 
 /* How the peer ended, if it did: -EPIPE (closed in order), -ECONNRESET,
- * -EPROTO, or 0.  @check: ask the transport (a system call) now. */
+ * -EPROTO, or 0; once seen, the same for good.  @check: ask the transport
+ * (a system call) now. */
 int ivc_channel_peer_end(struct ivc_channel *ch, int check);
 
 /* Ring the peer's @bell, counting it on the @side doing it. */

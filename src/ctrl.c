@@ -18,7 +18,7 @@ int ivc_ctrl_parse(const void *buf, size_t len, struct ivc_ctrl_msg *out)
 	memcpy(out, buf, sizeof(*out));
 	if (out->magic != IVC_CTRL_MAGIC)
 		return -EPROTO;
-	if (out->type < IVC_CTRL_HELLO || out->type > IVC_CTRL_REJECT)
+	if (out->type < IVC_CTRL_HELLO || out->type > IVC_CTRL_READY)
 		return -EPROTO;
 	if (out->version != IVC_PROTO_VERSION)
 		return -EPROTONOSUPPORT;
@@ -35,6 +35,7 @@ int ivc_ctrl_reject_error(const struct ivc_ctrl_msg *m)
 	case ENOMEM:
 	case EMFILE:
 	case ENFILE:
+	case E2BIG:
 		return -m->status;
 	default:
 		return -EPROTO;
@@ -119,14 +120,19 @@ int ivc_ctrl_send(int sock, const struct ivc_ctrl_msg *m, const int *fds,
 	}
 }
 
+void ivc_ctrl_init(struct ivc_ctrl_msg *m, int type)
+{
+	memset(m, 0, sizeof(*m));
+	m->magic = IVC_CTRL_MAGIC;
+	m->version = IVC_PROTO_VERSION;
+	m->type = (uint16_t)type;
+}
+
 void ivc_ctrl_reject(int sock, int err)
 {
 	struct ivc_ctrl_msg m;
 
-	memset(&m, 0, sizeof(m));
-	m.magic = IVC_CTRL_MAGIC;
-	m.version = IVC_PROTO_VERSION;
-	m.type = IVC_CTRL_REJECT;
+	ivc_ctrl_init(&m, IVC_CTRL_REJECT);
 	m.status = err < 0 ? -err : err;
 	(void)ivc_ctrl_send(sock, &m, NULL, 0, ivc_deadline(100));
 }
@@ -177,8 +183,19 @@ static int ctrunc_err(int kept)
 	return -EPROTO;
 }
 
-int ivc_ctrl_recv(int sock, struct ivc_ctrl_msg *m, int *fds, int *nfds,
-		  uint64_t deadline)
+/* recvmsg() returned 0 bytes and no descriptors: the end of the stream,
+ * or a record of 0 bytes (a SOCK_SEQPACKET peer may send one).  Only a
+ * hang-up that poll() reports makes it the end. */
+static int empty_record(int sock)
+{
+	struct pollfd p = { sock, POLLRDHUP, 0 };
+
+	if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR)))
+		return -ECONNRESET;
+	return -EPROTO;
+}
+
+int ivc_ctrl_try_recv(int sock, struct ivc_ctrl_msg *m, int *fds, int *nfds)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * IVC_CTRL_MAX_FDS)];
@@ -207,15 +224,11 @@ int ivc_ctrl_recv(int sock, struct ivc_ctrl_msg *m, int *fds, int *nfds,
 		 * had sent us (a REJECT, say): read once more for those. */
 		if (errno == ECONNRESET && !reset++)
 			continue;
-		if (errno != EAGAIN)
-			return -errno;
-		r = wait_fd(sock, POLLIN, deadline);
-		if (r)
-			return r;
+		return -errno;
 	}
 	total = collect_fds(&mh, fds, IVC_CTRL_MAX_FDS, nfds);
 	if (n == 0 && total == 0)
-		return -ECONNRESET;
+		return empty_record(sock);
 	if (mh.msg_flags & MSG_CTRUNC)
 		r = ctrunc_err(*nfds);
 	else if ((mh.msg_flags & MSG_TRUNC) || total != *nfds)
@@ -227,4 +240,18 @@ int ivc_ctrl_recv(int sock, struct ivc_ctrl_msg *m, int *fds, int *nfds,
 	if (r)
 		ivc_close_fds(fds, *nfds), *nfds = 0;
 	return r;
+}
+
+int ivc_ctrl_recv(int sock, struct ivc_ctrl_msg *m, int *fds, int *nfds,
+		  uint64_t deadline)
+{
+	for (;;) {
+		int r = ivc_ctrl_try_recv(sock, m, fds, nfds);
+
+		if (r != -EAGAIN)
+			return r;
+		r = wait_fd(sock, POLLIN, deadline);
+		if (r)
+			return r;
+	}
 }

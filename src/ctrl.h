@@ -6,6 +6,8 @@
  *   client -> HELLO   {geometry of the client's lane}  + memfd, rx bell, tx bell
  *   server -> WELCOME {geometry of the server's lane}  + memfd, rx bell, tx bell
  *          or REJECT  {status = errno}                  (no descriptors)
+ *   client -> READY   {}: it has mapped the server's lane (no descriptors)
+ *          or REJECT  {status = errno}: it will not take the server's lane
  *
  * Every message is exactly sizeof(struct ivc_ctrl_msg) bytes, little-endian
  * host order (both ends share a kernel).  Anything else is -EPROTO, and
@@ -18,7 +20,8 @@
 #include <stdint.h>
 
 #define IVC_CTRL_MAGIC 0x48435649u /* "IVCH" */
-#define IVC_PROTO_VERSION 1u
+/* 2: READY, doorbells rung with a write of 0, lanes allocated in full. */
+#define IVC_PROTO_VERSION 2u
 #define IVC_CTRL_NFDS 3 /* memfd, our RX doorbell, our TX doorbell */
 #define IVC_CTRL_MAX_FDS 8
 
@@ -26,6 +29,7 @@ enum ivc_ctrl_type {
 	IVC_CTRL_HELLO = 1,
 	IVC_CTRL_WELCOME = 2,
 	IVC_CTRL_REJECT = 3,
+	IVC_CTRL_READY = 4,
 };
 
 struct ivc_ctrl_msg {
@@ -61,6 +65,9 @@ struct ivc_lane_geom;
  * Return: 0 with *g set; -EPROTO (anything invalid or inconsistent). */
 int ivc_ctrl_geom(const struct ivc_ctrl_msg *m, struct ivc_lane_geom *g);
 
+/* A zeroed message of @type, this version. */
+void ivc_ctrl_init(struct ivc_ctrl_msg *m, int type);
+
 /* Send @m with @nfds descriptors, waiting until @deadline for room. */
 int ivc_ctrl_send(int sock, const struct ivc_ctrl_msg *m, const int *fds,
 		  int nfds, uint64_t deadline);
@@ -70,9 +77,12 @@ void ivc_ctrl_reject(int sock, int err);
 
 /* Receive one message before @deadline.  On success the caller owns the
  * *nfds descriptors in @fds.  Return: 0; -ETIMEDOUT; -ECONNRESET (hang-up);
- * -EPROTO (bad message: its descriptors are closed); -errno. */
+ * -EPROTO (bad message, or a record of 0 bytes from a peer that is still
+ * there: its descriptors are closed); -errno. */
 int ivc_ctrl_recv(int sock, struct ivc_ctrl_msg *m, int *fds, int *nfds,
 		  uint64_t deadline);
+/* The same without waiting: -EAGAIN when no message is there. */
+int ivc_ctrl_try_recv(int sock, struct ivc_ctrl_msg *m, int *fds, int *nfds);
 
 /* Close @n descriptors. */
 void ivc_close_fds(int *fds, int n);

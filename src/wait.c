@@ -121,23 +121,37 @@ static int spin(struct ivc_channel *ch, unsigned ev, struct ivc_chan_side *s,
 	return r;
 }
 
-/* Block on both doorbells and the hang-up (ivc_wait(RX | TX): rare). */
+/* After a wake-up of @side's sleep set: what woke it.  The doorbell is
+ * edge-triggered (consumed by the wake itself, but for a transport whose
+ * doorbell must be acknowledged); the hang-up is a liveness check. */
+static void woke(struct ivc_channel *ch, enum ivc_bell bell,
+		 const struct epoll_event *e, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (e[i].data.u32 == 1)
+			(void)ivc_channel_peer_end(ch, 1);
+		else if (ch->xp->ack_on_wake)
+			ch->xp->ops->ack(ch->xp, bell);
+	}
+}
+
+/* Block on both sides' sleep sets (ivc_wait(RX | TX): rare), then take
+ * the edges of both. */
 static int sleep_both(struct ivc_channel *ch, uint64_t deadline)
 {
-	struct pollfd p[3];
-	int n = 0, r;
+	struct pollfd p[2] = { { ch->rxs.sleep_ep, POLLIN, 0 },
+			       { ch->txs.sleep_ep, POLLIN, 0 } };
+	struct epoll_event e[2];
+	int r = poll(p, 2, ivc_ms_left(deadline));
 
-	p[n++] = (struct pollfd){ ch->xp->bell_fd[IVC_BELL_RX], POLLIN, 0 };
-	p[n++] = (struct pollfd){ ch->xp->bell_fd[IVC_BELL_TX], POLLIN, 0 };
-	if (ch->xp->hup_fd >= 0)
-		p[n++] = (struct pollfd){ ch->xp->hup_fd, POLLIN | POLLRDHUP, 0 };
-	r = poll(p, (nfds_t)n, ivc_ms_left(deadline));
 	if (r < 0 && errno != EINTR)
 		return -errno;
-	ch->xp->ops->ack(ch->xp, IVC_BELL_RX);
-	ch->xp->ops->ack(ch->xp, IVC_BELL_TX);
-	if (r > 0 && n == 3 && p[2].revents)
-		(void)ivc_channel_peer_end(ch, 1);
+	r = epoll_wait(ch->rxs.sleep_ep, e, 2, 0);
+	woke(ch, IVC_BELL_RX, e, r);
+	r = epoll_wait(ch->txs.sleep_ep, e, 2, 0);
+	woke(ch, IVC_BELL_TX, e, r);
 	return 0;
 }
 
@@ -145,19 +159,14 @@ static int sleep_both(struct ivc_channel *ch, uint64_t deadline)
 static int sleep_once(struct ivc_channel *ch, unsigned ev, uint64_t deadline)
 {
 	struct epoll_event e[2];
-	int i, r;
+	int r;
 
 	if ((ev & EV_RXSIDE) && (ev & EV_TXSIDE))
 		return sleep_both(ch, deadline);
 	r = epoll_wait(side_of(ch, ev)->sleep_ep, e, 2, ivc_ms_left(deadline));
 	if (r < 0 && errno != EINTR)
 		return -errno;
-	for (i = 0; i < r; i++) {
-		if (e[i].data.u32 == 1)
-			(void)ivc_channel_peer_end(ch, 1);
-		else if (ch->xp->ack_on_wake)
-			ch->xp->ops->ack(ch->xp, (ev & EV_RXSIDE) ? IVC_BELL_RX : IVC_BELL_TX);
-	}
+	woke(ch, (ev & EV_RXSIDE) ? IVC_BELL_RX : IVC_BELL_TX, e, r);
 	return 0;
 }
 
@@ -246,7 +255,7 @@ IVC_PUBLIC int ivc_fd(const struct ivc_channel *ch)
 /* Listen to the TX doorbell in ivc_fd()'s set only while armed for TX. */
 static int set_ep_tx(struct ivc_channel *ch, int on)
 {
-	struct epoll_event ev = { .events = on ? EPOLLIN : 0u,
+	struct epoll_event ev = { .events = on ? EPOLLIN | EPOLLET : 0u,
 				  .data.u32 = IVC_BELL_TX };
 
 	if (ch->ep_tx == on)
@@ -255,6 +264,16 @@ static int set_ep_tx(struct ivc_channel *ch, int on)
 		return -errno;
 	ch->ep_tx = on;
 	return 0;
+}
+
+/* Take the doorbells' edges out of ivc_fd()'s set, so that it polls
+ * readable again only for a ring that comes after this (the set is ours
+ * alone: nothing the peer does to a doorbell can make this wait). */
+static void consume_edges(struct ivc_channel *ch)
+{
+	struct epoll_event e[3];
+
+	(void)epoll_wait(ch->epfd, e, 3, 0);
 }
 
 IVC_PUBLIC int ivc_arm(struct ivc_channel *ch, unsigned events)
@@ -266,6 +285,7 @@ IVC_PUBLIC int ivc_arm(struct ivc_channel *ch, unsigned events)
 	r = set_ep_tx(ch, (events & IVC_EV_TX) != 0);
 	if (r)
 		return r;
+	consume_edges(ch);
 	if (events & IVC_EV_RX)
 		ch->xp->ops->ack(ch->xp, IVC_BELL_RX);
 	if (events & IVC_EV_TX)

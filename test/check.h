@@ -117,6 +117,8 @@ const char *t_retname(long long ret);
  * shows up as a failure with a message before ctest's TIMEOUT).
  */
 void t_init(const char *name, unsigned seconds);
+/* t_watchdog() - re-arm t_init()'s watchdog: @seconds from now. */
+void t_watchdog(unsigned seconds);
 /* t_finish() - kill leftover children, print "name: N passed, M failed". */
 int t_finish(void);
 

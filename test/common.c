@@ -130,6 +130,9 @@ const char *t_errname(long long err)
 	case EPROTOTYPE: return "EPROTOTYPE";
 	case ENOTSOCK: return "ENOTSOCK";
 	case EINTR: return "EINTR";
+	case E2BIG: return "E2BIG";
+	case ENFILE: return "ENFILE";
+	case EISDIR: return "EISDIR";
 	default: return "(other)";
 	}
 }
@@ -160,6 +163,11 @@ void t_init(const char *name, unsigned seconds)
 		sigaction(SIGALRM, &sa, NULL);
 		alarm(seconds);
 	}
+}
+
+void t_watchdog(unsigned seconds)
+{
+	alarm(seconds);
 }
 
 int t_finish(void)

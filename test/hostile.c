@@ -10,8 +10,10 @@
 
 #include "check.h"
 
+#include <fcntl.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -20,6 +22,7 @@
 #include "channel.h"
 #include "compiler.h"
 #include "lane.h"
+#include "shm.h"
 
 #define H_WAIT_NS 3000000000ull /* how long an attack waits for room */
 #define H_CONT_NS 2000000000ull /* how long a continuous attack lasts at most */
@@ -246,6 +249,77 @@ static int sleep_flood(struct ivc_channel *ch, struct h_shared *sh)
 	return sent == H_HONEST_AFTER ? 0 : -1;
 }
 
+/* Issue 12, finding 1: the eventfds of a shm channel are shared with the
+ * victim (one open file description each), so we can clear O_NONBLOCK on
+ * them, fill the counters the victim writes to, empty the ones it could
+ * read, and say we sleep so that it rings us.  Nothing of that may make
+ * the victim wait: honest traffic must go on. */
+static int bell_block(struct ivc_channel *ch, struct h_shared *sh)
+{
+	struct shm_xport *s = (struct shm_xport *)ch->xp;
+	uint64_t v, full = 0xfffffffffffffffeull;
+
+	for (int i = 0; i < 2; i++) {
+		int mine = ch->xp->bell_fd[i], theirs = s->peer_bell[i];
+
+		(void)!read(mine, &v, sizeof(v));
+		if (write(mine, &full, sizeof(full)) != (ssize_t)sizeof(full))
+			return -1;
+		(void)!read(theirs, &v, sizeof(v));
+		if (fcntl(mine, F_SETFL, 0) < 0 || fcntl(theirs, F_SETFL, 0) < 0)
+			return -1;
+	}
+	return sleep_flood(ch, sh);
+}
+
+/* Finding 8: a peer that takes its "closed in order" back, and keeps
+ * taking the victim's messages (so that a send the flag does not stop
+ * would succeed). */
+static int closed_flap(struct ivc_channel *ch, struct h_shared *sh)
+{
+	uint64_t end = t_now_ns() + H_CONT_NS;
+	struct ivc_buf b[16];
+
+	lie_visible(sh);
+	/* Only once the victim has stopped receiving (a receive would see
+	 * the close and break the channel, which is right, but then sends
+	 * are not what is tested). */
+	while (!atomic_load(&sh->victim_sends) && !stopped(sh, end))
+		sched_yield();
+	while (!stopped(sh, end)) {
+		uint64_t open_until;
+
+		IVC_STORE_REL(&ch->tx.tx_cold->closed, 1u);
+		ring_both(ch);
+		sched_yield();
+		IVC_STORE_REL(&ch->tx.tx_cold->closed, 0u);
+		/* Open again for a while, taking what comes. */
+		open_until = t_now_ns() + 200000u;
+		while (t_now_ns() < open_until) {
+			int n = ivc_rx_burst(ch, b, 16, 0);
+
+			if (n > 0)
+				(void)ivc_rx_release(ch, b, (unsigned)n);
+		}
+	}
+	return 0;
+}
+
+/* Finding 2: holes in the lanes (a punched page comes back as a fresh
+ * zero page to whoever touches it next, or as SIGBUS where memory cannot
+ * be had).  Both lanes are sealed against it once mapped: the kernel must
+ * refuse, and the victim carries on untouched. */
+static int punch(struct ivc_channel *ch, struct h_shared *sh)
+{
+	int n = 0;
+
+	lie_visible(sh);
+	n += madvise(ch->tx.base, ch->tx.g.region_size, MADV_REMOVE) == 0;
+	n += madvise(ch->rx.base, ch->rx.g.region_size, MADV_REMOVE) == 0;
+	atomic_store(&sh->punched, n);
+	return honest_burst(ch, sh);
+}
+
 /* ---- lies in the victim's lane (the victim sends) ---- */
 
 static void set_cons(struct ivc_channel *ch, struct h_shared *sh, uint32_t v)
@@ -330,6 +404,9 @@ static int ctrl_attack(struct ivc_channel *ch, enum h_attack a, struct h_shared 
 		for (int i = 0; i < 4096 && !r; i++)
 			if (t_send_fds(sock, junk, 1, fds, 8, MSG_DONTWAIT))
 				break; /* full */
+		break;
+	case H_CTRL_EMPTY:
+		r = t_send_fds(sock, junk, 0, NULL, 0, 0);
 		break;
 	default:
 		r = shutdown(sock, SHUT_WR);
@@ -434,7 +511,14 @@ int hostile_attack(struct ivc_channel *ch, enum h_attack a,
 	case H_CTRL_FDS:
 	case H_CTRL_FD_FLOOD:
 	case H_CTRL_HALFCLOSE:
+	case H_CTRL_EMPTY:
 		return ctrl_attack(ch, a, sh);
+	case H_BELL_BLOCK:
+		return bell_block(ch, sh);
+	case H_CLOSED_FLAP:
+		return closed_flap(ch, sh);
+	case H_PUNCH:
+		return punch(ch, sh);
 	}
 	lie_visible(sh);
 	ring_both(ch);

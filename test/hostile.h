@@ -53,6 +53,12 @@ enum h_attack {
 	H_CTRL_FDS,	/* a byte with three descriptors */
 	H_CTRL_FD_FLOOD,/* messages with 8 descriptors each until the socket fills */
 	H_CTRL_HALFCLOSE,/* shutdown(SHUT_WR): a hang-up without dying */
+	/* Issue 12: descriptors and memory we share. */
+	H_BELL_BLOCK,	/* shm doorbells made blocking, the ones the victim
+			 * rings full and its own drained, and we "sleep" */
+	H_CLOSED_FLAP,	/* our closed flag set and cleared, continuously */
+	H_CTRL_EMPTY,	/* a record of 0 bytes on the control socket */
+	H_PUNCH,	/* holes punched in both lanes (MADV_REMOVE) */
 };
 
 /* Shared between the victim and the hostile (a MAP_SHARED page). */
@@ -60,6 +66,8 @@ struct h_shared {
 	_Atomic uint64_t attack_ns; /* when the lie became visible (0: not yet) */
 	_Atomic int stop;           /* the victim is done: continuous attacks end */
 	_Atomic uint64_t honest;    /* honest messages the hostile has sent */
+	_Atomic int punched;        /* H_PUNCH: holes the kernel let it punch */
+	_Atomic int victim_sends;   /* the victim only sends from now on */
 };
 
 /* The hostile's honest messages to the victim: t_msg_*() stream. */

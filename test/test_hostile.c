@@ -51,6 +51,7 @@ enum {
 	HC_INLINE = 0x10,  /* the hostile sends on an inline lane */
 	HC_HOLD = 0x20,    /* the victim receives zero-copy and holds buffers */
 	HC_SHM = 0x40,     /* the shm control socket: not over xen */
+	HC_SENDING = 0x80, /* once the lie is told the victim only sends */
 };
 
 struct h_case {
@@ -95,6 +96,11 @@ static const struct h_case cases[] = {
 	{ H_CTRL_FDS, "control: 3 fds after", HC_SHM, -EPROTO, 0 },
 	{ H_CTRL_FD_FLOOD, "control: fd flood", HC_SHM, -EPROTO, 0 },
 	{ H_CTRL_HALFCLOSE, "control: half-close", HC_SHM, -ECONNRESET, 0 },
+	/* Issue 12. */
+	{ H_BELL_BLOCK, "doorbells blocking and full", HC_SHM | HC_HARMLESS, 0, 0 },
+	{ H_CLOSED_FLAP, "closed flag set and cleared", HC_SENDING, -EPIPE, 0 },
+	{ H_CTRL_EMPTY, "control: a 0-byte record", HC_SHM, -EPROTO, 0 },
+	{ H_PUNCH, "holes punched in both lanes", HC_SHM | HC_HARMLESS, 0, 0 },
 };
 
 static struct h_shared *sh;
@@ -241,7 +247,9 @@ static int victim_loop(struct victim *v, uint64_t *err_ns)
 		uint64_t now, a;
 
 		r = victim_send(v);
-		if (!r)
+		if ((v->c->flags & HC_SENDING) && atomic_load(&sh->attack_ns))
+			atomic_store(&sh->victim_sends, 1);
+		else if (!r)
 			r = victim_recv(v);
 		now = t_now_ns();
 		if (r < 0)
@@ -280,6 +288,13 @@ static void check_outcome(struct victim *v, int err, uint64_t err_ns)
 		CHECK(ms < ATTACK_BOUND_MS);
 		if (ms > worst_ms)
 			worst_ms = ms;
+		/* Sends fail for good at once (a peer that takes its end back
+		 * does not make one succeed again). */
+		unsigned sent = 0;
+		uint64_t until = t_now_ns() + 20000000u;
+		while (t_now_ns() < until)
+			sent += ivc_send(v->ch, "x", 1, 0) == 0;
+		CHECK_EQ(sent, 0);
 		/* Broken for good: every call says so at once. */
 		unsigned char m[64];
 		int r[3] = { (int)ivc_recv(v->ch, m, sizeof(m), 0),
@@ -293,6 +308,8 @@ static void check_outcome(struct victim *v, int err, uint64_t err_ns)
 	}
 	if (!(c->flags & HC_PAYLOAD))
 		CHECK_EQ(v->bad, 0);
+	if (c->a == H_PUNCH)
+		CHECK_EQ(atomic_load(&sh->punched), 0);
 	CHECK(v->max_call_ns < (uint64_t)CALL_BOUND_MS * 1000000u);
 	printf("   %-30s -> %-12s after %4llu ms; %llu received, %llu bad\n",
 	       c->name, t_errname(err), (unsigned long long)ms,
@@ -319,6 +336,9 @@ static void run_case(const struct h_case *c, enum ivc_mode m, uint64_t seed)
 		return;
 	}
 	int fds0 = t_count_fds(), maps0 = t_count_maps();
+	/* A victim stuck in a call (a doorbell that blocks) fails here, not
+	 * at ctest's timeout. */
+	t_watchdog(120);
 	struct ivc_options o;
 	struct ivc_listener *l = NULL;
 	char addr[108];
@@ -347,10 +367,13 @@ static void run_case(const struct h_case *c, enum ivc_mode m, uint64_t seed)
 	}
 	uint64_t err_ns;
 	int err = victim_loop(v, &err_ns);
-	atomic_store(&sh->stop, 1);
+	/* (A continuous lie goes on while the outcome is checked.) */
 	check_outcome(v, err, err_ns);
+	atomic_store(&sh->stop, 1);
 	(void)ivc_rx_release(v->ch, v->held, v->n_held);
+	uint64_t t0 = t_now_ns();
 	CHECK_ERR(ivc_close(v->ch), 0);
+	CHECK(t_now_ns() - t0 < (uint64_t)CALL_BOUND_MS * 1000000u);
 	t_sem_post(&done);
 	int st = t_wait_child(pid, 10000);
 	if (st == -1)

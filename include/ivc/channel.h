@@ -50,6 +50,9 @@ enum ivc_mode {
 #define IVC_DEFAULT_BUF_SIZE 4096u
 /** Largest region (lane) ivc creates or accepts from a peer: 1 GiB. */
 #define IVC_MAX_LANE_BYTES (1ull << 30)
+/** Largest lane of a peer's that a shm endpoint maps unless told otherwise
+ *  (struct ivc_options.peer_lane_max): 256 MiB. */
+#define IVC_DEFAULT_PEER_LANE_MAX (256ull << 20)
 
 /**
  * struct ivc_geometry - shape of one lane, chosen by its sender.
@@ -68,7 +71,12 @@ struct ivc_geometry {
 	uint32_t buf_count;
 };
 
-/** Accept clients of any uid (default: only the listener's own euid). */
+/**
+ * shm: trust a peer of any uid.  On a listener: accept clients of any uid
+ * (default: only the listener's own euid).  On a connector: talk to a
+ * listener of any uid (default: only one running as our own euid or as
+ * root), which lets whoever took the address first have our lane.
+ */
 #define IVC_OPT_ANY_UID 0x1u
 /**
  * Send messages of at most 112 bytes inside the descriptor instead of in a
@@ -87,14 +95,24 @@ struct ivc_geometry {
  * @tx:             geometry of the lane this endpoint sends on.
  * @mode:           how this endpoint waits (enum ivc_mode).
  * @spin_max_ns:    upper bound of the adaptive spin budget (0: 50 us).
- * @allowed_uids:   listener only: uids allowed to connect, or NULL for the
- *                  listener's own effective uid only.  Copied by ivc_listen().
+ * @allowed_uids:   shm: the uids of the peers this endpoint trusts.  On a
+ *                  listener, the clients allowed to connect (NULL: the
+ *                  listener's own effective uid only).  On a connector, the
+ *                  uids the listener may run as (NULL: our own effective
+ *                  uid, or root); it is checked (SO_PEERCRED) before
+ *                  anything is sent, and another is -EACCES.  Copied.
  * @n_allowed_uids: entries in @allowed_uids.
  * @flags:          IVC_OPT_* flags.
  * @allowed_domids: xen listener only: the Xen domains allowed to connect
  *                  (each gets its own offer, readable only by it), or NULL
  *                  for the local domain only.  Copied by ivc_listen().
  * @n_allowed_domids: entries in @allowed_domids (at most IVC_XEN_MAX_PEERS).
+ * @peer_lane_max:  shm: the largest lane (region) of the peer's that this
+ *                  endpoint maps, in bytes (0: IVC_DEFAULT_PEER_LANE_MAX); a
+ *                  larger one is refused with -E2BIG.  The peer allocates
+ *                  its lane itself; what mapping it costs us is page tables
+ *                  and address space.  (Xen lanes are at most
+ *                  IVC_XEN_MAX_PAGES pages anyway.)
  *
  * A shm endpoint rejects a domid list, a xen endpoint a uid list or
  * IVC_OPT_ANY_UID (-EINVAL): each transport has its own access control.
@@ -108,6 +126,7 @@ struct ivc_options {
 	unsigned flags;
 	const uint32_t *allowed_domids;
 	size_t n_allowed_domids;
+	uint64_t peer_lane_max;
 };
 
 /** Largest lane over xen, in pages (3.68 MiB): its first page lists the
@@ -126,8 +145,11 @@ void ivc_options_init(struct ivc_options *o);
 
 /**
  * ivc_listen() - listen for channels at @addr.
- * @addr: "shm:/path" or "shm:@name".  A filesystem socket that exists and
- *        has no listener is replaced; one with a live listener is not.
+ * @addr: "shm:/path" or "shm:@name".  A socket file that nobody listens on
+ *        is replaced; anything else at the path (a live listener, a regular
+ *        file, a directory, a FIFO, a symbolic link) is left alone and is
+ *        -EADDRINUSE.  Of two listeners racing for a stale socket file, one
+ *        wins and the other gets -EADDRINUSE.
  *        "xen:<service>" (or "xen:<local domid>/<service>") publishes an
  *        offer per allowed domain under /local/domain/<id>/data/ivc/ in
  *        xenstore; a service whose listener process is alive is not taken.
@@ -136,7 +158,9 @@ void ivc_options_init(struct ivc_options *o);
  *
  * Return: 0; -EINVAL (bad arguments or geometry); -EAFNOSUPPORT (unknown
  * transport); -ENAMETOOLONG (path too long for a Unix socket); -EADDRINUSE
- * (someone listens there already); another -errno from socket(2)/bind(2).
+ * (someone listens there already, or something that is not a socket is
+ * there); -EPERM (the filesystem does not let us make the socket file);
+ * -ENOENT (no such directory); another -errno from socket(2)/bind(2).
  * Xen also: -E2BIG (the lane needs more than IVC_XEN_MAX_PAGES pages);
  * -ENOSPC (gntalloc's grant limit reached: docs/xen.md says how to raise
  * it); -EDQUOT (xenstore quota); -EADDRNOTAVAIL (a domid that is not the
@@ -147,7 +171,9 @@ int ivc_listen(const char *addr, const struct ivc_options *opts,
 	       struct ivc_listener **out);
 
 /**
- * ivc_listener_fd() - a descriptor that polls readable when a client waits.
+ * ivc_listener_fd() - a descriptor that polls readable when ivc_accept() has
+ * something to do: a client waits, or (shm) a handshake in progress moved
+ * on or is due.  Then call ivc_accept(l, 0, ...).
  * @l: the listener.
  *
  * Return: the descriptor (owned by the listener), or -EINVAL.
@@ -155,22 +181,36 @@ int ivc_listen(const char *addr, const struct ivc_options *opts,
 int ivc_listener_fd(const struct ivc_listener *l);
 
 /**
- * ivc_accept() - accept one channel, running the handshake.
+ * ivc_accept() - accept one channel.
  * @l:          the listener.
- * @timeout_ms: see the file comment; it bounds the whole handshake.
+ * @timeout_ms: see the file comment (0 never waits).
  * @out:        receives the channel.
  *
- * A client that fails the handshake (bad hello, refused uid, wrong version)
- * is told why and dropped; ivc_accept() then returns that error (-EPROTO,
- * -EACCES, -EPROTONOSUPPORT) and the listener stays usable.
+ * shm: handshakes run side by side, without waiting on any one client: a
+ * silent or slow client never delays a ready one.  A handshake that has
+ * not finished when ivc_accept() returns goes on at the next call (at most
+ * IVC_SHM_MAX_PENDING at once, each step within 2 s; when all are taken, a
+ * client that has said nothing for 100 ms makes room for the next).
+ *
+ * A client that fails its handshake (bad HELLO, refused uid, wrong version,
+ * a lane over @peer_lane_max, a lane ivc may not map) is told why and
+ * dropped; ivc_accept() then returns that error (-EPROTO, -EACCES,
+ * -EPROTONOSUPPORT, -E2BIG) and the listener stays usable: call it again.
+ * A client that leaves, or stays silent, before its HELLO is dropped
+ * without a word.  Nothing a client does makes ivc_accept() fail otherwise.
+ *
+ * Not for two threads at once on one listener.
  *
  * Return: 0; -EAGAIN; -ETIMEDOUT; -EPROTO; -EACCES; -EPROTONOSUPPORT;
- * -ENOMEM; -EMFILE or -ENFILE (out of descriptors); -EINVAL.
+ * -E2BIG; -ENOMEM (our own memory or address space); -EMFILE or -ENFILE
+ * (out of descriptors); -EINVAL.
  */
 int ivc_accept(struct ivc_listener *l, int timeout_ms, struct ivc_channel **out);
 
 /**
- * ivc_listener_close() - stop listening; unlinks a filesystem socket.
+ * ivc_listener_close() - stop listening; unlinks its socket file (only if
+ * the file at the path is still the one this listener made), and drops the
+ * handshakes still in progress.
  * @l: the listener, or NULL.  Channels already accepted are not affected.
  */
 void ivc_listener_close(struct ivc_listener *l);
@@ -184,10 +224,16 @@ void ivc_listener_close(struct ivc_listener *l);
  *              is no waiting and no listener is -ECONNREFUSED).
  * @out:        receives the channel.
  *
+ * shm: the listener's uid is checked before anything is sent to it (see
+ * @allowed_uids: by default it must run as our euid or as root).
+ *
  * Return: 0; -EINVAL; -EAFNOSUPPORT; -ENAMETOOLONG; -ECONNREFUSED (nothing
  * listens and timeout_ms is 0, or the socket is not an ivc listener);
- * -ETIMEDOUT; -EACCES (refused by the listener); -EPROTONOSUPPORT; -EPROTO
- * (a bad answer, or the listener hung up mid-handshake); -ENOMEM; -EMFILE or -ENFILE (out of descriptors).
+ * -ETIMEDOUT; -EACCES (refused by the listener, or a listener whose uid we
+ * do not trust); -EPERM (the filesystem does not let us reach the socket);
+ * -EPROTONOSUPPORT; -EPROTO (a bad answer, or the listener hung up
+ * mid-handshake); -E2BIG (the listener's lane is over @peer_lane_max, or
+ * ours over its limit); -ENOMEM; -EMFILE or -ENFILE (out of descriptors).
  * Xen: a listener that is not there yet is waited for under a xenstore
  * watch (no offer and timeout_ms 0: -ECONNREFUSED); a service that exists
  * but has no offer for this domain is -EACCES at once; -E2BIG, -ENOSPC as
@@ -203,7 +249,8 @@ int ivc_connect(const char *addr, const struct ivc_options *opts,
  *
  * Everything ivc_tx_send()/ivc_send() reported as sent stays receivable by the
  * peer, which sees -EPIPE once it has drained it.  Buffers this side still
- * holds are released with the channel.  Never blocks.
+ * holds are released with the channel.  Never blocks, whatever the peer
+ * does.
  *
  * Return: 0, or -EINVAL for NULL.
  */

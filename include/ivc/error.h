@@ -19,14 +19,19 @@
  * | -EPROTO          | the peer broke the protocol (bad index, bad descriptor, bad  |
  * |                  | control message, ...); the channel is broken for good        |
  * | -EPROTONOSUPPORT | the peer speaks another protocol version                      |
- * | -EACCES          | the listener's access control refused this peer              |
+ * | -EACCES          | access control refused the peer: a listener refused our uid  |
+ * |                  | (or domid), or a connector does not trust the listener's uid |
+ * | -EPERM           | the system refused: file or device permissions               |
+ * | -E2BIG           | a lane larger than the transport or the peer's limit allows  |
  * | -ECONNREFUSED    | nothing listens at that address (or it is not an ivc socket) |
  * | -EAFNOSUPPORT    | the address names a transport this build does not have       |
  * | -EMSGSIZE        | a message larger than the channel or the user buffer allows  |
  * | -ENOMEM, -EMFILE | the system ran out of memory or file descriptors             |
  *
  * Once a channel is broken (-EPROTO, or -ECONNRESET/-EPIPE after draining),
- * every later data-path call on it returns the same error.
+ * every later data-path call on it returns the same error.  Once a send has
+ * returned -EPIPE or -ECONNRESET, every later send returns it too (what the
+ * peer sent before it went is still received first).
  */
 #ifndef IVC_ERROR_H
 #define IVC_ERROR_H
