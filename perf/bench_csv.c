@@ -124,42 +124,136 @@ static bool parse_row(char *line, struct bench_row *r)
 	return ok;
 }
 
-int bench_csv_read(FILE *f, struct bench_row **rows, size_t *n, size_t *line)
+/* BENCH_CSV_MAX_* as text, for the messages. */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+enum line_status { LINE_OK, LINE_EOF, LINE_TOO_LONG, LINE_NUL, LINE_READ_ERROR };
+
+/*
+ * Read one line, without its newline, into @buf (BENCH_CSV_MAX_LINE + 1
+ * bytes).  It stops at the first byte that makes the line bad, so an endless
+ * line (/dev/zero) costs one buffer and is never read to its end, and a NUL
+ * byte is an error rather than a silent end of the line's text.
+ */
+static enum line_status read_line(FILE *f, char *buf)
 {
-	char *buf = NULL;
-	size_t cap = 0, have = 0, room = 0;
-	struct bench_row *v = NULL;
-	int ret = 0;
+	size_t len = 0;
+	int c;
 
-	*line = 0;
-	while (getline(&buf, &cap, f) > 0) {
-		++*line;
-		if (*line == 1) {
-			if (strncmp(buf, BENCH_CSV_HEADER, strlen(BENCH_CSV_HEADER))) {
-				ret = -EBADMSG;
-				break;
-			}
-			continue;
-		}
-		if (have == room) {
-			struct bench_row *nv;
-
-			room = room ? 2 * room : 256;
-			if (!(nv = realloc(v, room * sizeof(*v)))) {
-				ret = -ENOMEM;
-				break;
-			}
-			v = nv;
-		}
-		if (!parse_row(buf, &v[have])) {
-			ret = -EBADMSG;
-			break;
-		}
-		have++;
+	errno = 0;      /* so that a read error's errno is its own */
+	while ((c = getc(f)) != EOF && c != '\n') {
+		if (c == '\0')
+			return LINE_NUL;
+		if (len == BENCH_CSV_MAX_LINE)
+			return LINE_TOO_LONG;
+		buf[len++] = (char)c;
 	}
-	free(buf);
-	if (!ret && *line == 0)
-		ret = -EBADMSG;         /* not even a header */
+	buf[len] = '\0';
+	if (ferror(f))
+		return LINE_READ_ERROR;
+	/* A last line without its newline is still a line. */
+	return c == EOF && len == 0 ? LINE_EOF : LINE_OK;
+}
+
+#define NOT_A_LINE "not an ivc-bench CSV line"
+
+/* The user's message for row line @st, which is not LINE_OK. */
+static const char *row_fault(enum line_status st)
+{
+	if (st == LINE_TOO_LONG)
+		return NOT_A_LINE " (longer than " STR(BENCH_CSV_MAX_LINE) " bytes)";
+	return NOT_A_LINE " (it has a NUL byte)";
+}
+
+/* For a read error: its message in *@why, and -errno. */
+static int read_error(const char **why)
+{
+	int err = errno ? errno : EIO;
+
+	*why = strerror(err);
+	return -err;
+}
+
+/* Whether the first line, as read_line() left it, is bench_csv_header()'s. */
+static bool is_header(enum line_status st, const char *buf)
+{
+	return st == LINE_OK && !strcmp(buf, BENCH_CSV_HEADER);
+}
+
+/* Room in *@v for row @have, the array grown by doubling, never past the cap. */
+static bool make_room(struct bench_row **v, size_t *room, size_t have)
+{
+	struct bench_row *nv;
+	size_t want;
+
+	if (have < *room)
+		return true;
+	want = *room ? 2 * *room : 256;
+	if (want > BENCH_CSV_MAX_ROWS)
+		want = BENCH_CSV_MAX_ROWS;
+	if (!(nv = realloc(*v, want * sizeof(**v))))
+		return false;
+	*v = nv;
+	*room = want;
+	return true;
+}
+
+/* The rows after the header, into *@v (*@have of them); 0 or -errno. */
+static int read_rows(FILE *f, char *buf, struct bench_row **v, size_t *have,
+		     size_t *line, const char **why)
+{
+	size_t room = 0;
+	enum line_status st;
+
+	while ((st = read_line(f, buf)) != LINE_EOF) {
+		++*line;
+		if (st == LINE_READ_ERROR)
+			return read_error(why);
+		if (st != LINE_OK) {
+			*why = row_fault(st);
+			return -EBADMSG;
+		}
+		/* More rows than any sweep writes: not a sweep's CSV. */
+		if (*have == BENCH_CSV_MAX_ROWS) {
+			*why = "too many rows (more than " STR(BENCH_CSV_MAX_ROWS)
+			       "; no sweep writes that many)";
+			return -EBADMSG;
+		}
+		if (!make_room(v, &room, *have)) {
+			*why = "out of memory";
+			return -ENOMEM;
+		}
+		if (!parse_row(buf, &(*v)[*have])) {
+			*why = NOT_A_LINE;
+			return -EBADMSG;
+		}
+		++*have;
+	}
+	return 0;
+}
+
+int bench_csv_read(FILE *f, struct bench_row **rows, size_t *n, size_t *line,
+		   const char **why)
+{
+	char buf[BENCH_CSV_MAX_LINE + 1];
+	struct bench_row *v = NULL;
+	size_t have = 0;
+	enum line_status st;
+	int ret;
+
+	*line = 1;
+	st = read_line(f, buf);
+	if (st == LINE_READ_ERROR)
+		return read_error(why);
+	/* Anything else first (text, NUL bytes, an endless line) means the file
+	 * is not a sweep's CSV: say that, not how line 1 is bad. */
+	if (!is_header(st, buf)) {
+		*why = st == LINE_EOF ? "not an ivc-bench sweep CSV (it is empty)"
+				      : "not an ivc-bench sweep CSV (the first line is not its header)";
+		return -EBADMSG;
+	}
+	ret = read_rows(f, buf, &v, &have, line, why);
 	if (ret) {
 		free(v);
 		return ret;

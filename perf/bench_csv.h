@@ -44,13 +44,42 @@ void bench_csv_header(FILE *f);
 void bench_csv_write(FILE *f, const struct bench_row *r);
 
 /*
+ * The bounds of what bench_csv_read() takes, so that input which is not a
+ * sweep's CSV (/dev/zero, an endless stream, a binary file) costs at most
+ * one line or the row cap, and is refused with an error, not read on.
+ *
+ * BENCH_CSV_MAX_LINE: bytes in a line, its newline not counted.  The longest
+ * row bench_csv_write() can write is 1,868 bytes: every text field as
+ * long as struct bench_row holds, every integer at its widest, and the five
+ * ping-pong figures printed "%.4f" at up to 315 characters each (-DBL_MAX);
+ * a real row is under 200 (docs/perf/ivc-sweep.csv: 187 at most).
+ *
+ * BENCH_CSV_MAX_ROWS: rows after the header.  A full sweep writes about 870
+ * rows per placement (docs/perf/ivc-sweep.csv: 1,734 on a 2-CPU box); the
+ * most any sweep can write, every limit of bench_plan.h at once (12
+ * placements, 64 sizes, 8 bursts, both touch settings, every transport of
+ * this tree in each of its modes), is about 241,000.  The cap holds about
+ * 150 MB of rows.
+ */
+#define BENCH_CSV_MAX_LINE 4096
+#define BENCH_CSV_MAX_ROWS 500000
+
+/*
  * bench_csv_read() - read a file written by bench_csv_write().
  * @f:    the open file.
  * @rows: receives a malloc()ed array (free it).
  * @n:    receives its length.
+ * @line: receives the line at fault (on error).
+ * @why:  receives what is wrong, a message for the user (on error; it is
+ *        valid until the next call).
  *
- * Return: 0; -EBADMSG (a malformed line; @line says which); -ENOMEM.
+ * Reading stops at the first fault: a first line that is not the header, a
+ * line over BENCH_CSV_MAX_LINE, a NUL byte, a malformed row, a row past
+ * BENCH_CSV_MAX_ROWS.
+ *
+ * Return: 0; -EBADMSG (not a sweep's CSV); -ENOMEM; or a read error, -errno.
  */
-int bench_csv_read(FILE *f, struct bench_row **rows, size_t *n, size_t *line);
+int bench_csv_read(FILE *f, struct bench_row **rows, size_t *n, size_t *line,
+		   const char **why);
 
 #endif /* IVC_BENCH_CSV_H */

@@ -253,6 +253,7 @@ static int cmd_report(int argc, char **argv)
 	struct bench_plan p;
 	struct bench_row *rows;
 	size_t n, line;
+	const char *why;
 	FILE *f;
 	int opt, ret;
 
@@ -271,11 +272,10 @@ static int cmd_report(int argc, char **argv)
 	}
 	if (!(f = fopen(argv[optind], "r")))
 		bench_die("%s: %s", argv[optind], strerror(errno));
-	ret = bench_csv_read(f, &rows, &n, &line);
+	ret = bench_csv_read(f, &rows, &n, &line, &why);
 	fclose(f);
 	if (ret < 0)
-		bench_die("%s:%zu: %s", argv[optind], line,
-			  ret == -EBADMSG ? "not an ivc-bench CSV line" : ivc_strerror(ret));
+		bench_die("%s:%zu: %s", argv[optind], line, why);
 	bench_report(stdout, rows, n, p.n_sizes ? p.sizes : NULL, p.n_sizes);
 	free(rows);
 	return 0;

@@ -88,11 +88,39 @@ ok "report"
 printf 'not,a,sweep\n' > "$DIR/bad.csv"
 if "$BENCH" report "$DIR/bad.csv" > /dev/null 2> "$DIR/bad.err"; then
 	bad "report accepted a file that is not a sweep"
-elif ! grep -q "not an ivc-bench CSV" "$DIR/bad.err"; then
+elif ! grep -q "bad.csv:1: not an ivc-bench sweep CSV" "$DIR/bad.err"; then
 	bad "report: unclear error: $(cat "$DIR/bad.err")"
 fi
 head -3 "$DIR/sweep.csv" | sed '3s/,[^,]*$//' > "$DIR/short.csv"   # a row one field short
 "$BENCH" report "$DIR/short.csv" > /dev/null 2>&1 && bad "report accepted a truncated row"
+# Input without end or bound: refused promptly, in bounded memory (400 MB
+# of address space; an unbounded reader runs out of it or of time), with an
+# error that says what is wrong, not by timeout (124) or a signal (> 128).
+bounded() {
+	local what=$1 want=$2 cmd=$3 rc=0
+	BENCH=$BENCH timeout 20 bash -c "ulimit -v 400000; $cmd" > /dev/null 2> "$DIR/bounded.err" ||
+		rc=$?
+	if [ $rc -eq 0 ]; then
+		bad "report accepted $what"
+	elif [ $rc -eq 124 ] || [ $rc -gt 128 ]; then
+		bad "report on $what: timed out or killed (exit $rc)"
+	elif ! grep -q -- "$want" "$DIR/bounded.err"; then
+		bad "report on $what: unclear error: $(head -c 300 "$DIR/bounded.err")"
+	fi
+}
+HEADER='bench,placement,cpu_a,cpu_b,transport,mode,kind,size,burst,touch,runs,samples,rtt_p50_us,rtt_p90_us,rtt_p99_us,rtt_p999_us,rtt_max_us,msgs_per_s,gbytes_per_s,what'
+ROW='pingpong,same-pu,0,0,ivc,poll,ivc,64,1,1,1,1000,1.0000,1.1000,1.2000,1.3000,1.4000,,,ivc'
+export HEADER ROW
+bounded "/dev/zero" "/dev/zero:1: not an ivc-bench sweep CSV" \
+	'exec "$BENCH" report /dev/zero'
+bounded "endless text" "/dev/stdin:1: not an ivc-bench sweep CSV" \
+	'yes | exec "$BENCH" report /dev/stdin'
+bounded "an endless row" "/dev/stdin:2: not an ivc-bench CSV line (longer than" \
+	'{ echo "$HEADER"; tr "\0" x < /dev/zero; } | exec "$BENCH" report /dev/stdin'
+bounded "endless rows" "too many rows" \
+	'{ echo "$HEADER"; yes "$ROW"; } | exec "$BENCH" report /dev/stdin'
+bounded "a NUL byte in a row" "/dev/stdin:3: not an ivc-bench CSV line (it has a NUL byte)" \
+	'{ echo "$HEADER"; echo "$ROW"; printf "%s\0more\n" "$ROW"; } | exec "$BENCH" report /dev/stdin'
 "$BENCH" pingpong -s 4 > /dev/null 2>&1 && bad "pingpong accepted a 4-byte size"
 "$BENCH" pingpong -x nosuch > /dev/null 2>&1 && bad "pingpong accepted an unknown transport"
 "$BENCH" sweep -p nosuch -o "$DIR/x.csv" > /dev/null 2>&1 && bad "sweep accepted an unknown placement"
