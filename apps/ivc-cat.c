@@ -62,9 +62,12 @@
 
 enum dir_mode { DIR_BOTH, DIR_SEND, DIR_RECV };
 
+#define MAX_UIDS 16
+
 struct cfg {
 	const char *addr;
 	bool listen;
+	uid_t uids[MAX_UIDS];   /* -u: the peers' uids we trust */
 	double wait_s;          /* < 0: default */
 	enum dir_mode dir;
 	struct ivc_options opts;
@@ -117,6 +120,9 @@ static const char *errname(int err)
 	case EIO: return "EIO";
 	case ENOSPC: return "ENOSPC";
 	case EBADF: return "EBADF";
+	case E2BIG: return "E2BIG";
+	case EPERM: return "EPERM";
+	case ENFILE: return "ENFILE";
 	default: return "?";
 	}
 }
@@ -172,6 +178,12 @@ static void usage(FILE *f)
 "                and the handshake (default %.0f; 0: one try);\n"
 "                listen: wait at most this long for a client (default: forever)\n"
 "  -m MODE       wait mode: poll, adaptive (default) or block\n"
+"  -u UID        shm: trust a peer of this uid (repeatable).  Listening: the\n"
+"                clients allowed in (default: our own uid).  Connecting: the\n"
+"                uids the listener may run as, checked before anything is\n"
+"                sent (default: our own uid, or root): whoever took the\n"
+"                address first may not be the service you meant\n"
+"  -U            shm: trust a peer of any uid\n"
 "  --slots N     descriptor ring entries of the lane we send on (power of 2)\n"
 "  --buf-size N  bytes per buffer of the lane we send on (multiple of 64)\n"
 "  --buf-count N buffers in our send pool\n"
@@ -441,6 +453,14 @@ static void print_stats(const struct session *s, double secs)
 
 /* ------------------------------------------------------------------ */
 
+/* An error of ivc_accept() that one client caused, or that came with one
+ * client's handshake: the listener serves the next.  The others (the wait
+ * is over, a bad argument) end the listening. */
+static bool client_failed(int ret)
+{
+	return ret < 0 && ret != -ETIMEDOUT && ret != -EAGAIN && ret != -EINVAL;
+}
+
 static int open_channel(const struct cfg *c, struct ivc_channel **ch)
 {
 	int ret;
@@ -461,14 +481,14 @@ static int open_channel(const struct cfg *c, struct ivc_channel **ch)
 
 			ret = ivc_accept(l, c->wait_s < 0 ? -1 :
 					 left > 0 ? ms_of(left) : 0, ch);
-			/* A client that failed the handshake was dropped; the
-			 * listener stays usable: wait for the next one. */
-			if (ret == -EPROTO || ret == -EACCES ||
-			    ret == -EPROTONOSUPPORT) {
-				ivc_err("accept (client dropped)", ret);
-				continue;
-			}
-			break;
+			if (!client_failed(ret))
+				break;
+			/* That client was dropped; the listener stays usable:
+			 * wait for the next one (a moment first if we are
+			 * short of memory or descriptors ourselves). */
+			ivc_err("accept (client dropped)", ret);
+			if (ret == -ENOMEM || ret == -EMFILE || ret == -ENFILE)
+				usleep(50000);
 		}
 		ivc_listener_close(l);
 		if (ret < 0) {
@@ -521,7 +541,7 @@ int main(int argc, char **argv)
 	c.wait_s = -1;
 	c.dir = DIR_BOTH;
 
-	while ((opt = getopt_long(argc, argv, "lsrw:m:qvh", lopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "lsrw:m:u:Uqvh", lopts, NULL)) != -1) {
 		switch (opt) {
 		case 'l': c.listen = true; break;
 		case 's': c.dir = DIR_SEND; break;
@@ -559,6 +579,19 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'u': {
+			uint32_t uid;
+
+			if (parse_u32(optarg, &uid) || c.opts.n_allowed_uids == MAX_UIDS) {
+				fprintf(stderr, PROG ": bad -u '%s' (a uid; at most %d)\n",
+					optarg, MAX_UIDS);
+				return 2;
+			}
+			c.uids[c.opts.n_allowed_uids++] = (uid_t)uid;
+			c.opts.allowed_uids = c.uids;
+			break;
+		}
+		case 'U': c.opts.flags |= IVC_OPT_ANY_UID; break;
 		case 'q': c.quiet = true; break;
 		case 'v': c.verbose = true; break;
 		case 'h': usage(stdout); return 0;

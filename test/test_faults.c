@@ -249,10 +249,12 @@ static int status_killed(int st)
 
 /* Documented error lists (include/ivc/channel.h). */
 static const int accept_errs[] = { -EAGAIN, -ETIMEDOUT, -EPROTO, -EACCES,
-				   -EPROTONOSUPPORT, -ENOMEM, -EMFILE, -EINVAL };
+				   -EPROTONOSUPPORT, -E2BIG, -ENOMEM, -EMFILE,
+				   -ENFILE, -EINVAL };
 static const int connect_errs[] = { -EINVAL, -EAFNOSUPPORT, -ENAMETOOLONG,
-				    -ECONNREFUSED, -ETIMEDOUT, -EACCES,
-				    -EPROTONOSUPPORT, -EPROTO, -ENOMEM, -EMFILE };
+				    -ECONNREFUSED, -ETIMEDOUT, -EACCES, -EPERM,
+				    -EPROTONOSUPPORT, -EPROTO, -E2BIG, -ENOMEM,
+				    -EMFILE, -ENFILE };
 
 static int in_list(int r, const int *l, size_t n)
 {
