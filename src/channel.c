@@ -293,6 +293,17 @@ void ivc_channel_note_cpu(struct ivc_channel *ch)
 		IVC_STORE(&ch->tx.tx_cold->cpu, v);
 }
 
+void ivc_channel_discard(struct ivc_channel *ch)
+{
+	close(ch->epfd);
+	close(ch->rxs.sleep_ep);
+	close(ch->txs.sleep_ep);
+	ivc_lane_tx_fini(&ch->tx);
+	ivc_lane_rx_fini(&ch->rx);
+	ch->xp->ops->destroy(ch->xp);
+	free(ch);
+}
+
 IVC_PUBLIC int ivc_close(struct ivc_channel *ch)
 {
 	if (!ch)
@@ -304,13 +315,7 @@ IVC_PUBLIC int ivc_close(struct ivc_channel *ch)
 	IVC_FENCE();
 	(void)ch->xp->ops->ring(ch->xp, IVC_BELL_RX);
 	(void)ch->xp->ops->ring(ch->xp, IVC_BELL_TX);
-	close(ch->epfd);
-	close(ch->rxs.sleep_ep);
-	close(ch->txs.sleep_ep);
-	ivc_lane_tx_fini(&ch->tx);
-	ivc_lane_rx_fini(&ch->rx);
-	ch->xp->ops->destroy(ch->xp);
-	free(ch);
+	ivc_channel_discard(ch);
 	return 0;
 }
 

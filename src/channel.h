@@ -63,6 +63,11 @@ int ivc_channel_create(struct ivc_xport *xp, const struct ivc_lane_geom *txg,
 		       uint32_t rx_start, int mode, uint32_t spin_max_ns,
 		       struct ivc_channel **out);
 
+/* Free @ch without a word to the peer (no closed flag, no doorbell): for
+ * a copy of a channel that a fork() left in a process that does not own
+ * it.  (ivc_close() is the orderly close.) */
+void ivc_channel_discard(struct ivc_channel *ch);
+
 /* Mark the channel broken with @err (first error wins) and return it. */
 int ivc_channel_break(struct ivc_channel *ch, int err);
 /* The sticky error, or 0. */

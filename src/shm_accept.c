@@ -58,6 +58,7 @@ struct shm_listener {
 	dev_t dev;                /* the socket file we made */
 	ino_t ino;
 	struct shm_opts o;
+	pid_t owner;              /* the process that listens (not a fork) */
 	struct pending pend[IVC_SHM_MAX_PENDING];
 	unsigned n;
 };
@@ -433,10 +434,32 @@ static int shm_listener_fd(const struct ivc_listener *base)
 	return ((const struct shm_listener *)base)->ep;
 }
 
+/* A copy of the listener that fork() left in a child: its epoll set,
+ * socket file and handshakes are still the parent's.  Let go of them
+ * without touching them (no epoll_ctl on the shared set, no unlink, no
+ * word to the clients). */
+static void forked_copy_drop(struct shm_listener *l)
+{
+	unsigned i;
+
+	for (i = 0; i < l->n; i++) {
+		if (l->pend[i].ch)
+			ivc_channel_discard(l->pend[i].ch);
+		ivc_shm_local_free(&l->pend[i].loc);
+		close(l->pend[i].sock);
+	}
+	l->n = 0;
+	if (l->fd >= 0)
+		close(l->fd);
+	l->fd = -1;
+}
+
 static void shm_listener_close(struct ivc_listener *base)
 {
 	struct shm_listener *l = (struct shm_listener *)base;
 
+	if (getpid() != l->owner)
+		forked_copy_drop(l);
 	while (l->n)
 		pending_remove(l, &l->pend[0], 0);
 	if (l->fd >= 0) {
@@ -494,6 +517,7 @@ int ivc_shm_listen(const char *addr, const struct ivc_options *opts,
 		return -ENOMEM;
 	l->base.ops = &shm_listener_ops;
 	l->fd = l->ep = l->timer = -1;
+	l->owner = getpid();
 	r = ivc_addr_parse(addr, &l->addr);
 	if (!r)
 		r = ivc_shm_opts(opts, &l->o);

@@ -17,7 +17,9 @@
  *  5. a filesystem permission error is -EPERM (the system's permissions),
  *     not -EACCES ("access control refused the peer"), at listen and at
  *     connect (as nobody, when run as root; else in a directory of ours
- *     without write permission).
+ *     without write permission);
+ *  6. a child that closes the listener it inherited (fork) leaves the
+ *     parent's socket file, handshakes in progress and epoll set alone.
  */
 #include "check.h"
 #include "fake_peer.h"
@@ -382,6 +384,48 @@ static void test_perm(void)
 	rmdir(ro);
 }
 
+/* ---- 6. a forked copy of the listener ---- */
+
+static void test_fork(void)
+{
+	struct fake_lane_opts lo = { .seal = SEAL_SIZE };
+	struct ivc_listener *l = NULL;
+	struct ivc_channel *ch = NULL;
+	struct ivc_ctrl_msg m;
+	struct fake_lane f;
+	char a[160];
+	int nfds;
+
+	printf("-- 6. a child closes the listener it inherited mid-handshake\n");
+	path_in_dir(a, sizeof(a), "forked");
+	REQUIRE_OK(ivc_listen(a, NULL, &l));
+	REQUIRE(fake_lane_make(&f, &lo) == 0);
+	int s = fake_connect(a);
+	REQUIRE(s >= 0);
+	REQUIRE_OK(fake_send_lane(s, IVC_CTRL_HELLO, &f));
+	CHECK_ERR(ivc_accept(l, 0, &ch), -EAGAIN); /* WELCOME sent, READY to come */
+	REQUIRE(fake_recv(s, &m, sizeof(m), &nfds, NULL, 5000) == (ssize_t)sizeof(m));
+	pid_t pid = t_fork();
+	if (pid == 0) {
+		ivc_listener_close(l);
+		t_child_exit();
+	}
+	CHECK_CHILD_OK(t_wait_child(pid, 5000));
+	/* The parent's socket file, handshake and epoll set are untouched. */
+	CHECK(access(a + 4, F_OK) == 0);
+	REQUIRE_OK(fake_send_ready(s));
+	int r = ivc_accept(l, 5000, &ch);
+	printf("   the parent's handshake then: %s; its socket file: %s\n", t_retname(r),
+	       access(a + 4, F_OK) == 0 ? "there" : "GONE");
+	CHECK_ERR(r, 0);
+	if (ch)
+		ivc_close(ch);
+	close(s);
+	fake_lane_free(&f);
+	ivc_listener_close(l);
+	CHECK(access(a + 4, F_OK) != 0);
+}
+
 static void cleanup_dir(void)
 {
 	static const char *const names[] = { "file", "fifo", "link", "dangling",
@@ -412,6 +456,7 @@ int main(void)
 	test_paths();
 	test_race();
 	test_perm();
+	test_fork();
 	CHECK_EQ(t_count_fds(), fds);
 	cleanup_dir();
 	return t_finish();

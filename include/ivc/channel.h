@@ -189,8 +189,8 @@ int ivc_listener_fd(const struct ivc_listener *l);
  * shm: handshakes run side by side, without waiting on any one client: a
  * silent or slow client never delays a ready one.  A handshake that has
  * not finished when ivc_accept() returns goes on at the next call (at most
- * IVC_SHM_MAX_PENDING at once, each step within 2 s; when all are taken, a
- * client that has said nothing for 100 ms makes room for the next).
+ * 32 at once, each step within 2 s; when all are taken, a client that has
+ * said nothing for 100 ms makes room for the next).
  *
  * A client that fails its handshake (bad HELLO, refused uid, wrong version,
  * a lane over @peer_lane_max, a lane ivc may not map) is told why and
