@@ -249,12 +249,7 @@ static int sleep_flood(struct ivc_channel *ch, struct h_shared *sh)
 	return sent == H_HONEST_AFTER ? 0 : -1;
 }
 
-/* Issue 12, finding 1: the eventfds of a shm channel are shared with the
- * victim (one open file description each), so we can clear O_NONBLOCK on
- * them, fill the counters the victim writes to, empty the ones it could
- * read, and say we sleep so that it rings us.  Nothing of that may make
- * the victim wait: honest traffic must go on. */
-static int bell_block(struct ivc_channel *ch, struct h_shared *sh)
+int hostile_spoil_bells(struct ivc_channel *ch)
 {
 	struct shm_xport *s = (struct shm_xport *)ch->xp;
 	uint64_t v, full = 0xfffffffffffffffeull;
@@ -269,7 +264,15 @@ static int bell_block(struct ivc_channel *ch, struct h_shared *sh)
 		if (fcntl(mine, F_SETFL, 0) < 0 || fcntl(theirs, F_SETFL, 0) < 0)
 			return -1;
 	}
-	return sleep_flood(ch, sh);
+	return 0;
+}
+
+/* Issue 12, finding 1: spoiled doorbells, and we say we sleep (new epochs
+ * all the time) so that the victim rings us.  Nothing of that may make the
+ * victim wait: honest traffic must go on. */
+static int bell_block(struct ivc_channel *ch, struct h_shared *sh)
+{
+	return hostile_spoil_bells(ch) ? -1 : sleep_flood(ch, sh);
 }
 
 /* Finding 8: a peer that takes its "closed in order" back, and keeps

@@ -85,6 +85,14 @@ int hostile_honest(struct ivc_channel *ch, struct h_shared *sh, int timeout_ms);
 #define H_HONEST_AFTER 200u
 
 /*
+ * hostile_spoil_bells() - on a shm channel, the eventfds we share with the
+ * victim (one open file description each): O_NONBLOCK cleared on all four,
+ * the counters the victim writes to (ours) filled to 2^64 - 2, the ones it
+ * could read (its own) emptied.  Return: 0, or -1 (it could not be done).
+ */
+int hostile_spoil_bells(struct ivc_channel *ch);
+
+/*
  * hostile_attack() - carry out @a on the hostile's channel @ch (both lanes
  * already carrying honest traffic).  Sets sh->attack_ns once the first lie
  * is in place; a continuous attack runs until sh->stop or a few seconds.

@@ -24,6 +24,7 @@
  * needed for that; without either it says SKIPPED loudly.)
  */
 #include "check.h"
+#include "hostile.h"
 
 #include <fcntl.h>
 #include <sched.h>
@@ -39,7 +40,6 @@
 
 #include "channel.h"
 #include "compiler.h"
-#include "shm.h"
 
 #define CALL_MS 300        /* the timeout given to each call */
 #define BOUND_MS 1500      /* what any call may take at most */
@@ -47,24 +47,12 @@
 
 /* ---- the hostile ---- */
 
-/* Our doorbells (the victim writes them): full, blocking.  Its doorbells
- * (it could read them): empty, blocking.  And we say we sleep, both ways,
- * so that the victim rings us at its next post and its next release. */
+/* The doorbells spoiled (hostile.c), and we say we sleep, both ways, so
+ * that the victim rings us at its next post and its next release. */
 static int spoil_bells(struct ivc_channel *ch)
 {
-	struct shm_xport *s = (struct shm_xport *)ch->xp;
-	uint64_t v, full = 0xfffffffffffffffeull;
-
-	for (int i = 0; i < 2; i++) {
-		int mine = ch->xp->bell_fd[i], theirs = s->peer_bell[i];
-
-		(void)!read(mine, &v, sizeof(v));
-		if (write(mine, &full, sizeof(full)) != (ssize_t)sizeof(full))
-			return -1;
-		(void)!read(theirs, &v, sizeof(v));
-		if (fcntl(mine, F_SETFL, 0) < 0 || fcntl(theirs, F_SETFL, 0) < 0)
-			return -1;
-	}
+	if (hostile_spoil_bells(ch))
+		return -1;
 	IVC_STORE(&ch->rx.rx_cold->rx_sleep, 1001u);
 	IVC_STORE(&ch->tx.tx_cold->tx_sleep, 1001u);
 	return 0;

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fuzz_ctrl - the shm handshake's message, as the peer's socket delivers
- * it: ivc_ctrl_parse() on the raw bytes, then what the receiving side does
- * with a parsed message: the errno of a REJECT (ivc_ctrl_reject_error)
- * and the lane geometry of a HELLO or WELCOME (ivc_ctrl_geom).
+ * it: ivc_ctrl_parse() on the raw bytes (HELLO, WELCOME, REJECT, READY),
+ * then what the receiving side does with a parsed message: the errno of a
+ * REJECT (ivc_ctrl_reject_error) and the lane geometry of a HELLO or
+ * WELCOME (ivc_ctrl_geom).
  *
  * The whole input is one datagram, so its length is the peer's to choose
  * too (only exactly 48 bytes parse).  It sits in an allocation of its own
@@ -33,6 +34,7 @@ static void check_reject(const struct ivc_ctrl_msg *m)
 	case ENOMEM:
 	case EMFILE:
 	case ENFILE:
+	case E2BIG:
 		FZ_ASSERT(r == -m->status);
 		break;
 	default:
@@ -90,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	memcpy(&raw, data, sizeof(raw));
 	if (raw.magic != IVC_CTRL_MAGIC || raw.type < IVC_CTRL_HELLO ||
-	    raw.type > IVC_CTRL_REJECT)
+	    raw.type > IVC_CTRL_READY)
 		want = -EPROTO;
 	else if (raw.version != IVC_PROTO_VERSION)
 		want = -EPROTONOSUPPORT;
@@ -104,7 +106,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The receiver only asks a REJECT for its errno, but the answer
 	 * must be sane whatever the message. */
 	check_reject(&m);
-	if (!r && m.type != IVC_CTRL_REJECT)
+	/* (A READY carries nothing but its type.) */
+	if (!r && (m.type == IVC_CTRL_HELLO || m.type == IVC_CTRL_WELCOME))
 		check_geom(&m);
 	return 0;
 }
