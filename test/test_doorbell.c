@@ -19,6 +19,9 @@
  * the hostile alive or gone after its attack (its exit does not release
  * an eventfd the victim still holds), in adaptive and block mode.
  *
+ * A receiver asleep on a doorbell whose counter the peer filled is still
+ * woken by the next ring, at once.
+ *
  * Last, the doorbell check needs no /proc (finding 8): a pair connects in a
  * mount namespace where /proc is empty.  (Root or a user namespace is
  * needed for that; without either it says SKIPPED loudly.)
@@ -27,6 +30,7 @@
 #include "hostile.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -225,6 +229,58 @@ static void run(enum ivc_mode mode, int victim_listens, int stay)
 	CHECK_EQ(t_count_fds(), fds0);
 }
 
+/* ---- a full counter still wakes ---- */
+
+struct sleeper {
+	struct ivc_channel *ch;
+	long r;
+	uint64_t ns;
+};
+
+static void *sleeper_main(void *p)
+{
+	struct sleeper *sl = p;
+	char buf[16];
+	uint64_t t0 = t_now_ns();
+
+	sl->r = ivc_recv(sl->ch, buf, sizeof(buf), 10000);
+	sl->ns = t_now_ns() - t0;
+	return NULL;
+}
+
+/* A receiver asleep on its doorbell whose counter the peer filled to
+ * 2^64 - 2 (and made blocking): the sender's ring (a write of 0) must
+ * still wake it, at once, not at its timeout. */
+static void full_counter_wakes(void)
+{
+	struct ivc_options o;
+	struct ivc_channel *rx, *tx;
+	struct sleeper sl;
+	pthread_t th;
+	uint64_t v, full = 0xfffffffffffffffeull;
+
+	printf("-- a receiver whose doorbell counter is full is still woken\n");
+	ivc_options_init(&o);
+	o.mode = IVC_MODE_BLOCK;
+	REQUIRE_OK(t_pair("full", &o, &o, &rx, &tx));
+	int bell = rx->xp->bell_fd[IVC_BELL_RX];
+	(void)!read(bell, &v, sizeof(v));
+	REQUIRE(write(bell, &full, sizeof(full)) == (ssize_t)sizeof(full));
+	REQUIRE(fcntl(bell, F_SETFL, 0) == 0);
+	sl.ch = rx;
+	REQUIRE(pthread_create(&th, NULL, sleeper_main, &sl) == 0);
+	/* Send once the receiver sleeps (its sleep epoch is odd). */
+	while (!(IVC_LOAD(&rx->rx.rx_cold->rx_sleep) & 1))
+		sched_yield();
+	CHECK_ERR(ivc_send(tx, "wake", 4, 5000), 0);
+	pthread_join(th, NULL);
+	printf("   woken after %.1f ms (its timeout: 10000 ms)\n", (double)sl.ns / 1e6);
+	CHECK_ERR(sl.r, 4);
+	CHECK(sl.ns < 2000000000ull);
+	ivc_close(rx);
+	ivc_close(tx);
+}
+
 /* ---- no /proc ---- */
 
 /* A private mount namespace with an empty /proc: 0, or -1 (cannot). */
@@ -285,6 +341,7 @@ int main(void)
 	printf("slowest call: %s, %.1f ms (bound %d ms)\n", tm.worst ? tm.worst : "-",
 	       (double)tm.worst_ns / 1e6, BOUND_MS);
 	t_watchdog(60);
+	full_counter_wakes();
 	no_proc();
 	return t_finish();
 }
