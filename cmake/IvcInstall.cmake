@@ -19,6 +19,11 @@ install(FILES ${IVC_PUBLIC_HEADERS}
         DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/ivc"
         COMPONENT ivc_dev)
 
+# Man pages (section 3) of the calls documented so far (man/man3/).
+install(DIRECTORY "${PROJECT_SOURCE_DIR}/man/man3"
+        DESTINATION "${CMAKE_INSTALL_MANDIR}"
+        COMPONENT ivc_dev FILES_MATCHING PATTERN "*.3")
+
 install(TARGETS ivc ivc_static
         EXPORT ivcTargets
         LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}"
