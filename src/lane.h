@@ -99,6 +99,9 @@ int ivc_lane_tx_space(struct ivc_lane_tx *tx, uint32_t want);
  * ring is full), -EINVAL / -EMSGSIZE (nothing written), -EPROTO. */
 int ivc_lane_tx_post(struct ivc_lane_tx *tx, const struct ivc_buf *bufs,
 		     unsigned n);
+/* Descriptors published that the receiver has not consumed: 0..slots, or
+ * -EPROTO for a consumer index outside the ring. */
+int ivc_lane_tx_in_flight(struct ivc_lane_tx *tx);
 /* After posting: whether the receiver sleeps and needs a doorbell (at most
  * one per sleep). */
 int ivc_lane_tx_need_bell(struct ivc_lane_tx *tx);
@@ -142,6 +145,11 @@ int ivc_lane_rx_ready(struct ivc_lane_rx *rx);
  * -EPROTO.  With the peer gone and none there, a chain staged in part can
  * never be completed. */
 int ivc_lane_rx_ring_ready(const struct ivc_lane_rx *rx);
+/* Descriptors published in the ring beyond what is staged (0..slots), by a
+ * binary search over the stamps: an honest sender publishes in order, so
+ * the published slots are a prefix; a dishonest one only gets a wrong
+ * count, and the receive itself still validates each descriptor. */
+uint32_t ivc_lane_rx_ring_count(const struct ivc_lane_rx *rx);
 void ivc_lane_rx_sleep(struct ivc_lane_rx *rx, int asleep);
 /* The peer set its closed flag (acquire: its last descriptors are visible). */
 int ivc_lane_rx_peer_closed(const struct ivc_lane_rx *rx);

@@ -224,6 +224,23 @@ int64_t ivc_lane_rx_msg_len(const struct ivc_lane_rx *rx, uint32_t *nbufs)
 	return -EAGAIN;
 }
 
+/* Whether @b is a buffer ivc handed to the caller from this lane and not
+ * yet released.  As on the sending side, the index alone could name a
+ * buffer of another channel: the address handed out with it must match
+ * (a peer's buffer in its mapped region, or one of our inline hold slots). */
+static inline int rx_is_callers(const struct ivc_lane_rx *rx,
+				const struct ivc_buf *b, uint32_t nids)
+{
+	uint32_t id = b->id;
+
+	if (id >= nids || rx->state[id] != IVC_RXB_APP)
+		return 0;
+	if (id < rx->g.buf_count)
+		return b->data == rx->bufs + (uint64_t)id * rx->g.buf_size;
+	return b->data ==
+	       rx->hold + (size_t)(id - rx->g.buf_count) * IVC_DESC_SIZE_INLINE;
+}
+
 int ivc_lane_rx_release(struct ivc_lane_rx *rx, const struct ivc_buf *bufs,
 			unsigned n)
 {
@@ -237,7 +254,7 @@ int ivc_lane_rx_release(struct ivc_lane_rx *rx, const struct ivc_buf *bufs,
 	for (i = 0; i < n; i++) {
 		uint32_t id = bufs[i].id;
 
-		if (id >= nids || rx->state[id] != IVC_RXB_APP) {
+		if (!rx_is_callers(rx, &bufs[i], nids)) {
 			while (i--)
 				rx->state[bufs[i].id] = IVC_RXB_APP;
 			return -EINVAL;
@@ -279,6 +296,31 @@ int ivc_lane_rx_ring_ready(const struct ivc_lane_rx *rx)
 	if (seq == rx->cons)
 		return 1;
 	return seq == rx->cons - rx->g.slots ? 0 : -EPROTO;
+}
+
+/* Whether the descriptor @ahead slots past our index is published. */
+static int rx_published(const struct ivc_lane_rx *rx, uint32_t ahead)
+{
+	uint32_t idx = rx->cons + ahead;
+
+	return IVC_LOAD_ACQ(&ivc_desc_at(rx->ring, rx->g.desc_size,
+					 idx & rx->mask)->seq) == idx;
+}
+
+uint32_t ivc_lane_rx_ring_count(const struct ivc_lane_rx *rx)
+{
+	/* Staged descriptors have left the ring: all of it may be refilled. */
+	uint32_t lo = 0, hi = rx->g.slots; /* the count is in [lo, hi] */
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo + 1) / 2;
+
+		if (rx_published(rx, mid - 1))
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return lo;
 }
 
 int ivc_lane_rx_ready(struct ivc_lane_rx *rx)

@@ -94,6 +94,21 @@ int ivc_lane_tx_alloc(struct ivc_lane_tx *tx, struct ivc_buf *bufs, unsigned n)
 	return (int)k;
 }
 
+/* Whether @b is a buffer of this lane that ivc lent to the caller and the
+ * caller has neither sent nor freed.  The index alone is not enough: a
+ * buffer of another channel (or one received from the peer) carries an
+ * index that may well be valid here, and accepting it would publish one of
+ * our own buffers under its length.  ivc_tx_alloc() hands out the one
+ * address that goes with each index, so the pair names exactly one buffer
+ * of exactly one lane: a compare that costs nothing next to the state
+ * byte's load. */
+static inline int tx_is_callers(const struct ivc_lane_tx *tx,
+				const struct ivc_buf *b)
+{
+	return b->id < tx->g.buf_count && tx->state[b->id] == IVC_BUF_APP &&
+	       b->data == tx->bufs + (uint64_t)b->id * tx->g.buf_size;
+}
+
 /* Move @n of the caller's buffers to @to, all or none: a buffer that is
  * not the caller's, or is named twice, undoes the ones already moved. */
 static int tx_claim(struct ivc_lane_tx *tx, const struct ivc_buf *bufs,
@@ -102,14 +117,12 @@ static int tx_claim(struct ivc_lane_tx *tx, const struct ivc_buf *bufs,
 	unsigned i;
 
 	for (i = 0; i < n; i++) {
-		uint32_t id = bufs[i].id;
-
-		if (id >= tx->g.buf_count || tx->state[id] != IVC_BUF_APP) {
+		if (!tx_is_callers(tx, &bufs[i])) {
 			while (i--)
 				tx->state[bufs[i].id] = IVC_BUF_APP;
 			return -EINVAL;
 		}
-		tx->state[id] = to;
+		tx->state[bufs[i].id] = to;
 	}
 	return 0;
 }
@@ -143,6 +156,16 @@ int ivc_lane_tx_space(struct ivc_lane_tx *tx, uint32_t want)
 	return (int)(tx->g.slots - used);
 }
 
+int ivc_lane_tx_in_flight(struct ivc_lane_tx *tx)
+{
+	uint32_t c = IVC_LOAD_ACQ(&tx->rx_hot->desc_cons);
+
+	if (tx->prod - c > tx->g.slots)
+		return -EPROTO;
+	tx->cons_cache = c;
+	return (int)(tx->prod - c);
+}
+
 /* One pass over all @n: each must be the caller's (not named twice), no
  * longer than a buffer, with known flags, and no chain may outgrow the
  * ring.  Each is marked LENT as it passes; a failure undoes the marks. */
@@ -159,8 +182,8 @@ static int tx_check_claim(struct ivc_lane_tx *tx, const struct ivc_buf *bufs,
 		/* The caller's only flag is MORE: INLINE is the lane's to set,
 		 * and set by the caller on a payload that sits in the buffer
 		 * it would make an honest receiver fail with -EPROTO. */
-		if (b->id >= tx->g.buf_count || tx->state[b->id] != IVC_BUF_APP ||
-		    b->len > tx->g.buf_size || (b->flags & ~IVC_DESC_MORE)) {
+		if (!tx_is_callers(tx, b) || b->len > tx->g.buf_size ||
+		    (b->flags & ~IVC_DESC_MORE)) {
 			r = -EINVAL;
 			break;
 		}

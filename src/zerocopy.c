@@ -98,6 +98,30 @@ static int rx_end(struct ivc_channel *ch)
 	return ivc_channel_break(ch, end);
 }
 
+/* Something is staged (a readiness check, ivc_wait() or the poller looked
+ * at the ring and kept what it read): hand that out, then go on straight
+ * from the ring.  However the caller learnt that data was there, a burst
+ * returns all that is available up to @n, not just the one descriptor the
+ * look staged.  A ring error after some buffers were had is sticky and
+ * comes with the next call. */
+static int rx_take_then_poll(struct ivc_channel *ch, struct ivc_buf *bufs,
+			     unsigned n)
+{
+	unsigned k = ivc_lane_rx_take(&ch->rx, bufs, n);
+	int r;
+
+	if (k == n || ch->rx.st_n)
+		return (int)k;
+	r = ivc_lane_rx_poll(&ch->rx, bufs + k, n - k);
+	if (r < 0) {
+		(void)ivc_channel_break(ch, r);
+		return (int)k;
+	}
+	if (r > 0 && ivc_lane_rx_need_bell(&ch->rx))
+		ivc_channel_ring(ch, IVC_BELL_TX, &ch->rxs);
+	return (int)k + r;
+}
+
 IVC_PUBLIC int ivc_rx_burst(struct ivc_channel *ch, struct ivc_buf *bufs,
 			    unsigned n, int timeout_ms)
 {
@@ -112,7 +136,7 @@ IVC_PUBLIC int ivc_rx_burst(struct ivc_channel *ch, struct ivc_buf *bufs,
 		if (r)
 			return r;
 		if (ch->rx.st_n)
-			return (int)ivc_lane_rx_take(&ch->rx, bufs, n);
+			return rx_take_then_poll(ch, bufs, n);
 		/* The common case: straight from the ring, no staging. */
 		r = ivc_lane_rx_poll(&ch->rx, bufs, n);
 		if (r > 0) {

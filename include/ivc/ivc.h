@@ -10,6 +10,7 @@
 #include <ivc/error.h>
 #include <ivc/channel.h>
 #include <ivc/zerocopy.h>
+#include <ivc/depth.h>
 #include <ivc/msg.h>
 #include <ivc/wait.h>
 #include <ivc/stats.h>

@@ -35,12 +35,23 @@ struct ivc_channel;
 
 /**
  * struct ivc_buf - a buffer lent by ivc.
- * @data:  first payload byte: the start of the buffer (changing the pointer
- *         does not move the payload; write it from @data on).
+ * @data:  first payload byte: the start of the buffer.  Give the struct
+ *         back (ivc_tx_send, ivc_tx_free, ivc_rx_release) with @data and
+ *         @id as ivc set them: the pair names one buffer of one channel's
+ *         lane, and a buffer whose pair does not match is refused with
+ *         -EINVAL (keep your own cursor to parse or write a payload).
  * @len:   payload bytes (TX: set by the caller before sending, <= cap;
  *         RX: as sent by the peer, already checked against cap).
  * @cap:   the buffer's size (the lane's buf_size).
  * @id:    ivc's index of the buffer; do not change it.
+ *
+ * A buffer belongs to the channel and the call that handed it out: one
+ * from ivc_tx_alloc() may be sent or freed once, on that channel; one from
+ * ivc_rx_burst() released once, on that channel.  A received buffer cannot
+ * be sent on (not even on another channel: forward it by allocating one of
+ * your own and copying), and every other misuse - another channel's
+ * buffer, one sent, freed or released already - is -EINVAL, with nothing
+ * sent, freed or released.  The check costs a compare per buffer.
  * @flags: IVC_BUF_MORE or 0.
  */
 struct ivc_buf {
@@ -79,8 +90,9 @@ int ivc_tx_alloc(struct ivc_channel *ch, struct ivc_buf *bufs, unsigned n,
  * message.  A chain longer than min(slots, buf_count) buffers is refused.
  *
  * Return: the number sent (1..@n); -EAGAIN; -ETIMEDOUT; -EPIPE (peer closed);
- * -ECONNRESET; -EPROTO; -EINVAL (a buffer not allocated to the caller, len >
- * cap, unknown flags: nothing is sent); -EMSGSIZE (chain too long).
+ * -ECONNRESET; -EPROTO; -EINVAL (a buffer not allocated to the caller by
+ * this channel, or already sent or freed, or with @data changed; len > cap;
+ * unknown flags: nothing is sent); -EMSGSIZE (chain too long).
  */
 int ivc_tx_send(struct ivc_channel *ch, const struct ivc_buf *bufs, unsigned n,
 		int timeout_ms);
@@ -91,8 +103,8 @@ int ivc_tx_send(struct ivc_channel *ch, const struct ivc_buf *bufs, unsigned n,
  * @bufs: buffers from ivc_tx_alloc().
  * @n:    how many.
  *
- * Return: 0; -EINVAL if one is not currently allocated to the caller (none
- * is freed then).
+ * Return: 0; -EINVAL if one is not currently allocated to the caller by
+ * this channel (none is freed then).
  */
 int ivc_tx_free(struct ivc_channel *ch, const struct ivc_buf *bufs, unsigned n);
 
@@ -104,7 +116,9 @@ int ivc_tx_free(struct ivc_channel *ch, const struct ivc_buf *bufs, unsigned n);
  * @timeout_ms: how long to wait while nothing is there.
  *
  * Buffers come in the order sent; a buffer with IVC_BUF_MORE continues in
- * the next.  Once the peer has gone, what it had published is still handed
+ * the next.  The burst holds all that is there up to @n, also right after
+ * a readiness check (ivc_ready, ivc_wait, ivc_arm, the poller) looked at
+ * the ring.  Once the peer has gone, what it had published is still handed
  * out; the error comes after.
  *
  * Return: the number received (1..@n); -EAGAIN; -ETIMEDOUT; -EPIPE (peer
@@ -118,11 +132,13 @@ int ivc_rx_burst(struct ivc_channel *ch, struct ivc_buf *bufs, unsigned n,
 /**
  * ivc_rx_release() - give received buffers back to the peer, in any order.
  * @ch:   the channel.
- * @bufs: buffers from ivc_rx_burst() (only @id is read).
+ * @bufs: buffers from ivc_rx_burst() of this channel (@id and @data are
+ *        read).
  * @n:    how many.
  *
- * Return: 0; -EINVAL if one is not currently held by the caller (e.g.
- * released twice: none is released then).  Releasing after the peer has
+ * Return: 0; -EINVAL if one is not currently held by the caller from this
+ * channel (released twice, another channel's, one for sending, @data
+ * changed: none is released then).  Releasing after the peer has
  * gone succeeds and only drops the buffers.
  */
 int ivc_rx_release(struct ivc_channel *ch, const struct ivc_buf *bufs,
