@@ -152,9 +152,11 @@ static int op_alloc(struct ret_fuzz *f)
 	return 0;
 }
 
-/* Pick @n buffers for post or free: a byte < 0xf0 picks one the
- * application holds (maybe twice), else a raw id follows.  @ok[i] says
- * whether the i-th is held and not named before it.  Return: all ok. */
+/* Pick @n buffers for post or free: a byte < 0xe0 picks one the
+ * application holds (maybe twice), < 0xf0 one with its data pointer moved,
+ * else a raw id follows, with its buffer's true address or not.  @ok[i]
+ * says whether the i-th is held, named by its own address and not named
+ * before it.  Return: all ok. */
 static int pick(struct ret_fuzz *f, struct ivc_buf *b, unsigned n, uint8_t *ok)
 {
 	uint8_t named[MAX_BUFS] = { 0 };
@@ -164,13 +166,21 @@ static int pick(struct ret_fuzz *f, struct ivc_buf *b, unsigned n, uint8_t *ok)
 	for (i = 0; i < n; i++) {
 		uint8_t c = fz_u8(&f->in);
 
+		int moved = 0;
+
 		if (c < 0xf0 && f->napp) {
 			b[i] = f->app[c % f->napp];
+			moved = c >= 0xe0;
+			if (moved)
+				b[i].data = (char *)b[i].data + 64;
 		} else {
 			memset(&b[i], 0, sizeof(b[i]));
 			b[i].id = fz_u32(&f->in);
+			moved = fz_u8(&f->in) & 1 || b[i].id >= f->g.buf_count;
+			if (!moved)
+				b[i].data = f->tx.bufs + (uint64_t)b[i].id * f->g.buf_size;
 		}
-		ok[i] = b[i].id < f->g.buf_count &&
+		ok[i] = !moved && b[i].id < f->g.buf_count &&
 			f->model[b[i].id] == IVC_BUF_APP && !named[b[i].id]++;
 		all &= ok[i];
 	}

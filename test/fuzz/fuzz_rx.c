@@ -284,13 +284,19 @@ static void op_release(struct rx_fuzz *f)
 		uint8_t c = fz_u8(&f->in);
 
 		if (c < 0xf0 && f->nheld) {
+			/* A held buffer, or (0xe0..0xef) a copy of it whose
+			 * data pointer moved: not the caller's to release. */
 			b[i] = f->held[c % f->nheld];
+			if (c >= 0xe0) {
+				b[i].data = (char *)b[i].data + 1;
+				ok = 0;
+			}
 			ok &= !pick[b[i].id]++;
 		} else {
+			/* A raw id, without the address ivc handed out. */
 			memset(&b[i], 0, sizeof(b[i]));
 			b[i].id = fz_u32(&f->in);
-			ok &= b[i].id < f->nids && f->is_held[b[i].id] &&
-			      !pick[b[i].id]++;
+			ok = 0;
 		}
 	}
 	r = ivc_lane_rx_release(&f->rx, b, n);
