@@ -120,8 +120,11 @@ static int handshake(int sock, const struct shm_opts *o, uint64_t deadline,
 		/* A lane we cannot take: the listener hears why. */
 		if (r == -E2BIG || r == -EPROTO)
 			ivc_ctrl_reject(sock, r);
-		/* Hanging up mid-handshake breaks the protocol. */
-		return r == -ECONNRESET ? -EPROTO : r;
+		/* A listener that hung up before its WELCOME never took us:
+		 * it exited, was killed or closed with our connection still
+		 * pending, or dropped it.  That is a refusal, not a broken
+		 * protocol (a bad answer is -EPROTO, from welcomed()). */
+		return r == -ECONNRESET ? -ECONNREFUSED : r;
 	}
 	r = ivc_shm_channel(s, sock, o, &rxg, rx_start, out);
 	if (r)
@@ -131,7 +134,9 @@ static int handshake(int sock, const struct shm_opts *o, uint64_t deadline,
 	if (r) {
 		ivc_close(*out); /* (its transport does not own @sock yet) */
 		*out = NULL;
-		return r == -ECONNRESET ? -EPROTO : r;
+		/* It said yes and then went away: -ECONNRESET, as for a
+		 * peer that goes away once connected. */
+		return r;
 	}
 	s->sock = sock;
 	ivc_shm_peer_populate(s);

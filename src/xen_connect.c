@@ -66,6 +66,13 @@ static int take_page(struct ivc_xen_conn *c, uint32_t ref)
 	return r;
 }
 
+/* The listener's alive word is cleared: by its unmap-notify when it exits
+ * or is killed, by its own hand when it closes the offer. */
+static int listener_gone(const struct ivc_xen_hs *hs)
+{
+	return !IVC_LOAD_ACQ(&hs->l_alive);
+}
+
 /* Wait for the listener's answer in the page. */
 static int await_answer(struct ivc_xen_conn *c, uint64_t deadline)
 {
@@ -84,8 +91,11 @@ static int await_answer(struct ivc_xen_conn *c, uint64_t deadline)
 			/* The listener's word, so checked again. */
 			return ivc_xen_told(IVC_LOAD(&hs->l_err));
 		}
-		if (!IVC_LOAD(&hs->l_alive))
-			return -EPROTO; /* the listener went away mid-handshake */
+		/* The listener went away (exited, was killed, closed its
+		 * listener) before it answered: it never took us.  That is
+		 * a refusal, not a broken protocol (issue 13). */
+		if (listener_gone(hs))
+			return -ECONNREFUSED;
 		ms = ivc_ms_left(deadline);
 		if (ms == 0)
 			return -ETIMEDOUT;
@@ -108,8 +118,13 @@ static int handshake(const struct xconn *k, struct ivc_xen_conn *c,
 	r = ivc_xen_ev_bind(&c->ev[IVC_XEN_RX], k->peer, IVC_LOAD(&hs->l_port[IVC_XEN_RX]));
 	if (!r)
 		r = ivc_xen_ev_bind(&c->ev[IVC_XEN_TX], k->peer, IVC_LOAD(&hs->l_port[IVC_XEN_TX]));
+	/* Ports that do not bind: closed by a listener that is going away,
+	 * else ports that are not the listener's.  Its alive word tells
+	 * which: an orderly close clears it before it closes the ports, and
+	 * at exit the kernel clears it on closing the grant handle, which
+	 * the listener opened before the ports (so usually closed first). */
 	if (r)
-		r = -EPROTO; /* ports that are not the listener's */
+		r = listener_gone(hs) ? -ECONNREFUSED : -EPROTO;
 	if (!r)
 		r = ivc_xen_lane_share(c->gs, k->peer, k->txg, &c->tx);
 	if (r) {
@@ -124,9 +139,14 @@ static int handshake(const struct xconn *k, struct ivc_xen_conn *c,
 	IVC_STORE_REL(&hs->c_state, (uint32_t)IVC_XS_INITIALISED);
 	ivc_xen_ev_notify(&c->ev[IVC_XEN_HUP]);
 	r = await_answer(c, k->deadline);
-	if (!r)
+	if (!r) {
 		r = ivc_xen_lane_map(c->gt, k->peer, IVC_LOAD(&hs->l_lane_ref0),
 				     IVC_LOAD(&hs->l_lane_pages), &rxg, &rx_start, &c->rx);
+		/* It said Connected and then went away, taking its lane's
+		 * grants with it: a reset, as once connected. */
+		if (r == -EPROTO && listener_gone(hs))
+			r = -ECONNRESET;
+	}
 	if (r) {
 		ivc_xen_conn_free(c);
 		return r;

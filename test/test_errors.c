@@ -624,8 +624,10 @@ static void test_fake_servers(void)
 	fake_server_case(FR_PIPE_BELLS, "pipes for doorbells", proto, 1, FAKE_MS);
 	fake_server_case(FR_HELLO, "HELLO for an answer", proto, 1, FAKE_MS);
 	/* Regression test (found at 6781eee, fixed in 7fcda9a): this gave
-	 * -ECONNRESET, which ivc_connect's documentation does not list. */
-	fake_server_case(FR_HANGUP, "accepts and hangs up", notivc, 2, FAKE_MS);
+	 * -ECONNRESET, then listed for ivc_connect only after a WELCOME.
+	 * Issue 13: a listener that hangs up before it answers refused us;
+	 * it broke no protocol (it was -EPROTO; test_listener_gone). */
+	fake_server_case(FR_HANGUP, "accepts and hangs up", refused, 1, FAKE_MS);
 	fake_server_case(FR_SILENT, "never answers", timedout, 1, 200);
 	fake_server_case(FR_STREAM, "SOCK_STREAM listener (a path)", refused, 1,
 			 FAKE_MS);

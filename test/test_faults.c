@@ -251,10 +251,11 @@ static int status_killed(int st)
 static const int accept_errs[] = { -EAGAIN, -ETIMEDOUT, -EPROTO, -EACCES,
 				   -EPROTONOSUPPORT, -E2BIG, -ENOMEM, -EMFILE,
 				   -ENFILE, -EINVAL };
+/* (-ECONNRESET: a listener that went away after its WELCOME, issue 13.) */
 static const int connect_errs[] = { -EINVAL, -EAFNOSUPPORT, -ENAMETOOLONG,
-				    -ECONNREFUSED, -ETIMEDOUT, -EACCES, -EPERM,
-				    -EPROTONOSUPPORT, -EPROTO, -E2BIG, -ENOMEM,
-				    -EMFILE, -ENFILE };
+				    -ECONNREFUSED, -ECONNRESET, -ETIMEDOUT, -EACCES,
+				    -EPERM, -EPROTONOSUPPORT, -EPROTO, -E2BIG,
+				    -ENOMEM, -EMFILE, -ENFILE };
 
 static int in_list(int r, const int *l, size_t n)
 {

@@ -227,12 +227,18 @@ void ivc_listener_close(struct ivc_listener *l);
  * shm: the listener's uid is checked before anything is sent to it (see
  * @allowed_uids: by default it must run as our euid or as root).
  *
+ * A listener that goes away during the call (it exits, is killed, or
+ * closes its listener) is no protocol error: before it has answered, that
+ * is -ECONNREFUSED (it never took us); after it said yes, -ECONNRESET.
+ *
  * Return: 0; -EINVAL; -EAFNOSUPPORT; -ENAMETOOLONG; -ECONNREFUSED (nothing
- * listens and timeout_ms is 0, or the socket is not an ivc listener);
- * -ETIMEDOUT; -EACCES (refused by the listener, or a listener whose uid we
- * do not trust); -EPERM (the filesystem does not let us reach the socket);
- * -EPROTONOSUPPORT; -EPROTO (a bad answer, or the listener hung up
- * mid-handshake); -E2BIG (the listener's lane is over @peer_lane_max, or
+ * listens and timeout_ms is 0, the socket is not an ivc listener, or the
+ * listener went away or hung up before it answered); -ECONNRESET (the
+ * listener went away after it accepted us, before the channel was
+ * complete); -ETIMEDOUT; -EACCES (refused by the listener, or a listener
+ * whose uid we do not trust); -EPERM (the filesystem does not let us reach
+ * the socket); -EPROTONOSUPPORT; -EPROTO (a bad answer: the listener broke
+ * the protocol); -E2BIG (the listener's lane is over @peer_lane_max, or
  * ours over its limit); -ENOMEM; -EMFILE or -ENFILE (out of descriptors).
  * Xen: a listener that is not there yet is waited for under a xenstore
  * watch (no offer and timeout_ms 0: -ECONNREFUSED); a service that exists

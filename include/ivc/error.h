@@ -15,7 +15,8 @@
  * | -EPIPE           | the peer closed the channel in order; everything it sent has |
  * |                  | been received (RX), or nothing more can be sent (TX)         |
  * | -ECONNRESET      | the peer died (crashed, killed) without closing; everything  |
- * |                  | it had published has been received first                     |
+ * |                  | it had published has been received first (ivc_connect: the  |
+ * |                  | listener went away after it had accepted us)                 |
  * | -EPROTO          | the peer broke the protocol (bad index, bad descriptor, bad  |
  * |                  | control message, ...); the channel is broken for good        |
  * | -EPROTONOSUPPORT | the peer speaks another protocol version                      |
@@ -23,7 +24,8 @@
  * |                  | (or domid), or a connector does not trust the listener's uid |
  * | -EPERM           | the system refused: file or device permissions               |
  * | -E2BIG           | a lane larger than the transport or the peer's limit allows  |
- * | -ECONNREFUSED    | nothing listens at that address (or it is not an ivc socket) |
+ * | -ECONNREFUSED    | nothing listens at that address (or it is not an ivc socket, |
+ * |                  | or its listener went away before it answered us)             |
  * | -EAFNOSUPPORT    | the address names a transport this build does not have       |
  * | -EMSGSIZE        | a message larger than the channel or the user buffer allows  |
  * | -ENOMEM, -EMFILE | the system ran out of memory or file descriptors             |

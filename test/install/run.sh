@@ -5,14 +5,21 @@
 # and run test/install/consumer.c against it
 #   (a) through the CMake package: ivc::ivc and ivc::ivc_static;
 #   (b) through pkg-config: `cc $(pkg-config --cflags --libs ivc)`, and the
-#       static library with `pkg-config --static`.
+#       static library with `pkg-config --static`;
+# and (c) run the installed programs (ivc-cat, ivc-bench, those built) with
+# LD_LIBRARY_PATH unset: their RUNPATH must find the installed libivc.
 #
-# usage: run.sh BUILD_DIR SOURCE_DIR C_COMPILER [SANITIZERS]
+# usage: run.sh BUILD_DIR SOURCE_DIR C_COMPILER [SANITIZERS [RUNPATH]]
 #
 # SANITIZERS is the build's IVC_SANITIZE value ('' / 'address,undefined' /
 # 'thread').  A sanitized libivc needs a sanitized program (its runtime must
 # come first), so the same -fsanitize flags are passed to every consumer
 # build; nothing is skipped under the sanitizers.
+#
+# RUNPATH is the one the installed programs must carry (cmake/IvcRunpath.cmake,
+# e.g. '$ORIGIN/../lib'); empty or absent: any, but one; 'none': the build
+# installs none (a system prefix), so they must have none and run with
+# LD_LIBRARY_PATH set to the prefix's library directory.
 #
 # Set IVC_INSTALL_TEST_KEEP=1 to keep the temporary directory.
 set -euo pipefail
@@ -25,6 +32,7 @@ build=$(cd "$1" && pwd)
 src=$(cd "$2" && pwd)
 cc=$3
 san=${4:-}
+runpath=${5:-}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ivc-install-test.XXXXXX")
 cleanup() {
@@ -78,12 +86,13 @@ echo "installed ivc $version into $prefix (libdir $libdir)"
 expect_shared() {
 	readelf -d "$1" | grep -q 'NEEDED.*\[libivc\.so\.0\]' ||
 		die "$1 does not link libivc.so.0"
-	local where
+	local where dir
 	where=$(LD_LIBRARY_PATH=${2:-} ldd "$1" | awk '$1 == "libivc.so.0" { print $3 }')
-	case "$where" in
-	"$libdir"/*) ;;
-	*) die "$1 loads libivc.so.0 from '$where', not from $libdir" ;;
-	esac
+	# (Through a RUNPATH of $ORIGIN/../lib it is .../bin/../lib/...)
+	dir=$(cd "$(dirname "${where:-/nonexistent/x}")" 2>/dev/null && pwd -P) || dir=""
+	if [ -z "$dir" ] || [ "$dir" != "$(cd "$libdir" && pwd -P)" ]; then
+		die "$1 loads libivc.so.0 from '$where', not from $libdir"
+	fi
 }
 expect_static() {
 	if readelf -d "$1" | grep -q 'NEEDED.*libivc'; then
@@ -147,6 +156,78 @@ expect_shared "$work/pc_shared" "$libdir"
 expect_static "$work/pc_static"
 LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$work/pc_shared"
 "$work/pc_static"
+
+# (c) The installed programs.  Installed, a program's build-tree RUNPATH is
+# gone: it must find the installed libivc.so.0 through its own RUNPATH, with
+# no LD_LIBRARY_PATH (before issue 13's fix: "libivc.so.0: cannot open
+# shared object file").  Each program is checked if the build made it.
+if [ "$runpath" = none ]; then
+	step "installed programs: no RUNPATH (a system prefix); run with LD_LIBRARY_PATH=$libdir"
+else
+	step "installed programs: RUNPATH ${runpath:-(any)}; run with LD_LIBRARY_PATH unset"
+fi
+# Run "$@" as an installed program is run: no LD_LIBRARY_PATH, unless the
+# build installs no RUNPATH (then the prefix is not its library's home).
+bare() {
+	if [ "$runpath" = none ]; then
+		LD_LIBRARY_PATH="$libdir" "$@"
+	else
+		env -u LD_LIBRARY_PATH "$@"
+	fi
+}
+# Check installed program $1 (built as $2) and set $prog to it.  Return 1
+# (and check nothing) if the build did not make it.
+installed_prog() {
+	local name=$1 built=$2 rp
+	prog=""
+	if [ ! -e "$built" ]; then
+		echo "($name was not built: not checked)"
+		return 1
+	fi
+	prog=$(find "$prefix" -type f -name "$name" | head -n 1)
+	[ -n "$prog" ] || die "$name was not installed"
+	rp=$(readelf -d "$prog" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p')
+	if [ "$runpath" = none ]; then
+		[ -z "$rp" ] || die "$prog has RUNPATH '$rp'; a system prefix wants none"
+		if readelf -d "$prog" | grep -q '(RPATH)'; then
+			die "$prog has an RPATH"
+		fi
+		expect_shared "$prog" "$libdir"
+	else
+		[ -n "$rp" ] || die "$prog has no RUNPATH ($(readelf -d "$prog" |
+			grep -E '\((RUN)?PATH\)' || echo none)): it cannot find $libdir"
+		[ -z "$runpath" ] || [ "$rp" = "$runpath" ] ||
+			die "$prog has RUNPATH '$rp', want '$runpath'"
+		expect_shared "$prog" # (LD_LIBRARY_PATH empty)
+	fi
+	echo "$prog: RUNPATH ${rp:-none}, loads $libdir/libivc.so.0"
+}
+if installed_prog ivc-cat "$build/apps/ivc-cat"; then
+	bare "$prog" -h >"$work/cat-help.txt" || die "$prog -h failed"
+	grep -q '^usage: ivc-cat' "$work/cat-help.txt" || die "$prog -h: no usage"
+	# A real exchange between two installed ivc-cat processes: a listener
+	# that receives, a client that sends 100 kB, compared byte for byte.
+	# (-w bounds both: the client's wait for the listener, the listener's
+	# for a client.)
+	addr="shm:@ivc-install-test-$$"
+	head -c 100000 /dev/urandom >"$work/cat.in"
+	bare "$prog" -r -w 60 -l "$addr" >"$work/cat.out" </dev/null &
+	cat_listener=$!
+	if ! bare "$prog" -s -w 60 "$addr" <"$work/cat.in"; then
+		kill "$cat_listener" 2>/dev/null || true
+		die "the installed ivc-cat (sending) failed"
+	fi
+	wait "$cat_listener" || die "the installed ivc-cat -l (receiving) failed"
+	cmp "$work/cat.in" "$work/cat.out" || die "ivc-cat copied the data wrong"
+	echo "installed ivc-cat: -h, and 100000 bytes from one to another, identical"
+fi
+if installed_prog ivc-bench "$build/perf/ivc-bench"; then
+	bare "$prog" --help >"$work/bench-help.txt" || die "$prog --help failed"
+	grep -q '^usage: ivc-bench' "$work/bench-help.txt" || die "$prog --help: no usage"
+	bare "$prog" list >"$work/bench-list.txt" || die "$prog list failed"
+	grep -q '^ivc ' "$work/bench-list.txt" || die "$prog list: no ivc transport"
+	echo "installed ivc-bench: --help and list"
+fi
 
 # The headers are usable from C++ too (extern "C"), when a C++ compiler is
 # installed; a syntax check only.
