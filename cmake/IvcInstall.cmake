@@ -19,7 +19,8 @@ install(FILES ${IVC_PUBLIC_HEADERS}
         DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/ivc"
         COMPONENT ivc_dev)
 
-# Man pages (section 3) of the calls documented so far (man/man3/).
+# Man pages (section 3) of the calls documented so far (man/man3/): every
+# *.3 there, so a new page (the poller's, ivc_poller_*.3) needs no edit here.
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/man/man3"
         DESTINATION "${CMAKE_INSTALL_MANDIR}"
         COMPONENT ivc_dev FILES_MATCHING PATTERN "*.3")

@@ -14,6 +14,10 @@
 #include "channel.h"
 
 #define IVC_SPIN_MIN_NS 500u
+/* After a spin that found nothing (adaptive mode, peer on another CPU): a
+ * couple of yields let a preempted peer finish before we pay for a sleep.
+ * Channel waits and the poller both do it. */
+#define IVC_YIELDS_AFTER_SPIN 2
 
 /* How long to spin before sleeping, in nanoseconds. */
 uint64_t ivc_backoff_budget(const struct ivc_backoff *b);

@@ -293,6 +293,16 @@ void ivc_channel_note_cpu(struct ivc_channel *ch)
 		IVC_STORE(&ch->tx.tx_cold->cpu, v);
 }
 
+int ivc_channel_shares_cpu(struct ivc_channel *ch)
+{
+	int peer;
+
+	if (!ch->xp->cpu_comparable)
+		return 0;
+	peer = ivc_lane_rx_peer_cpu(&ch->rx);
+	return peer >= 0 && peer == sched_getcpu();
+}
+
 void ivc_channel_discard(struct ivc_channel *ch)
 {
 	close(ch->epfd);

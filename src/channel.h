@@ -101,11 +101,19 @@ int ivc_channel_ready(struct ivc_channel *ch, unsigned ev);
 /* Wait until one of @ev holds (wait.c).  Return the mask or -errno. */
 int ivc_channel_wait(struct ivc_channel *ch, unsigned ev, int timeout_ms);
 
-/* Tell @p (void * to keep poller.c's type private) that @ch is going
- * away: safe from the poller's own callbacks (poller.c). */
+/* Tell @p (void * to keep the poller's type private) that @ch is going
+ * away (poller_set.c): at once from the poller's own callbacks or while
+ * no thread runs it, else handed to the loop like ivc_poller_remove(). */
 void ivc_poller_forget(void *p, struct ivc_channel *ch);
 
 /* Publish the CPU we run on in our lane, for the peer's backoff. */
 void ivc_channel_note_cpu(struct ivc_channel *ch);
+
+/* The same-CPU rule (docs/design.md): whether the peer's published CPU is
+ * the one we run on now (only where the transport's CPU numbers are
+ * comparable).  Then a wait yields instead of spinning: spinning would
+ * only delay the peer it waits for.  ivc_channel_wait() and the poller
+ * both ask this. */
+int ivc_channel_shares_cpu(struct ivc_channel *ch);
 
 #endif

@@ -18,7 +18,6 @@
 #include "compiler.h"
 
 #define IVC_LIVENESS_NS 1000000ull /* peer check while polling: every 1 ms */
-#define IVC_YIELDS_AFTER_SPIN 2
 
 #define EV_RXSIDE (IVC_EVI_RX | IVC_EVI_RXMORE)
 #define EV_TXSIDE (IVC_EVI_TX | IVC_EVI_TXBUF | IVC_EVI_TXSLOT)
@@ -34,17 +33,6 @@ static void arm(struct ivc_channel *ch, unsigned ev, int on)
 		ivc_lane_rx_sleep(&ch->rx, on);
 	if (ev & EV_TXSIDE)
 		ivc_lane_tx_sleep(&ch->tx, on);
-}
-
-/* Both ends on one CPU: spinning only delays the peer we wait for. */
-static int same_cpu(struct ivc_channel *ch)
-{
-	int peer;
-
-	if (!ch->xp->cpu_comparable)
-		return 0;
-	peer = ivc_lane_rx_peer_cpu(&ch->rx);
-	return peer >= 0 && peer == sched_getcpu();
 }
 
 /* Ready now, or the peer went (found by a rate-limited liveness check). */
@@ -75,7 +63,7 @@ static int maybe_ready(const struct ivc_channel *ch, unsigned ev)
 static int spin(struct ivc_channel *ch, unsigned ev, struct ivc_chan_side *s,
 		uint64_t deadline)
 {
-	int share = same_cpu(ch);
+	int share = ivc_channel_shares_cpu(ch);
 	uint64_t budget = ch->mode == IVC_MODE_POLL ? UINT64_MAX :
 			  ivc_backoff_budget(&s->bo);
 	uint64_t start = 0, now = 0;

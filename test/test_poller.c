@@ -198,7 +198,8 @@ static void test_stream(int mode, int cpu)
 	static struct chan_state st[NCH];
 	memset(st, 0, sizeof(st));
 	struct ivc_poller *p = NULL;
-	struct ivc_poller_options po = {.cpu = cpu, .mode = mode, .spin_max_ns = 0};
+	struct ivc_poller_options po = {
+		.cpu = cpu, .mode = mode, .flags = cpu >= 0 ? IVC_POLLER_PIN : 0u};
 	REQUIRE_OK(ivc_poller_create(&po, &p));
 	for (int i = 0; i < NCH; i++) {
 		REQUIRE_OK(ivc_accept(l, 10000, &st[i].ch));

@@ -69,6 +69,11 @@ for f in include/ivc/ivc.h include/ivc/version.h include/ivc/error.h \
 	include/ivc/channel.h include/ivc/zerocopy.h; do
 	[ -f "$prefix/$f" ] || die "$f was not installed"
 done
+# Man pages, .so links included (a sample: the glob in IvcInstall.cmake).
+for f in ivc_accept.3 ivc_poller_create.3 ivc_poller_run.3 ivc_poller_stop.3 \
+	ivc_poller_dispatch.3 ivc_poller_fd.3 ivc_poller_add_listener.3; do
+	[ -n "$(find "$prefix" -path "*/man3/$f")" ] || die "man page $f was not installed"
+done
 for f in libivc.so libivc.so.0 "libivc.so.$version" libivc.a \
 	cmake/ivc/ivcConfig.cmake cmake/ivc/ivcConfigVersion.cmake \
 	cmake/ivc/ivcTargets.cmake; do
