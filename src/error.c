@@ -25,6 +25,7 @@ static const struct err_text texts[] = {
 	{ EACCES, "access control refused the peer (uid or domid not allowed)" },
 	{ EPERM, "permission denied by the system (file or device permissions)" },
 	{ ECONNREFUSED, "no ivc listener at that address" },
+	{ ECONNABORTED, "the client went away during the handshake" },
 	{ EAFNOSUPPORT, "unknown transport in address (or not built in)" },
 	{ EMSGSIZE, "message too large for the channel or buffer" },
 	{ ENAMETOOLONG, "address too long" },

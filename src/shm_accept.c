@@ -153,8 +153,9 @@ static int serve_hello(struct shm_listener *l, struct pending *p,
 	/* Never waits: a fresh socket has room for one message. */
 	r = ivc_shm_send_lane(p->sock, IVC_CTRL_WELCOME, l->o.mode, &p->loc, s,
 			      ivc_now_ns());
+	/* A client that left after its HELLO aborted; it broke nothing. */
 	if (r)
-		return r == -ECONNRESET ? -EPROTO : r;
+		return r == -ECONNRESET ? -ECONNABORTED : r;
 	p->state = PEND_READY;
 	p->since = ivc_now_ns();
 	return 0;
@@ -206,7 +207,7 @@ static int step_ready(struct shm_listener *l, struct pending *p,
 		r = ivc_shm_local_done(&p->loc);
 	if (r) { /* it was told yes already: it only hears the hang-up */
 		pending_remove(l, p, 0);
-		return r == -ECONNRESET ? -EPROTO : r;
+		return r == -ECONNRESET ? -ECONNABORTED : r;
 	}
 	s = (struct shm_xport *)p->ch->xp;
 	s->sock = p->sock;

@@ -434,9 +434,13 @@ static int offer_poll(struct xen_listener *l, struct xen_offer *o, uint64_t now,
 		o->claim_seen_ns = now;
 	if (IVC_LOAD(&hs->c_alive))
 		o->c_seen_alive = 1;
-	/* Gave up, died, or sat on the offer too long: renew it. */
-	if (st == IVC_XS_CLOSED || (o->c_seen_alive && !IVC_LOAD(&hs->c_alive)) ||
-	    now - o->claim_seen_ns > CLAIM_NS) {
+	/* Gave up or died (it went away: aborted), or sat on the offer too
+	 * long (a violation): renew it. */
+	if (st == IVC_XS_CLOSED || (o->c_seen_alive && !IVC_LOAD(&hs->c_alive))) {
+		reoffer(l, o);
+		return -ECONNABORTED;
+	}
+	if (now - o->claim_seen_ns > CLAIM_NS) {
 		reoffer(l, o);
 		return -EPROTO;
 	}

@@ -117,6 +117,7 @@ const char *t_errname(long long err)
 	case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
 	case EACCES: return "EACCES";
 	case ECONNREFUSED: return "ECONNREFUSED";
+	case ECONNABORTED: return "ECONNABORTED";
 	case EAFNOSUPPORT: return "EAFNOSUPPORT";
 	case EMSGSIZE: return "EMSGSIZE";
 	case ENOMEM: return "ENOMEM";

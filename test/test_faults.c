@@ -248,7 +248,7 @@ static int status_killed(int st)
 }
 
 /* Documented error lists (include/ivc/channel.h). */
-static const int accept_errs[] = { -EAGAIN, -ETIMEDOUT, -EPROTO, -EACCES,
+static const int accept_errs[] = { -EAGAIN, -ETIMEDOUT, -EPROTO, -ECONNABORTED, -EACCES,
 				   -EPROTONOSUPPORT, -E2BIG, -ENOMEM, -EMFILE,
 				   -ENFILE, -EINVAL };
 /* (-ECONNRESET: a listener that went away after its WELCOME, issue 13.) */

@@ -15,6 +15,13 @@
  *     client is stopped with SIGSTOP while the listener answers and hangs
  *     up): -ECONNRESET.
  *
+ * And the other way round, a client that goes away during the handshake,
+ * seen by ivc_accept() (an ordinary exit too, not -EPROTO):
+ *
+ *  5. a client that sent its HELLO and hung up before reading the WELCOME,
+ *     and 6. one that read the WELCOME and hung up instead of its READY:
+ *     -ECONNABORTED, nothing leaked, and the listener accepts the next.
+ *
  * No sleeps: the listener learns that the connection is pending by polling
  * ivc_listener_fd(), the client is known to be stopped from waitpid().
  * Every case also checks that the client leaks no descriptor.
@@ -158,6 +165,63 @@ static void gone_after_welcome(void)
 	close(ls);
 }
 
+/* A fake client (in this thread) that leaves after its HELLO, before
+ * (@read_welcome 0) or after reading the WELCOME. */
+static void client_gone(int read_welcome, const char *what)
+{
+	char addr[108], buf[512];
+	struct ivc_listener *l = NULL;
+	struct ivc_channel *ch = NULL;
+	struct ivc_options o;
+	struct fake_lane f;
+	struct fake_lane_opts fo;
+	struct ivc_ctrl_msg m;
+	int nfds;
+
+	printf("%s\n", what);
+	ivc_options_init(&o);
+	o.tx.slots = 4;
+	o.tx.buf_size = 64;
+	o.tx.buf_count = 4;
+	t_addr(addr, sizeof(addr), "client_gone");
+	REQUIRE_OK(ivc_listen(addr, &o, &l));
+	int fds0 = t_count_fds();
+	memset(&fo, 0, sizeof(fo));
+	fo.seal = SEAL_SIZE;
+	REQUIRE_EQ(fake_lane_make(&f, &fo), 0);
+	int sock = fake_connect(addr);
+	REQUIRE(sock >= 0);
+	REQUIRE_OK(fake_send_lane(sock, IVC_CTRL_HELLO, &f));
+	if (read_welcome) {
+		/* The HELLO is in the socket: one step answers it. */
+		CHECK_ERR(ivc_accept(l, 0, &ch), -EAGAIN);
+		ssize_t n = fake_recv(sock, &m, sizeof(m), &nfds, NULL, WAIT_MS);
+		CHECK(n > 0);
+		CHECK_EQ(m.type, IVC_CTRL_WELCOME);
+	}
+	close(sock);
+	fake_lane_free(&f);
+	CHECK_ERR(ivc_accept(l, WAIT_MS, &ch), -ECONNABORTED);
+	CHECK(ch == NULL);
+	CHECK_EQ(t_count_fds(), fds0);
+	/* Still listening: a real client gets through. */
+	pid_t pid = t_fork();
+	if (pid == 0) {
+		struct ivc_channel *c = NULL;
+		REQUIRE_OK(ivc_connect(addr, &o, WAIT_MS, &c));
+		REQUIRE_OK(ivc_send(c, "ok", 2, WAIT_MS));
+		ivc_close(c);
+		t_child_exit();
+	}
+	CHECK_ERR(ivc_accept(l, WAIT_MS, &ch), 0);
+	if (ch) {
+		CHECK_EQ(ivc_recv(ch, buf, sizeof(buf), WAIT_MS), 2);
+		ivc_close(ch);
+	}
+	CHECK_CHILD_OK(t_wait_child(pid, WAIT_MS));
+	ivc_listener_close(l);
+}
+
 int main(void)
 {
 	t_init("test_listener_gone", 100);
@@ -174,6 +238,9 @@ int main(void)
 	gone_before_accept(LEAVE_KILL, "3. it is killed (SIGKILL)");
 	printf("-- a listener that goes away after its WELCOME\n");
 	gone_after_welcome();
+	printf("-- a client that goes away during its handshake\n");
+	client_gone(0, "5. it hangs up after its HELLO");
+	client_gone(1, "6. it hangs up after the WELCOME, instead of its READY");
 	CHECK_EQ(t_count_fds(), fds);
 	return t_finish();
 }

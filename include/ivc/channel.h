@@ -197,12 +197,14 @@ int ivc_listener_fd(const struct ivc_listener *l);
  * dropped; ivc_accept() then returns that error (-EPROTO, -EACCES,
  * -EPROTONOSUPPORT, -E2BIG) and the listener stays usable: call it again.
  * A client that leaves, or stays silent, before its HELLO is dropped
- * without a word.  Nothing a client does makes ivc_accept() fail otherwise.
+ * without a word; one that leaves after it (an ordinary exit, not a
+ * violation) makes ivc_accept() return -ECONNABORTED (shm).  Nothing a
+ * client does makes ivc_accept() fail otherwise.
  *
  * Not for two threads at once on one listener.
  *
- * Return: 0; -EAGAIN; -ETIMEDOUT; -EPROTO; -EACCES; -EPROTONOSUPPORT;
- * -E2BIG; -ENOMEM (our own memory or address space); -EMFILE or -ENFILE
+ * Return: 0; -EAGAIN; -ETIMEDOUT; -EPROTO; -ECONNABORTED; -EACCES;
+ * -EPROTONOSUPPORT; -E2BIG; -ENOMEM (our own memory or address space); -EMFILE or -ENFILE
  * (out of descriptors); -EINVAL.
  */
 int ivc_accept(struct ivc_listener *l, int timeout_ms, struct ivc_channel **out);

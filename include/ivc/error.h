@@ -26,6 +26,8 @@
  * | -E2BIG           | a lane larger than the transport or the peer's limit allows  |
  * | -ECONNREFUSED    | nothing listens at that address (or it is not an ivc socket, |
  * |                  | or its listener went away before it answered us)             |
+ * | -ECONNABORTED    | ivc_accept: a client went away during its handshake (the    |
+ * |                  | listener stays usable: accept again)                         |
  * | -EAFNOSUPPORT    | the address names a transport this build does not have       |
  * | -EMSGSIZE        | a message larger than the channel or the user buffer allows  |
  * | -ENOMEM, -EMFILE | the system ran out of memory or file descriptors             |
