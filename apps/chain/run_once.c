@@ -274,6 +274,7 @@ static int set_up(struct chainrun *r)
 		return -errno;
 	snprintf(r->up, sizeof(r->up), "shm:%s/fw", r->dir);
 	snprintf(r->down, sizeof(r->down), "shm:%s/sink", r->dir);
+	spawn_cleanup_paths(r->up + 4, r->down + 4, r->dir);
 	r->notify_rd = r->ack_wr = r->end_rd = r->end_wr = -1;
 	if (r->c->restart_after) {
 		if (pipe2(p, O_CLOEXEC) < 0)
@@ -302,6 +303,7 @@ static void clean_up(struct chainrun *r)
 	snprintf(path, sizeof(path), "%s/sink", r->dir);
 	unlink(path);
 	rmdir(r->dir);
+	spawn_cleanup_paths(NULL, NULL, NULL);
 }
 
 static void print_result(const struct chainrun *r, struct run_result *res)

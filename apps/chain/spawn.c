@@ -173,19 +173,40 @@ void spawn_watch(const struct child *c, bool on)
 	}
 }
 
-static void on_alarm(int sig)
+/* What to remove if the run is cut short (the sockets, then the dir). */
+static char g_paths[3][128];
+
+void spawn_cleanup_paths(const char *fw, const char *sink, const char *dir)
 {
-	static const char m[] = PROG " run: watchdog: the chain did not finish"
-				" in time; killing every stage\n";
+	snprintf(g_paths[0], sizeof(g_paths[0]), "%s", fw ? fw : "");
+	snprintf(g_paths[1], sizeof(g_paths[1]), "%s", sink ? sink : "");
+	snprintf(g_paths[2], sizeof(g_paths[2]), "%s", dir ? dir : "");
+}
+
+/* The watchdog, or SIGINT/SIGTERM: kill every stage, remove the run's
+ * directory, leave.  (Async-signal-safe calls only.) */
+static void on_signal(int sig)
+{
+	static const char wd[] = PROG " run: watchdog: the chain did not finish"
+				 " in time; killing every stage\n";
+	static const char in[] = PROG " run: interrupted; killing every stage\n";
 	ssize_t r;
 
-	(void)sig;
 	for (int i = 0; i < WATCH_MAX; i++)
 		if (g_watched[i] > 0)
 			kill(g_watched[i], SIGKILL);
-	r = write(STDERR_FILENO, m, sizeof(m) - 1);
+	if (g_paths[0][0])
+		unlink(g_paths[0]);
+	if (g_paths[1][0])
+		unlink(g_paths[1]);
+	if (g_paths[2][0])
+		rmdir(g_paths[2]);
+	if (sig == SIGALRM)
+		r = write(STDERR_FILENO, wd, sizeof(wd) - 1);
+	else
+		r = write(STDERR_FILENO, in, sizeof(in) - 1);
 	(void)r;
-	_exit(EXIT_WATCHDOG);
+	_exit(sig == SIGALRM ? EXIT_WATCHDOG : 128 + sig);
 }
 
 void spawn_watchdog(unsigned seconds)
@@ -193,9 +214,11 @@ void spawn_watchdog(unsigned seconds)
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_alarm;
+	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGALRM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 	alarm(seconds);
 }
 

@@ -68,9 +68,12 @@ void spawn_kill(struct child *c);
 const char *spawn_status_str(const struct child *c, char *buf, size_t size);
 bool spawn_ok(const struct child *c);
 
-/* The watchdog of the whole run: after @seconds every child still
- * registered (spawn_watch) is killed and the run exits with 3. */
+/* The watchdog of the whole run: after @seconds (or at SIGINT/SIGTERM)
+ * every child still registered (spawn_watch) is killed, the paths of
+ * spawn_cleanup_paths() are removed, and the run exits (3 for the
+ * watchdog). */
 void spawn_watchdog(unsigned seconds);
+void spawn_cleanup_paths(const char *fw, const char *sink, const char *dir);
 void spawn_watch(const struct child *c, bool on);
 
 /* Value of "key=" in a report line, or @def. */
