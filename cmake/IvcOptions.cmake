@@ -1,6 +1,6 @@
 # Build options shared by every target.
 option(IVC_BUILD_TESTS "Build the test suite" ON)
-option(IVC_BUILD_APPS "Build apps/ (ivc-cat)" ON)
+option(IVC_BUILD_APPS "Build apps/ (ivc-cat, ivc-chain)" ON)
 option(IVC_BUILD_PERF "Build perf/ (benchmarks)" ON)
 option(IVC_WERROR "Treat warnings as errors" OFF)
 set(IVC_SANITIZE "" CACHE STRING "Sanitizers: '', 'address,undefined' or 'thread'")

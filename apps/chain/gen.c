@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ivc-chain gen: the traffic generator.  Sends packets 0..N-1 of its id,
+ * written in place in its own lane's buffers, in bursts, then closes (which
+ * drains: everything sent stays receivable).
+ *
+ * With --reconnect (the orchestrator's --restart-fw-after), a send that
+ * finds the firewall gone (-ECONNRESET, -EPIPE) reconnects and goes on from
+ * the first packet not reported sent; what the dead firewall held is lost,
+ * and the sink counts it.
+ */
+#define _GNU_SOURCE
+#include "chain.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bufs.h"
+#include "pkt.h"
+#include "stage.h"
+
+struct gen {
+	struct stage st;
+	const char *addr;
+	unsigned id;
+	uint64_t count;
+	uint32_t size;
+	bool reconnect;
+	struct ivc_options opts;
+	struct ivc_channel *ch;
+	uint32_t cap;            /* buffer size of our lane */
+	unsigned per_pkt;        /* buffers per packet */
+	struct ivc_buf *bufs;    /* allocated, not sent: bufs[0..have) */
+	unsigned have, max_bufs;
+	uint64_t seq;            /* the first packet not reported sent */
+	unsigned reconnects;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: " PROG " gen --connect ADDR [--id I] [--count N] [--size S] [options]\n"
+"  --connect ADDR   the firewall's upstream address (shm:/path)\n"
+"  --id I           generator id, 0..65535 (default 0)\n"
+"  --count N        packets to send (default 1000000)\n"
+"  --size S         bytes per packet, %u..%u (default %u)\n"
+"  --reconnect      on -ECONNRESET/-EPIPE, reconnect and go on from the next\n"
+"                   packet not reported sent\n"
+"%s", PKT_MIN_LEN, PKT_MAX_LEN, PKT_MIN_LEN, stage_usage);
+}
+
+static int open_channel(struct gen *g)
+{
+	struct ivc_info info;
+	int r;
+
+	stage_doing("connecting");
+	g->ch = NULL;
+	/* ivc_connect() waits for a listener that is not there yet (or not
+	 * there again, after a restart): no start-up ordering needed. */
+	r = ivc_connect(g->addr, &g->opts, ms_of_s(g->st.timeout_s), &g->ch);
+	if (r < 0)
+		return r;
+	r = ivc_channel_info(g->ch, &info);
+	if (r < 0)
+		return r;
+	if (info.max_tx_msg < g->size) {
+		stage_err(&g->st, "a %u-byte packet does not fit this lane "
+			  "(largest message %zu B): raise --buf-size or --slots",
+			  g->size, info.max_tx_msg);
+		return -EMSGSIZE;
+	}
+	g->cap = info.tx.buf_size;
+	g->per_pkt = bufs_per_pkt(g->size, g->cap);
+	g->max_bufs = g->st.burst * g->per_pkt;
+	free(g->bufs);
+	g->bufs = calloc(g->max_bufs, sizeof(*g->bufs));
+	g->have = 0;
+	stage_doing("sending");
+	return g->bufs ? 0 : -ENOMEM;
+}
+
+/* Allocate until at least one packet's worth is had (waiting, as the mode
+ * says, while the pool is empty: the firewall has not released yet), and
+ * take what else is free, up to @want buffers, without waiting. */
+static int take_bufs(struct gen *g, unsigned want)
+{
+	while (g->have < want) {
+		int r = ivc_tx_alloc(g->ch, g->bufs + g->have, want - g->have,
+				     g->have >= g->per_pkt ? 0 : -1);
+
+		if (r == -EAGAIN)
+			break;
+		if (r < 0)
+			return r;
+		g->have += (unsigned)r;
+	}
+	return 0;
+}
+
+/* Build packets seq.. into the buffers had; return how many. */
+static unsigned build(struct gen *g, unsigned pkts)
+{
+	struct pkt_seg segs[PKT_MAX_LEN / 64];
+	unsigned p, k;
+
+	if (pkts > g->have / g->per_pkt)
+		pkts = g->have / g->per_pkt;
+	for (p = 0; p < pkts; p++) {
+		struct ivc_buf *b = g->bufs + p * g->per_pkt;
+		uint32_t left = g->size;
+
+		for (k = 0; k < g->per_pkt; k++) {
+			b[k].len = left < g->cap ? left : g->cap;
+			b[k].flags = k + 1 < g->per_pkt ? IVC_BUF_MORE : 0;
+			segs[k].data = b[k].data;
+			segs[k].len = b[k].len;
+			left -= b[k].len;
+		}
+		pkt_build(segs, g->per_pkt, g->id, g->seq + p, g->size);
+	}
+	return pkts;
+}
+
+/* Send one burst.  Return 0, or the channel's error (g->seq then counts
+ * only the packets whose every buffer was sent). */
+static int burst(struct gen *g)
+{
+	uint64_t left = g->count - g->seq;
+	unsigned pkts = left < g->st.burst ? (unsigned)left : g->st.burst;
+	unsigned nb, sent;
+	int r = take_bufs(g, pkts * g->per_pkt);
+
+	if (r < 0)
+		return r;
+	pkts = build(g, pkts);
+	nb = pkts * g->per_pkt;
+	r = tx_send_all(g->ch, g->bufs, nb, &sent);
+	g->seq += sent / g->per_pkt;
+	if (r < 0)
+		return r;
+	g->have -= nb;
+	memmove(g->bufs, g->bufs + nb, g->have * sizeof(*g->bufs));
+	return 0;
+}
+
+static bool peer_gone(int r)
+{
+	return r == -ECONNRESET || r == -EPIPE;
+}
+
+/* Connect; with --reconnect, again if the firewall died mid-handshake
+ * (a generator that starts late may meet the one being killed). */
+static int connect_gen(struct gen *g)
+{
+	for (;;) {
+		int r = open_channel(g);
+
+		if (r == 0 || !g->reconnect || (r != -EPROTO && r != -ECONNRESET))
+			return r;
+		ivc_close(g->ch);
+		g->ch = NULL;
+		stage_info(&g->st, "firewall died mid-handshake (%s): again",
+			   errname(r));
+	}
+}
+
+static int run(struct gen *g)
+{
+	int r = connect_gen(g);
+
+	while (r == 0 && g->seq < g->count) {
+		r = burst(g);
+		if (r < 0 && g->reconnect && peer_gone(r)) {
+			stage_info(&g->st, "firewall gone at packet %llu (%s): reconnecting",
+				   (unsigned long long)g->seq, errname(r));
+			/* Closing drops what we had allocated and the cut
+			 * chain, if any: the packets are built anew. */
+			ivc_close(g->ch);
+			g->ch = NULL;
+			g->reconnects++;
+			r = connect_gen(g);
+		}
+	}
+	return r;
+}
+
+static int parse(struct gen *g, int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		STAGE_LONG_OPTS,
+		{ "connect", required_argument, NULL, 'c' },
+		{ "id", required_argument, NULL, 'i' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "size", required_argument, NULL, 's' },
+		{ "reconnect", no_argument, NULL, 'R' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	uint32_t v;
+	int opt, c;
+
+	while ((opt = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+		if ((c = stage_opt(&g->st, opt, optarg)) != 0) {
+			if (c < 0)
+				return -1;
+			continue;
+		}
+		switch (opt) {
+		case 'c': g->addr = optarg; break;
+		case 'i':
+			if (parse_u32(optarg, &v) || v > 65535)
+				goto bad;
+			g->id = v;
+			break;
+		case 'n':
+			if (parse_u64(optarg, &g->count))
+				goto bad;
+			break;
+		case 's':
+			if (parse_u32(optarg, &g->size) || g->size < PKT_MIN_LEN ||
+			    g->size > PKT_MAX_LEN)
+				goto bad;
+			break;
+		case 'R': g->reconnect = true; break;
+		case 'h': usage(stdout); exit(EXIT_OK);
+		default: usage(stderr); return -1;
+		}
+	}
+	if (!g->addr || optind != argc) {
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+bad:
+	stage_err(&g->st, "bad value '%s' (see --help)", optarg);
+	return -1;
+}
+
+int chain_gen(int argc, char **argv)
+{
+	struct gen g;
+	int r;
+
+	memset(&g, 0, sizeof(g));
+	stage_init(&g.st, "gen");
+	g.count = 1000000;
+	g.size = PKT_MIN_LEN;
+	if (parse(&g, argc, argv) < 0)
+		return EXIT_USAGE;
+	if (stage_start(&g.st) < 0)
+		return EXIT_FAIL;
+	stage_ivc_options(&g.st, &g.st.tx, &g.opts);
+	r = run(&g);
+	if (r < 0)
+		stage_ivc_err(&g.st, g.ch ? "send" : "connect", r);
+	stage_report(&g.st, "sent=%llu reconnects=%u status=%s",
+		     (unsigned long long)g.seq, g.reconnects, r < 0 ? errname(r) : "ok");
+	stage_info(&g.st, "id %u: sent %llu packets of %u B, %u reconnects",
+		   g.id, (unsigned long long)g.seq, g.size, g.reconnects);
+	ivc_close(g.ch);   /* drains: the firewall receives it all */
+	free(g.bufs);
+	return r < 0 ? EXIT_FAIL : EXIT_OK;
+}
