@@ -51,6 +51,7 @@ struct fw {
 	int end_fd;               /* EOF: no more upstreams will come */
 
 	struct ivc_listener *l;   /* NULL once no more upstreams are taken */
+	struct ivc_poller *poller; /* --fw poller: serves l as well */
 	bool end_seen;
 	struct fw_up up[FW_MAX_UPSTREAMS];
 	unsigned n_up, n_live, ended, failed;

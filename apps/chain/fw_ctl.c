@@ -20,6 +20,10 @@
 
 static void stop_listening(struct fw *fw)
 {
+	/* Out of the poller first: it must not look at a closed listener
+	 * (from its own callback this acts at once). */
+	if (fw->poller)
+		(void)ivc_poller_remove_listener(fw->poller, fw->l);
 	ivc_listener_close(fw->l);
 	fw->l = NULL;
 }
@@ -27,8 +31,8 @@ static void stop_listening(struct fw *fw)
 /* An ivc_accept() error that one client caused: the listener goes on. */
 static bool client_failed(int r)
 {
-	return r == -EPROTO || r == -EACCES || r == -EPROTONOSUPPORT ||
-	       r == -E2BIG;
+	return r == -EPROTO || r == -ECONNABORTED || r == -EACCES ||
+	       r == -EPROTONOSUPPORT || r == -E2BIG;
 }
 
 static void look_at_end(struct fw *fw)

@@ -12,10 +12,14 @@
  * still holding one of that generator's buffers.  Losses at a crash are
  * therefore bounded by the generators' pools.
  *
- * Back-pressure: buffers are taken from the downstream pool before any is
- * filled, waiting (as the mode says) while it is empty; until then the
- * upstream burst is held, so the upstream fills up and its sender waits
- * in turn.  Nothing is ever dropped for lack of room.
+ * Back-pressure: the firewall receives only what its downstream can take
+ * now (<ivc/depth.h>: free slots and free buffers downstream, one buffer a
+ * packet for packets that fit a downstream buffer), waiting for room (as
+ * the mode says) when there is none.  So it never holds upstream packets
+ * it cannot forward, and the upstream fills up and its sender waits in
+ * turn.  Should a packet need more downstream buffers than it came in,
+ * buffers are still taken from the pool before any is filled, waiting
+ * while it is empty.  Nothing is ever dropped for lack of room.
  */
 #include "fw.h"
 
@@ -164,12 +168,37 @@ static int forward(struct fw *fw, unsigned np, unsigned total)
 	return 0;
 }
 
+/* How many buffers the downstream takes now, waiting while it takes none.
+ * Return: 1..burst, or FW_DOWN_FAILED. */
+static int down_room(struct fw *fw)
+{
+	for (;;) {
+		int slots = ivc_tx_slots_free(fw->down);
+		int bufs = ivc_tx_bufs_free(fw->down);
+		int r;
+
+		if (slots < 0 || bufs < 0)
+			return down_failed(fw, slots < 0 ? slots : bufs);
+		if (bufs < slots)
+			slots = bufs;
+		if (slots > 0)
+			return slots < (int)fw->st.burst ? slots : (int)fw->st.burst;
+		r = ivc_wait(fw->down, IVC_EV_TX, -1);
+		if (r < 0)
+			return down_failed(fw, r);
+	}
+}
+
 int fw_serve(struct fw *fw, struct ivc_channel *up)
 {
 	uint64_t before = fw->forwarded + fw->dropped + fw->bad;
 	unsigned total, np;
-	int n = rx_whole(up, fw->rx, fw->st.burst, fw->rx_cap, 0);
+	int n = down_room(fw);
 	int r;
+
+	if (n < 0)
+		return n;
+	n = rx_whole(up, fw->rx, (unsigned)n, fw->rx_cap, 0);
 
 	if (n < 0)
 		return n;

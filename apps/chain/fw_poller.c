@@ -1,16 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * --fw poller: an ivc_poller with one callback per upstream channel; the
- * poller spins, yields and sleeps over all of them as the mode says.
+ * --fw poller: an ivc_poller serves the upstream channels (a callback per
+ * channel) and the listener: a generator that connects while the others
+ * are forwarded is accepted from the listener's callback and added to the
+ * poller there, without stopping it (at most one burst of each of the
+ * others waits for the accept).  The poller spins, yields when a peer
+ * shares its CPU, and sleeps over all of them as the mode says.
  *
- * While upstreams may still come, the poller runs in 1 ms slices and the
- * listener is looked at between them (the poller serves channels only).
+ * The end descriptor (no more upstreams will come) is not an ivc object:
+ * while upstreams may still come the poller runs in slices of SLICE_MS and
+ * the descriptor is looked at between them (the control path only: the
+ * data and the accepts go on inside the slices).
  */
 #include "fw.h"
 
 #include <errno.h>
 
-#define SLICE_MS 1
+#define SLICE_MS 100
 #define SLEEP_MS 1000   /* a re-check, not a synchronisation */
 
 static int on_upstream(struct ivc_channel *ch, void *arg)
@@ -27,12 +33,13 @@ static int on_upstream(struct ivc_channel *ch, void *arg)
 	return -1;      /* the poller drops it; fw.c closes it */
 }
 
-static int add_new(struct fw *fw, struct ivc_poller *p, unsigned from)
+static int add_new(struct fw *fw, unsigned from)
 {
 	unsigned i;
 
 	for (i = from; i < fw->n_up; i++) {
-		int r = ivc_poller_add(p, fw->up[i].ch, on_upstream, &fw->up[i]);
+		int r = ivc_poller_add(fw->poller, fw->up[i].ch, on_upstream,
+				       &fw->up[i]);
 
 		if (r < 0) {
 			stage_ivc_err(&fw->st, "poller add", r);
@@ -42,46 +49,70 @@ static int add_new(struct fw *fw, struct ivc_poller *p, unsigned from)
 	return 0;
 }
 
+/* Take the generators that are ready, from inside the poller. */
+static int on_listener(struct ivc_listener *l, void *arg)
+{
+	struct fw *fw = arg;
+	unsigned from = fw->n_up;
+	int r = fw_ctl_poll(fw);
+
+	(void)l;
+	if (!r)
+		r = add_new(fw, from);
+	if (r) {
+		fw->down_err = r;
+		ivc_poller_stop(fw->poller);
+	}
+	/* (Once the last was taken, fw_ctl_poll() removed the listener.) */
+	return 0;
+}
+
+/* Between slices: the end descriptor, and a listener that had nothing to
+ * accept when the poller looked. */
+static int between_slices(struct fw *fw)
+{
+	unsigned from = fw->n_up;
+	int r = fw_ctl_poll(fw);
+
+	return r ? r : add_new(fw, from);
+}
+
 int fw_run_poller(struct fw *fw)
 {
-	/* A zeroed ivc_poller_options pins to CPU 0: the process is pinned
-	 * already (--cpu), or not at all. */
-	struct ivc_poller_options po = { .cpu = -1, .mode = (int)fw->st.mode };
-	struct ivc_poller *p;
-	int r = ivc_poller_create(&po, &p);
+	/* Zero-initialised: defaults (no pinning: the process is pinned
+	 * already with --cpu, or not at all). */
+	struct ivc_poller_options po = { .mode = (int)fw->st.mode };
+	int r = ivc_poller_create(&po, &fw->poller);
 
 	if (r < 0) {
 		stage_ivc_err(&fw->st, "poller", r);
+		fw->poller = NULL;
 		return r;
 	}
-	for (;;) {
-		unsigned from = fw->n_up;
-
+	if (fw->l) {
+		r = ivc_poller_add_listener(fw->poller, fw->l, on_listener, fw);
+		if (r < 0)
+			stage_ivc_err(&fw->st, "poller add listener", r);
+	}
+	while (r >= 0 && !fw->down_err) {
 		if (fw_accepting(fw)) {
 			if (fw->n_live == 0)
 				fw_ctl_wait(fw, SLEEP_MS);
 			else
-				r = ivc_poller_run(p, SLICE_MS);
+				r = ivc_poller_run(fw->poller, SLICE_MS);
 			if (r < 0 && r != -ETIMEDOUT)
 				break;
-			r = fw_ctl_poll(fw);
-			if (!r)
-				r = add_new(fw, p, from);
-			if (r)
-				break;
+			r = between_slices(fw);
 		} else {
 			if (fw->n_live == 0)
 				break;
 			/* Returns once no channel is left. */
-			r = ivc_poller_run(p, -1);
-			if (r < 0)
-				break;
-		}
-		if (fw->down_err) {
-			r = fw->down_err;
-			break;
+			r = ivc_poller_run(fw->poller, -1);
 		}
 	}
-	ivc_poller_destroy(p);
+	if (fw->down_err)
+		r = fw->down_err;
+	ivc_poller_destroy(fw->poller);
+	fw->poller = NULL;
 	return r;
 }

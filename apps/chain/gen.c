@@ -7,7 +7,13 @@
  * With --reconnect (the orchestrator's --restart-fw-after), a send that
  * finds the firewall gone (-ECONNRESET, -EPIPE) reconnects and goes on from
  * the first packet not reported sent; what the dead firewall held is lost,
- * and the sink counts it.
+ * and the sink counts it.  Before letting go of the dead channel it asks
+ * the library what was lost (<ivc/depth.h>): the packets still in its ring
+ * (ivc_tx_in_flight) the firewall never received, so they are lost for
+ * sure; the ones before them whose buffers it had not released yet
+ * (the firewall releases only after forwarding) may be lost.  Counting the
+ * packets of open flows in those two ranges gives the sink's loss exactly
+ * a window [lost_min, lost_max], which the orchestrator checks.
  */
 #define _GNU_SOURCE
 #include "chain.h"
@@ -36,6 +42,8 @@ struct gen {
 	unsigned have, max_bufs;
 	uint64_t seq;            /* the first packet not reported sent */
 	unsigned reconnects;
+	pkt_flowset block;       /* --block: to count what a crash loses */
+	uint64_t lost_min, lost_max;
 };
 
 static void usage(FILE *f)
@@ -48,6 +56,8 @@ static void usage(FILE *f)
 "  --size S         bytes per packet, %u..%u (default %u)\n"
 "  --reconnect      on -ECONNRESET/-EPIPE, reconnect and go on from the next\n"
 "                   packet not reported sent\n"
+"  --block LIST     the firewall's blocked flows (to count what a crash\n"
+"                   of the firewall loses; default none)\n"
 "%s", PKT_MIN_LEN, PKT_MAX_LEN, PKT_MIN_LEN, stage_usage);
 }
 
@@ -139,11 +149,11 @@ static int burst(struct gen *g)
 	nb = pkts * g->per_pkt;
 	r = tx_send_all(g->ch, g->bufs, nb, &sent);
 	g->seq += sent / g->per_pkt;
-	if (r < 0)
-		return r;
-	g->have -= nb;
-	memmove(g->bufs, g->bufs + nb, g->have * sizeof(*g->bufs));
-	return 0;
+	/* What was sent is no longer ours, also when the send then failed
+	 * (account_loss() counts the buffers we still hold). */
+	g->have -= sent;
+	memmove(g->bufs, g->bufs + sent, g->have * sizeof(*g->bufs));
+	return r < 0 ? r : 0;
 }
 
 static bool peer_gone(int r)
@@ -167,6 +177,52 @@ static int connect_gen(struct gen *g)
 	}
 }
 
+/* Packets of open flows among seq [from, to). */
+static uint64_t open_in(const struct gen *g, uint64_t from, uint64_t to)
+{
+	uint64_t n = 0;
+
+	for (; from < to; from++)
+		n += !pkt_blocked(g->block, g->id, from);
+	return n;
+}
+
+/* The firewall died: what did it take with it?  In buffers, our ring still
+ * holds @in_flight (never received: lost), and @lent more are out (received
+ * by it, maybe forwarded, not released).  The packets sent are 0..seq-1,
+ * the last ones sent are the ones in the ring, the ones before them
+ * those lent. */
+static void account_loss(struct gen *g)
+{
+	int in_flight = ivc_tx_in_flight(g->ch);
+	int free_bufs = ivc_tx_bufs_free(g->ch);
+	struct ivc_info info;
+
+	if (in_flight < 0 || free_bufs < 0 || ivc_channel_info(g->ch, &info) < 0) {
+		stage_err(&g->st, "cannot count what the crash lost");
+		g->lost_max = UINT64_MAX;
+		return;
+	}
+	/* Buffers out = the pool less the free and those we hold unsent. */
+	uint64_t out = info.tx.buf_count - (uint64_t)free_bufs - g->have;
+	/* Up to per_pkt - 1 buffers in the ring may be a packet cut short
+	 * (never delivered, not counted sent): the min leaves them out. */
+	uint64_t part = g->per_pkt - 1; /* of a chain not wholly sent */
+	uint64_t ring_min = (uint64_t)in_flight > part ?
+			    ((uint64_t)in_flight - part) / g->per_pkt : 0;
+	uint64_t all_max = (out + g->per_pkt - 1) / g->per_pkt;
+
+	if (ring_min > g->seq)
+		ring_min = g->seq;
+	if (all_max > g->seq)
+		all_max = g->seq;
+	g->lost_min += open_in(g, g->seq - ring_min, g->seq);
+	g->lost_max += open_in(g, g->seq - all_max, g->seq);
+	stage_info(&g->st, "the firewall took %d buffers in our ring and %llu"
+		   " unreleased with it", in_flight,
+		   (unsigned long long)(out - (uint64_t)in_flight));
+}
+
 static int run(struct gen *g)
 {
 	int r = connect_gen(g);
@@ -176,6 +232,7 @@ static int run(struct gen *g)
 		if (r < 0 && g->reconnect && peer_gone(r)) {
 			stage_info(&g->st, "firewall gone at packet %llu (%s): reconnecting",
 				   (unsigned long long)g->seq, errname(r));
+			account_loss(g);
 			/* Closing drops what we had allocated and the cut
 			 * chain, if any: the packets are built anew. */
 			ivc_close(g->ch);
@@ -196,6 +253,7 @@ static int parse(struct gen *g, int argc, char **argv)
 		{ "count", required_argument, NULL, 'n' },
 		{ "size", required_argument, NULL, 's' },
 		{ "reconnect", no_argument, NULL, 'R' },
+		{ "block", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -225,6 +283,12 @@ static int parse(struct gen *g, int argc, char **argv)
 				goto bad;
 			break;
 		case 'R': g->reconnect = true; break;
+		case 'b':
+			if (pkt_parse_flows(optarg, &g->block)) {
+				usage(stderr);
+				return -1;
+			}
+			break;
 		case 'h': usage(stdout); exit(EXIT_OK);
 		default: usage(stderr); return -1;
 		}
@@ -256,8 +320,10 @@ int chain_gen(int argc, char **argv)
 	r = run(&g);
 	if (r < 0)
 		stage_ivc_err(&g.st, g.ch ? "send" : "connect", r);
-	stage_report(&g.st, "sent=%llu reconnects=%u status=%s",
-		     (unsigned long long)g.seq, g.reconnects, r < 0 ? errname(r) : "ok");
+	stage_report(&g.st, "sent=%llu reconnects=%u lost_min=%llu lost_max=%llu status=%s",
+		     (unsigned long long)g.seq, g.reconnects,
+		     (unsigned long long)g.lost_min, (unsigned long long)g.lost_max,
+		     r < 0 ? errname(r) : "ok");
 	stage_info(&g.st, "id %u: sent %llu packets of %u B, %u reconnects",
 		   g.id, (unsigned long long)g.seq, g.size, g.reconnects);
 	ivc_close(g.ch);   /* drains: the firewall receives it all */

@@ -135,8 +135,10 @@ static int start_gen(struct chainrun *r, unsigned id)
 	argv_add(&a, "--id=%u", id);
 	argv_add(&a, "--count=%llu", (unsigned long long)c->count);
 	argv_add(&a, "--size=%u", c->size);
-	if (c->restart_after)
+	if (c->restart_after) {
 		argv_add(&a, "--reconnect");
+		argv_add(&a, "--block=%s", flows(c));
+	}
 	stage_args(r, &a, c->cpus[0], true);
 	return spawn(&r->gen[id], "gen", id, &a, NULL, 0);
 }
@@ -330,11 +332,24 @@ static void print_result(const struct chainrun *r, struct run_result *res)
 	       " lost %.0f\n", report_num(s, "delivered", 0),
 	       report_num(s, "expected", 0), report_num(s, "blocked", 0),
 	       report_num(s, "lost", 0));
-	if (r->c->restart_after)
+	if (r->c->restart_after) {
+		double lo = 0, hi = 0, lost = report_num(s, "lost", 0);
+
+		for (unsigned i = 0; i < r->c->gens; i++) {
+			lo += report_num(r->gen[i].report, "lost_min", 0);
+			hi += report_num(r->gen[i].report, "lost_max", 0);
+		}
 		printf("firewall restarts: %u; generators reconnected %llu times;"
-		       " lost at most %llu allowed (the generators' pools)\n",
-		       r->n_fw - 1, reconnects,
-		       (unsigned long long)max_loss(r->c));
+		       " lost %.0f, and the generators' in-flight counts at the"
+		       " crash said %.0f..%.0f\n", r->n_fw - 1, reconnects, lost,
+		       lo, hi);
+		/* The library's counts must explain the loss exactly. */
+		if (lost < lo || lost > hi) {
+			printf("the loss is outside what ivc_tx_in_flight() and"
+			       " ivc_tx_bufs_free() said\n");
+			res->ok = false;
+		}
+	}
 	if (r->c->time_copy) {
 		const char *f = r->fw[r->n_fw - 1].report;
 		double n = report_num(f, "forwarded", 0);
