@@ -13,11 +13,16 @@ static int depth_result(struct ivc_channel *ch, int r)
 	return r == -EPROTO ? ivc_channel_break(ch, r) : r;
 }
 
+/* Free slots and buffers are answered from what this side already knows
+ * while that is at least half the ring (the pool): the receiver's index and
+ * its return ring sit on lines the receiver keeps writing, and reading them
+ * at every burst cost a forwarder ~5% of its rate (two cache misses per
+ * burst of 32).  Below half, the answer is exact. */
 IVC_PUBLIC int ivc_tx_slots_free(struct ivc_channel *ch)
 {
 	if (!ch)
 		return -EINVAL;
-	return depth_result(ch, ivc_lane_tx_space(&ch->tx, ch->tx.g.slots));
+	return depth_result(ch, ivc_lane_tx_space(&ch->tx, ch->tx.g.slots / 2));
 }
 
 IVC_PUBLIC int ivc_tx_bufs_free(struct ivc_channel *ch)
@@ -26,7 +31,7 @@ IVC_PUBLIC int ivc_tx_bufs_free(struct ivc_channel *ch)
 
 	if (!ch)
 		return -EINVAL;
-	if (ch->tx.n_lent) {
+	if (ch->tx.n_lent && ch->tx.n_free < ch->tx.g.buf_count / 2) {
 		r = ivc_lane_tx_reclaim(&ch->tx);
 		if (r < 0)
 			return depth_result(ch, r);

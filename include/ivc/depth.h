@@ -29,7 +29,11 @@ struct ivc_channel;
  * ivc_tx_slots_free() - free descriptor slots in this endpoint's send ring.
  * @ch: the channel.
  *
- * A send of up to this many buffers finds room without waiting.
+ * A send of up to this many buffers finds room without waiting.  The
+ * count is exact when it is below half the ring; otherwise it is at least
+ * half the ring and may be fewer than are free (the receiver's index is
+ * read again only when what this side knows shows less than half free:
+ * asking at every burst then costs nothing).
  *
  * Return: 0..slots; -EPROTO; -EINVAL.
  */
@@ -39,8 +43,9 @@ int ivc_tx_slots_free(struct ivc_channel *ch);
  * ivc_tx_bufs_free() - free buffers in this endpoint's pool.
  * @ch: the channel.
  *
- * Takes back the buffers the peer has released first, so an allocation of
- * up to this many succeeds without waiting.
+ * An allocation of up to this many succeeds without waiting.  As with
+ * ivc_tx_slots_free(), exact below half the pool (the buffers the peer has
+ * released are taken back first), otherwise at least half the pool.
  *
  * Return: 0..buf_count; -EPROTO; -EINVAL.
  */
