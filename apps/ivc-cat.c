@@ -98,33 +98,10 @@ static bool g_quiet;
 
 static const char *errname(int err)
 {
-	if (err < 0)
-		err = -err;
-	switch (err) {
-	case EPIPE: return "EPIPE";
-	case ECONNRESET: return "ECONNRESET";
-	case ECONNREFUSED: return "ECONNREFUSED";
-	case EPROTO: return "EPROTO";
-	case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
-	case EACCES: return "EACCES";
-	case EAFNOSUPPORT: return "EAFNOSUPPORT";
-	case EMSGSIZE: return "EMSGSIZE";
-	case ENOMEM: return "ENOMEM";
-	case EMFILE: return "EMFILE";
-	case EINVAL: return "EINVAL";
-	case EAGAIN: return "EAGAIN";
-	case ETIMEDOUT: return "ETIMEDOUT";
-	case EADDRINUSE: return "EADDRINUSE";
-	case ENAMETOOLONG: return "ENAMETOOLONG";
-	case ENOENT: return "ENOENT";
-	case EIO: return "EIO";
-	case ENOSPC: return "ENOSPC";
-	case EBADF: return "EBADF";
-	case E2BIG: return "E2BIG";
-	case EPERM: return "EPERM";
-	case ENFILE: return "ENFILE";
-	default: return "?";
-	}
+	/* glibc's own table (2.32+): every errno, not a hand-kept subset. */
+	const char *n = err ? strerrorname_np(err < 0 ? -err : err) : "OK";
+
+	return n ? n : "?";
 }
 
 __attribute__((format(printf, 1, 2)))

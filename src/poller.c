@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <sched.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -260,14 +261,15 @@ static struct ivc_channel *ready_one(struct ivc_poller *p)
 	return NULL;
 }
 
-/* Each channel's receiving side was waiting: count on each. */
-static void count_yield_all(struct ivc_poller *p)
+/* Each channel's receiving side was waiting: count on each the counter at
+ * @off in struct ivc_side_stats (yields, sleeps). */
+static void count_all(struct ivc_poller *p, size_t off)
 {
 	size_t i;
 
 	for (i = 0; i < p->n; i++)
 		if (!p->v[i].dead)
-			IVC_COUNT(&p->v[i].ch->rxs.st.yields, 1);
+			IVC_COUNT((uint64_t *)((char *)&p->v[i].ch->rxs.st + off), 1);
 }
 
 /* Spun out (adaptive, no peer on our CPU): a couple of yields let a
@@ -279,7 +281,7 @@ static int yield_after_spin(struct ivc_poller *p)
 
 	for (i = 0; i < IVC_YIELDS_AFTER_SPIN; i++) {
 		sched_yield();
-		count_yield_all(p);
+		count_all(p, offsetof(struct ivc_side_stats, yields));
 		if (ready_one(p))
 			return 1;
 	}
@@ -340,15 +342,6 @@ static int arm_all(struct ivc_poller *p)
 	return 0;
 }
 
-static void count_sleep_all(struct ivc_poller *p)
-{
-	size_t i;
-
-	for (i = 0; i < p->n; i++)
-		if (!p->v[i].dead)
-			IVC_COUNT(&p->v[i].ch->rxs.st.sleeps, 1);
-}
-
 /* Take the request eventfd's wake-up: the flags say what it was for. */
 static void take_wakeup(struct ivc_poller *p)
 {
@@ -367,7 +360,7 @@ static int idle_sleep(struct ivc_poller *p, uint64_t deadline)
 
 	if (arm_all(p))
 		return 0;
-	count_sleep_all(p);
+	count_all(p, offsetof(struct ivc_side_stats, sleeps));
 	r = epoll_wait(p->ep, evs, (int)IVC_ARRAY_LEN(evs), ivc_ms_left(deadline));
 	if (r < 0 && errno != EINTR)
 		return -errno;

@@ -263,29 +263,10 @@ const char *mode_name(enum ivc_mode m)
 
 const char *errname(int err)
 {
-	switch (err < 0 ? -err : err) {
-	case 0: return "OK";
-	case EPIPE: return "EPIPE";
-	case ECONNRESET: return "ECONNRESET";
-	case ECONNREFUSED: return "ECONNREFUSED";
-	case EPROTO: return "EPROTO";
-	case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
-	case EACCES: return "EACCES";
-	case EAFNOSUPPORT: return "EAFNOSUPPORT";
-	case EMSGSIZE: return "EMSGSIZE";
-	case ENOMEM: return "ENOMEM";
-	case EMFILE: return "EMFILE";
-	case ENFILE: return "ENFILE";
-	case EINVAL: return "EINVAL";
-	case EAGAIN: return "EAGAIN";
-	case ETIMEDOUT: return "ETIMEDOUT";
-	case EADDRINUSE: return "EADDRINUSE";
-	case ENAMETOOLONG: return "ENAMETOOLONG";
-	case ENOENT: return "ENOENT";
-	case E2BIG: return "E2BIG";
-	case EPERM: return "EPERM";
-	default: return "?";
-	}
+	/* glibc's own table (2.32+): every errno, not a hand-kept subset. */
+	const char *n = err ? strerrorname_np(err < 0 ? -err : err) : "OK";
+
+	return n ? n : "?";
 }
 
 uint64_t now_ns(void)

@@ -6,7 +6,7 @@
 #   (a) through the CMake package: ivc::ivc and ivc::ivc_static;
 #   (b) through pkg-config: `cc $(pkg-config --cflags --libs ivc)`, and the
 #       static library with `pkg-config --static`;
-# and (c) run the installed programs (ivc-cat, ivc-bench, those built) with
+# and (c) run the installed programs (ivc-cat, ivc-bench, ivc-chain, those built) with
 # LD_LIBRARY_PATH unset: their RUNPATH must find the installed libivc.
 #
 # usage: run.sh BUILD_DIR SOURCE_DIR C_COMPILER [SANITIZERS [RUNPATH]]
@@ -232,6 +232,14 @@ if installed_prog ivc-bench "$build/perf/ivc-bench"; then
 	bare "$prog" list >"$work/bench-list.txt" || die "$prog list failed"
 	grep -q '^ivc ' "$work/bench-list.txt" || die "$prog list: no ivc transport"
 	echo "installed ivc-bench: --help and list"
+fi
+if installed_prog ivc-chain "$build/apps/ivc-chain"; then
+	# The whole example chain, its stages started from the installed
+	# binary itself (it re-runs its own path).
+	bare "$prog" run --count 20000 --gens 2 --timeout 60 >"$work/chain.txt" ||
+		die "the installed ivc-chain run failed: $(cat "$work/chain.txt")"
+	grep -q '^verdict: exact' "$work/chain.txt" || die "ivc-chain: not exact"
+	echo "installed ivc-chain: a run of 2 generators, exact"
 fi
 
 # The headers are usable from C++ too (extern "C"), when a C++ compiler is
