@@ -318,8 +318,8 @@ IVC_PUBLIC int ivc_close(struct ivc_channel *ch)
 {
 	if (!ch)
 		return -EINVAL;
-	if (ch->poller)
-		ivc_poller_forget(ch->poller, ch);
+	if (ch->watch.closing)
+		ch->watch.closing(ch->watch.ctx, ch);
 	/* After our last descriptor, before the hang-up: "closed in order". */
 	IVC_STORE_REL(&ch->tx.tx_cold->closed, 1u);
 	IVC_FENCE();

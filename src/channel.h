@@ -39,6 +39,13 @@ struct ivc_chan_side {
 	int sleep_ep; /* this side's doorbell (edge-triggered) + hang-up */
 };
 
+/* Whoever serves a channel (a poller) and wants to hear of its close,
+ * through a hook it gave: the channel never calls up into the poller. */
+struct ivc_chan_watch {
+	void (*closing)(void *ctx, struct ivc_channel *ch);
+	void *ctx;
+};
+
 struct ivc_channel {
 	alignas(64) struct ivc_lane_tx tx;
 	struct ivc_chan_side txs;
@@ -53,7 +60,7 @@ struct ivc_channel {
 	int ep_tx;      /* the TX doorbell is live in epfd (armed for TX) */
 	uint32_t tx_room; /* IVC_EVI_TXSLOT holds with this many free slots
 			   * (0: one); ivc_send() waits for a whole chain */
-	void *poller;   /* the poller serving it, if any */
+	struct ivc_chan_watch watch; /* who serves it (a poller), if anyone */
 };
 
 /* Make a channel over a connected transport whose two lanes are formatted
@@ -100,11 +107,6 @@ int ivc_channel_ready(struct ivc_channel *ch, unsigned ev);
 
 /* Wait until one of @ev holds (wait.c).  Return the mask or -errno. */
 int ivc_channel_wait(struct ivc_channel *ch, unsigned ev, int timeout_ms);
-
-/* Tell @p (void * to keep the poller's type private) that @ch is going
- * away (poller_set.c): at once from the poller's own callbacks or while
- * no thread runs it, else handed to the loop like ivc_poller_remove(). */
-void ivc_poller_forget(void *p, struct ivc_channel *ch);
 
 /* Publish the CPU we run on in our lane, for the peer's backoff. */
 void ivc_channel_note_cpu(struct ivc_channel *ch);

@@ -89,6 +89,7 @@ IVC_PUBLIC int ivc_poller_create(const struct ivc_poller_options *opts,
 	p->flags = opts->flags;
 	p->cpu = opts->cpu;
 	p->mode = opts->mode;
+	p->apply = ivc_poller_apply;
 	p->bo.spin_max_ns = opts->spin_max_ns ? opts->spin_max_ns : 50000u;
 	p->bo.est_ns = p->bo.spin_max_ns / 2;
 	r = make_sets(p);
@@ -108,7 +109,7 @@ IVC_PUBLIC void ivc_poller_destroy(struct ivc_poller *p)
 		return;
 	for (i = 0; i < p->n; i++)
 		if (p->v[i].ch)
-			p->v[i].ch->poller = NULL;
+			p->v[i].ch->watch = (struct ivc_chan_watch){ NULL, NULL };
 	if (p->ep >= 0)
 		close(p->ep);
 	if (p->lep >= 0)

@@ -68,6 +68,9 @@ struct ivc_poller {
 	int cpu;
 	unsigned flags;
 	int mode;
+	/* ivc_poller_apply(), given at creation: the request queue (below)
+	 * applies changes without depending on the sets' file. */
+	int (*apply)(struct ivc_poller *p, struct ivc_poller_req *q);
 	/* Shared between threads. */
 	void *owner;        /* (atomic) NULL, the running thread's token, or
 			     * "held" (poller_req.c) */

@@ -87,7 +87,7 @@ static long drain_queue(struct ivc_poller *p)
 	__atomic_store_n(&p->pending, 0, __ATOMIC_RELAXED);
 	while ((q = p->q_head) != NULL) {
 		p->q_head = q->next;
-		q->rc = ivc_poller_apply(p, q);
+		q->rc = p->apply(p, q);
 		q->done = 1; /* (q may be gone once the mutex is let go) */
 		n++;
 	}
@@ -171,10 +171,10 @@ int ivc_poller_submit(struct ivc_poller *p, struct ivc_poller_req *q)
 
 	/* From a callback: the loop is us. */
 	if (ivc_poller_owned_here(p))
-		return ivc_poller_apply(p, q);
+		return p->apply(p, q);
 	pthread_mutex_lock(&p->mu);
 	if (take_owner(p, &held_token)) {
-		r = ivc_poller_apply(p, q);
+		r = p->apply(p, q);
 		give_owner(p);
 		/* An application's loop may sleep on ivc_poller_fd() between
 		 * two ivc_poller_dispatch() calls: a channel added now is

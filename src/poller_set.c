@@ -54,13 +54,23 @@ static int find_listener(const struct ivc_poller *p, const struct ivc_listener *
 	return -1;
 }
 
+/* The hook a served channel calls from ivc_close() (struct ivc_chan_watch):
+ * a closed channel is removed like ivc_poller_remove(), at once from the
+ * poller's own callbacks (the entry goes after the callback). */
+static void poller_closing(void *p, struct ivc_channel *ch)
+{
+	struct ivc_poller_req q = { .op = IVC_POLLER_OP_REMOVE, .ch = ch };
+
+	(void)ivc_poller_submit(p, &q);
+}
+
 static int add(struct ivc_poller *p, struct ivc_channel *ch, ivc_poll_cb cb,
 	       void *arg)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = ch };
 	struct poll_entry *v;
 
-	if (ch->poller)
+	if (ch->watch.closing)
 		return -EEXIST;
 	v = room(p->v, p->n, &p->cap, sizeof(*v));
 	if (!v)
@@ -69,7 +79,7 @@ static int add(struct ivc_poller *p, struct ivc_channel *ch, ivc_poll_cb cb,
 	if (epoll_ctl(p->ep, EPOLL_CTL_ADD, ch->epfd, &ev) < 0)
 		return -errno;
 	p->v[p->n++] = (struct poll_entry){ ch, cb, arg, 0 };
-	ch->poller = p;
+	ch->watch = (struct ivc_chan_watch){ poller_closing, p };
 	/* Added by the loop itself: tell the peer where the loop runs (a
 	 * thread that adds to an idle poller is not where it will run). */
 	if (ivc_poller_owned_here(p))
@@ -149,7 +159,7 @@ void ivc_poller_kill(struct ivc_poller *p, size_t i)
 	if (e->dead)
 		return;
 	(void)epoll_ctl(p->ep, EPOLL_CTL_DEL, e->ch->epfd, NULL);
-	e->ch->poller = NULL;
+	e->ch->watch = (struct ivc_chan_watch){ NULL, NULL };
 	e->ch = NULL;
 	e->dead = 1;
 }
@@ -202,15 +212,6 @@ IVC_PUBLIC int ivc_poller_remove(struct ivc_poller *p, struct ivc_channel *ch)
 	if (!p || !ch)
 		return -EINVAL;
 	return ivc_poller_submit(p, &q);
-}
-
-/* A channel closed while registered (maybe from its own callback, in the
- * middle of serve()): unhook it now; the entry goes after the callback. */
-void ivc_poller_forget(void *p, struct ivc_channel *ch)
-{
-	struct ivc_poller_req q = { .op = IVC_POLLER_OP_REMOVE, .ch = ch };
-
-	(void)ivc_poller_submit(p, &q);
 }
 
 IVC_PUBLIC int ivc_poller_add_listener(struct ivc_poller *p,

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The shm transport (shm.h says how its files divide the work): its entry
- * in the transport table, and the options an shm endpoint takes.
+ * The shm transport (shm.h says how its files divide the work): the
+ * options an shm endpoint takes and whom it trusts.  (Its entry in the
+ * transport table is shm_transport.c, above listen and connect.)
  */
 #include "shm.h"
 
@@ -80,9 +81,3 @@ int ivc_shm_peer_uid(int sock, uid_t *uid, pid_t *pid)
 	*pid = uc.pid;
 	return 0;
 }
-
-const struct ivc_transport ivc_shm_transport = {
-	.scheme = "shm",
-	.listen = ivc_shm_listen,
-	.connect = ivc_shm_connect,
-};

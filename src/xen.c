@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The xen transport's addresses and its entry in the transport table
- * (xen_listen.c and xen_connect.c do the work). */
+/* The xen transport's addresses and options (xen_listen.c and
+ * xen_connect.c do the work; xen_transport.c is its table entry). */
 #include "xen_addr.h"
 
 #include <errno.h>
@@ -62,12 +62,6 @@ int ivc_xen_addr_parse(const char *addr, struct ivc_xen_addr *a)
 	memcpy(a->service, rest, n + 1);
 	return 0;
 }
-
-const struct ivc_transport ivc_xen_transport = {
-	.scheme = "xen",
-	.listen = ivc_xen_listen,
-	.connect = ivc_xen_connect,
-};
 
 void ivc_xen_service_path(char *buf, size_t size, uint32_t dom, const char *service)
 {

@@ -173,7 +173,7 @@ const uint32_t *ivc_xen_conn_peer_alive(const struct ivc_xen_conn *c);
 int ivc_xen_xport_new(struct ivc_xen_conn *c, pid_t peer_pid,
 		      struct ivc_xport **out);
 
-/* ---- shares kept until the peer lets go (xen_linger.c) ---- */
+/* ---- shares kept until the peer lets go (xen_conn.c) ---- */
 
 /* At most this many connections' shares are kept at once; past it the
  * oldest is freed anyway (its grants then wait on the kernel's list). */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Shares kept until the peer lets go.
+ * One side of a xen connection, from open to free, and the shares it keeps
+ * after it closed, until the peer lets go: one lifecycle, one file.
  *
  * Unsharing a page that the peer still maps does not free its grant: the
  * kernel puts the grant on a deferred list that it retries ten entries a
@@ -20,6 +21,7 @@
  */
 #include "xen.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,99 @@
 #include <xenstore.h>
 
 #include "compiler.h"
+
+/* ---- open and free ---- */
+
+int ivc_xen_conn_open(struct ivc_xen_conn *c, uint32_t local, uint32_t peer)
+{
+	int i;
+
+	ivc_xen_linger_reap(); /* before taking grants of our own */
+	memset(c, 0, sizeof(*c));
+	c->owner = getpid();
+	c->local_domid = local;
+	c->peer_domid = peer;
+	for (i = 0; i < IVC_XEN_NPORTS; i++)
+		ivc_xen_ev_init(&c->ev[i]);
+	c->gs = xengntshr_open(NULL, 0);
+	c->gt = c->gs ? xengnttab_open(NULL, 0) : NULL;
+	if (!c->gt) {
+		int r = errno ? -errno : -ENOENT;
+
+		ivc_xen_conn_free(c);
+		return r;
+	}
+	return 0;
+}
+
+static uint32_t *own_alive(struct ivc_xen_conn *c)
+{
+	return c->hs_shared ? &c->hs->l_alive : &c->hs->c_alive;
+}
+
+/* Let go of what the peer shared with us, in the order the kept shares (below) rely
+ * on: its lane unmapped first, then our alive word cleared and HUP rung
+ * (what unmap-notify does when the page goes, done now because the page
+ * may stay).  A peer that reads 0 may unshare its lane at once. */
+static void let_go(struct ivc_xen_conn *c)
+{
+	if (c->rx.base)
+		xengnttab_unmap(c->gt, c->rx.base, c->rx.pages);
+	c->rx.base = NULL;
+	if (c->hs) {
+		IVC_STORE_REL(own_alive(c), 0u);
+		(void)ivc_xen_ev_notify(&c->ev[IVC_XEN_HUP]);
+	}
+}
+
+void ivc_xen_conn_drop(struct ivc_xen_conn *c, int owner)
+{
+	/* After fork only closing the handles is allowed (and the mappings
+	 * of gntdev are not even inherited). */
+	if (owner && c->gt && c->hs && !c->hs_shared)
+		xengnttab_unmap(c->gt, c->hs, 1); /* notifies the peer */
+	if (owner && c->gs) {
+		if (c->tx.base)
+			xengntshr_unshare(c->gs, c->tx.base, c->tx.pages);
+		if (c->hs && c->hs_shared)
+			xengntshr_unshare(c->gs, c->hs, 1); /* notifies the peer */
+	}
+	c->tx.base = NULL;
+	c->hs = NULL;
+	if (c->gt)
+		xengnttab_close(c->gt);
+	if (c->gs)
+		xengntshr_close(c->gs);
+	c->gt = NULL;
+	c->gs = NULL;
+}
+
+void ivc_xen_conn_free(struct ivc_xen_conn *c)
+{
+	int owner = c->owner == getpid();
+	int i;
+
+	if (owner && c->gt)
+		let_go(c);
+	c->rx.base = NULL;
+	/* Our lane, while the peer still maps it, is kept shared until it
+	 * lets go (below): unshared now it would hold its grants on
+	 * the kernel's slow deferred list. */
+	if (!(owner && c->tx.base && c->hs && IVC_LOAD_ACQ(ivc_xen_conn_peer_alive(c)) &&
+	      ivc_xen_linger(c) == 0))
+		ivc_xen_conn_drop(c, owner);
+	for (i = 0; i < IVC_XEN_NPORTS; i++)
+		ivc_xen_ev_close(&c->ev[i], owner);
+	if (owner)
+		ivc_xen_linger_reap();
+}
+
+const uint32_t *ivc_xen_conn_peer_alive(const struct ivc_xen_conn *c)
+{
+	return c->hs_shared ? &c->hs->c_alive : &c->hs->l_alive;
+}
+
+/* ---- shares kept until the peer lets go ---- */
 
 struct kept {
 	struct kept *next;
