@@ -103,6 +103,12 @@ static void real_client(struct ivc_listener *l, const char *addr)
 		ivc_close(ch);
 	}
 	CHECK_CHILD_OK(t_wait_child(pid, WAIT_MS));
+	/* If we closed before the client did, our lane was kept shared until
+	 * it let go (xen_conn.c), holding two grant handles; it has exited
+	 * now, so the next xen call frees them.  Make that call here, or the
+	 * descriptor count below depends on who closed first. */
+	ivc_xen_linger_reap();
+	CHECK_EQ(ivc_xen_linger_count(), 0u);
 }
 
 /* The lie (@ref0, @pages; @ref0 == 0 means the handshake page itself). */
