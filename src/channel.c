@@ -161,7 +161,7 @@ static int peer_ended(struct ivc_channel *ch, int end)
 	return __atomic_load_n(&ch->peer_state, __ATOMIC_RELAXED);
 }
 
-int ivc_channel_peer_end(struct ivc_channel *ch, int check)
+int ivc_channel_peer_end(struct ivc_channel *ch)
 {
 	int ps = __atomic_load_n(&ch->peer_state, __ATOMIC_RELAXED);
 
@@ -172,8 +172,15 @@ int ivc_channel_peer_end(struct ivc_channel *ch, int check)
 	 * a crash. */
 	if (ivc_lane_rx_peer_closed(&ch->rx))
 		return peer_ended(ch, -EPIPE);
-	if (!check)
-		return 0;
+	return 0;
+}
+
+int ivc_channel_check_peer(struct ivc_channel *ch)
+{
+	int ps = ivc_channel_peer_end(ch);
+
+	if (ps)
+		return ps;
 	if (ivc_channel_audit(ch))
 		return ivc_channel_err(ch);
 	ps = ch->xp->ops->check_peer(ch->xp);
@@ -228,7 +235,7 @@ static int rx_ready(struct ivc_channel *ch, unsigned ev)
 	 * (unless a descriptor still waits in the ring for a hold slot).  Only
 	 * the ring counts: a chain staged in part will never be completed, so
 	 * ivc_recv() waiting for its end (RXMORE) must wake up too. */
-	if (!mask && ivc_lane_rx_ring_ready(&ch->rx) <= 0 && ivc_channel_peer_end(ch, 0))
+	if (!mask && ivc_lane_rx_ring_ready(&ch->rx) <= 0 && ivc_channel_peer_end(ch))
 		mask = (int)(ev & (IVC_EVI_RX | IVC_EVI_RXMORE));
 	return mask;
 }
@@ -278,7 +285,7 @@ int ivc_channel_ready(struct ivc_channel *ch, unsigned ev)
 		/* Waiting only to send, and the peer has gone: say so, room
 		 * or not (every send fails with it now: tx_gate()). */
 		if ((!mask || !(ev & (IVC_EVI_RX | IVC_EVI_RXMORE))) &&
-		    (r = ivc_channel_peer_end(ch, 0)) != 0)
+		    (r = ivc_channel_peer_end(ch)) != 0)
 			return r;
 	}
 	return mask;

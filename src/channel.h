@@ -85,10 +85,14 @@ int ivc_channel_err(const struct ivc_channel *ch);
  * channel: return 0, or -EPROTO (or an earlier sticky error). */
 int ivc_channel_audit(struct ivc_channel *ch);
 
-/* How the peer ended, if it did: -EPIPE (closed in order), -ECONNRESET,
- * -EPROTO, or 0; once seen, the same for good.  @check: ask the transport
- * (a system call) now. */
-int ivc_channel_peer_end(struct ivc_channel *ch, int check);
+/* How the peer ended, as far as is known without asking the transport
+ * (its closed flag, or an end seen before): -EPIPE (closed in order),
+ * -ECONNRESET, -EPROTO, or 0; once seen, the same for good.  A load or
+ * two: for the data path. */
+int ivc_channel_peer_end(struct ivc_channel *ch);
+/* The same, after asking the transport whether the peer is still there
+ * (a system call, and a look at the headers): for waits, rate-limited. */
+int ivc_channel_check_peer(struct ivc_channel *ch);
 
 /* Ring the peer's @bell, counting it on the @side doing it. */
 void ivc_channel_ring(struct ivc_channel *ch, enum ivc_bell bell,

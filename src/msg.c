@@ -195,11 +195,11 @@ IVC_PUBLIC ssize_t ivc_recv(struct ivc_channel *ch, void *data, size_t cap,
 		/* Nothing, or a chain whose end has not come yet: once the
 		 * peer has gone and the ring holds nothing more, it never
 		 * will (the partial chain is dropped, never delivered). */
-		if (ivc_lane_rx_ring_ready(&ch->rx) <= 0 && ivc_channel_peer_end(ch, 0)) {
+		if (ivc_lane_rx_ring_ready(&ch->rx) <= 0 && ivc_channel_peer_end(ch)) {
 			len = recv_stage(ch, &nb);
 			if (len != -EAGAIN)
 				break;
-			return ivc_channel_break(ch, ivc_channel_peer_end(ch, 0));
+			return ivc_channel_break(ch, ivc_channel_peer_end(ch));
 		}
 		r = msg_wait(ch, ch->rx.st_n ? IVC_EVI_RXMORE : IVC_EVI_RX,
 			     timeout_ms, deadline);

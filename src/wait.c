@@ -44,7 +44,7 @@ static int ready_or_gone(struct ivc_channel *ch, unsigned ev,
 	if (r || now < s->next_check_ns)
 		return r;
 	s->next_check_ns = now + IVC_LIVENESS_NS;
-	if (!ivc_channel_peer_end(ch, 1))
+	if (!ivc_channel_check_peer(ch))
 		return 0;
 	return ivc_channel_ready(ch, ev);
 }
@@ -119,7 +119,7 @@ static void woke(struct ivc_channel *ch, enum ivc_bell bell,
 
 	for (i = 0; i < n; i++) {
 		if (e[i].data.u32 == 1)
-			(void)ivc_channel_peer_end(ch, 1);
+			(void)ivc_channel_check_peer(ch);
 		else if (ch->xp->ack_on_wake)
 			ch->xp->ops->ack(ch->xp, bell);
 	}
@@ -280,7 +280,7 @@ IVC_PUBLIC int ivc_arm(struct ivc_channel *ch, unsigned events)
 		ch->xp->ops->ack(ch->xp, IVC_BELL_TX);
 	arm(ch, events, 1);
 	r = ivc_channel_ready(ch, events);
-	if (!r && ivc_channel_peer_end(ch, 1))
+	if (!r && ivc_channel_check_peer(ch))
 		r = ivc_channel_ready(ch, events);
 	return r;
 }

@@ -16,7 +16,7 @@ static int tx_gate(struct ivc_channel *ch)
 		return r;
 	if (ch->tx.sleep_epoch & 1)
 		ivc_lane_tx_sleep(&ch->tx, 0);
-	return ivc_channel_peer_end(ch, 0);
+	return ivc_channel_peer_end(ch);
 }
 
 IVC_PUBLIC int ivc_tx_alloc(struct ivc_channel *ch, struct ivc_buf *bufs,
@@ -83,7 +83,7 @@ IVC_PUBLIC int ivc_tx_free(struct ivc_channel *ch, const struct ivc_buf *bufs,
 /* Nothing staged: the peer's end (after a last look at the ring) or 0. */
 static int rx_end(struct ivc_channel *ch)
 {
-	int end = ivc_channel_peer_end(ch, 0);
+	int end = ivc_channel_peer_end(ch);
 	int r;
 
 	if (!end)
