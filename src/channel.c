@@ -136,7 +136,7 @@ int ivc_channel_break(struct ivc_channel *ch, int err)
 	return __atomic_load_n(&ch->err, __ATOMIC_RELAXED);
 }
 
-int ivc_channel_err(const struct ivc_channel *ch)
+int ivc_channel_broken(const struct ivc_channel *ch)
 {
 	return __atomic_load_n(&ch->err, __ATOMIC_RELAXED);
 }
@@ -182,7 +182,7 @@ int ivc_channel_check_peer(struct ivc_channel *ch)
 	if (ps)
 		return ps;
 	if (ivc_channel_audit(ch))
-		return ivc_channel_err(ch);
+		return ivc_channel_broken(ch);
 	ps = ch->xp->ops->check_peer(ch->xp);
 	if (!ps)
 		return 0;
@@ -264,9 +264,9 @@ static int tx_ready(struct ivc_channel *ch, unsigned ev)
 	return mask;
 }
 
-int ivc_channel_ready(struct ivc_channel *ch, unsigned ev)
+int ivc_channel_probe(struct ivc_channel *ch, unsigned ev)
 {
-	int err = ivc_channel_err(ch);
+	int err = ivc_channel_broken(ch);
 	int mask = 0, r;
 
 	if (err)
@@ -361,5 +361,5 @@ IVC_PUBLIC int ivc_channel_error(const struct ivc_channel *ch)
 {
 	if (!ch)
 		return -EINVAL;
-	return ivc_channel_err(ch);
+	return ivc_channel_broken(ch);
 }

@@ -77,8 +77,9 @@ void ivc_channel_discard(struct ivc_channel *ch);
 
 /* Mark the channel broken with @err (first error wins) and return it. */
 int ivc_channel_break(struct ivc_channel *ch, int err);
-/* The sticky error, or 0. */
-int ivc_channel_err(const struct ivc_channel *ch);
+/* The sticky error the channel broke with, or 0 (the public
+ * ivc_channel_error() adds the peer's end). */
+int ivc_channel_broken(const struct ivc_channel *ch);
 
 /* Slow-path check that neither lane's header changed since connect (a
  * hostile peer's tell; the data path never reads the headers).  Breaks the
@@ -106,8 +107,11 @@ void ivc_channel_rx_moved(struct ivc_channel *ch, uint32_t before);
  * waits for room.  Return: staged count, or the (sticky) -EPROTO. */
 int ivc_channel_fetch(struct ivc_channel *ch, uint32_t want);
 
-/* Which of @ev (IVC_EVI_*) hold now; negative on a broken channel. */
-int ivc_channel_ready(struct ivc_channel *ch, unsigned ev);
+/* Which of @ev (IVC_EVI_*) hold now; negative on a broken channel.  Not a
+ * pure look: to answer, it stages the next descriptor (and rings a sender
+ * waiting for room), takes back returned buffers, and breaks the channel
+ * on a violation it finds. */
+int ivc_channel_probe(struct ivc_channel *ch, unsigned ev);
 
 /* Wait until one of @ev holds (wait.c).  Return the mask or -errno. */
 int ivc_channel_wait(struct ivc_channel *ch, unsigned ev, int timeout_ms);

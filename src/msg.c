@@ -186,7 +186,7 @@ IVC_PUBLIC ssize_t ivc_recv(struct ivc_channel *ch, void *data, size_t cap,
 	if (ch->rx.sleep_epoch & 1)
 		ivc_lane_rx_sleep(&ch->rx, 0);
 	for (;;) {
-		r = ivc_channel_err(ch);
+		r = ivc_channel_broken(ch);
 		if (r)
 			return r;
 		len = recv_stage(ch, &nb);

@@ -257,7 +257,7 @@ static struct ivc_channel *ready_one(struct ivc_poller *p)
 	size_t i;
 
 	for (i = 0; i < p->n; i++)
-		if (!p->v[i].dead && ivc_channel_ready(p->v[i].ch, IVC_EVI_RX) != 0)
+		if (!p->v[i].dead && ivc_channel_probe(p->v[i].ch, IVC_EVI_RX) != 0)
 			return p->v[i].ch;
 	return NULL;
 }

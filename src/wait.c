@@ -39,21 +39,21 @@ static void arm(struct ivc_channel *ch, unsigned ev, int on)
 static int ready_or_gone(struct ivc_channel *ch, unsigned ev,
 			 struct ivc_chan_side *s, uint64_t now)
 {
-	int r = ivc_channel_ready(ch, ev);
+	int r = ivc_channel_probe(ch, ev);
 
 	if (r || now < s->next_check_ns)
 		return r;
 	s->next_check_ns = now + IVC_LIVENESS_NS;
 	if (!ivc_channel_check_peer(ch))
 		return 0;
-	return ivc_channel_ready(ch, ev);
+	return ivc_channel_probe(ch, ev);
 }
 
 /* A first look for the spin loop: one load, no function calls. */
 static int maybe_ready(const struct ivc_channel *ch, unsigned ev)
 {
 	if (ev & EV_TXSIDE)
-		return 1; /* rare path: let ivc_channel_ready() decide */
+		return 1; /* rare path: let ivc_channel_probe() decide */
 	return ivc_lane_rx_maybe(&ch->rx) || ivc_lane_rx_peer_closed(&ch->rx);
 }
 
@@ -71,7 +71,7 @@ static int spin(struct ivc_channel *ch, unsigned ev, struct ivc_chan_side *s,
 	int r = 0;
 
 	for (;;) {
-		if (maybe_ready(ch, ev) && (r = ivc_channel_ready(ch, ev)) != 0)
+		if (maybe_ready(ch, ev) && (r = ivc_channel_probe(ch, ev)) != 0)
 			break;
 		if (share) {
 			sched_yield();
@@ -104,7 +104,7 @@ static int spin(struct ivc_channel *ch, unsigned ev, struct ivc_chan_side *s,
 	for (i = 0; i < IVC_YIELDS_AFTER_SPIN && !r; i++) {
 		sched_yield();
 		IVC_COUNT(&s->st.yields, 1);
-		r = ivc_channel_ready(ch, ev);
+		r = ivc_channel_probe(ch, ev);
 	}
 	return r;
 }
@@ -167,7 +167,7 @@ static int sleep_loop(struct ivc_channel *ch, unsigned ev,
 		arm(ch, ev, 1);
 		/* No liveness system call here: the hang-up is in the sleep
 		 * set, so a dead peer wakes us at once. */
-		r = ivc_channel_ready(ch, ev);
+		r = ivc_channel_probe(ch, ev);
 		if (r)
 			break;
 		if (ivc_now_ns() >= deadline) {
@@ -194,7 +194,7 @@ int ivc_channel_wait(struct ivc_channel *ch, unsigned ev, int timeout_ms)
 {
 	struct ivc_chan_side *s = side_of(ch, ev);
 	uint64_t deadline;
-	int r = ivc_channel_ready(ch, ev);
+	int r = ivc_channel_probe(ch, ev);
 
 	if (r)
 		return r;
@@ -279,8 +279,8 @@ IVC_PUBLIC int ivc_arm(struct ivc_channel *ch, unsigned events)
 	if (events & IVC_EV_TX)
 		ch->xp->ops->ack(ch->xp, IVC_BELL_TX);
 	arm(ch, events, 1);
-	r = ivc_channel_ready(ch, events);
+	r = ivc_channel_probe(ch, events);
 	if (!r && ivc_channel_check_peer(ch))
-		r = ivc_channel_ready(ch, events);
+		r = ivc_channel_probe(ch, events);
 	return r;
 }

@@ -10,7 +10,7 @@
 /* Once the peer has gone, nothing more can be sent. */
 static int tx_gate(struct ivc_channel *ch)
 {
-	int r = ivc_channel_err(ch);
+	int r = ivc_channel_broken(ch);
 
 	if (r)
 		return r;
@@ -132,7 +132,7 @@ IVC_PUBLIC int ivc_rx_burst(struct ivc_channel *ch, struct ivc_buf *bufs,
 	if (ch->rx.sleep_epoch & 1)
 		ivc_lane_rx_sleep(&ch->rx, 0);
 	for (;;) {
-		r = ivc_channel_err(ch);
+		r = ivc_channel_broken(ch);
 		if (r)
 			return r;
 		if (ch->rx.st_n)
