@@ -12,6 +12,12 @@ static void ewma(struct ivc_backoff *b, uint64_t sample)
 		b->est_ns -= (b->est_ns - sample) / 8;
 }
 
+void ivc_backoff_init(struct ivc_backoff *b, uint32_t spin_max_ns)
+{
+	b->spin_max_ns = spin_max_ns ? spin_max_ns : IVC_SPIN_MAX_DEFAULT_NS;
+	b->est_ns = b->spin_max_ns / 2;
+}
+
 uint64_t ivc_backoff_budget(const struct ivc_backoff *b)
 {
 	uint64_t budget = 2 * b->est_ns;

@@ -72,9 +72,7 @@ static void side_init(struct ivc_chan_side *s, uint32_t spin_max_ns)
 {
 	memset(s, 0, sizeof(*s));
 	s->sleep_ep = -1;
-	s->bo.spin_max_ns = spin_max_ns ? spin_max_ns : 50000u;
-	/* Start by spinning the whole budget; it adapts from there. */
-	s->bo.est_ns = s->bo.spin_max_ns / 2;
+	ivc_backoff_init(&s->bo, spin_max_ns);
 }
 
 int ivc_channel_create(struct ivc_xport *xp, const struct ivc_lane_geom *txg,

@@ -9,6 +9,7 @@
 #include <ivc/channel.h>
 #include <ivc/stats.h>
 
+#include "backoff.h"
 #include "lane.h"
 #include "transport.h"
 
@@ -18,12 +19,6 @@
 #define IVC_EVI_TXBUF 0x4u   /* a free buffer */
 #define IVC_EVI_TXSLOT 0x8u  /* a free descriptor slot */
 #define IVC_EVI_RXMORE 0x10u /* a new descriptor in the ring (beyond stage) */
-
-/* The adaptive spin budget of one waiting side. */
-struct ivc_backoff {
-	uint64_t est_ns;      /* smoothed time data took to come */
-	uint64_t spin_max_ns; /* the budget's upper bound */
-};
 
 /* Counters kept by one thread (TX side or RX side). */
 struct ivc_side_stats {
@@ -77,8 +72,8 @@ void ivc_channel_discard(struct ivc_channel *ch);
 
 /* Mark the channel broken with @err (first error wins) and return it. */
 int ivc_channel_break(struct ivc_channel *ch, int err);
-/* The sticky error the channel broke with, or 0 (the public
- * ivc_channel_error() adds the peer's end). */
+/* The sticky error the channel broke with, or 0 (what the public
+ * ivc_channel_error() returns). */
 int ivc_channel_broken(const struct ivc_channel *ch);
 
 /* Slow-path check that neither lane's header changed since connect (a

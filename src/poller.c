@@ -90,8 +90,7 @@ IVC_PUBLIC int ivc_poller_create(const struct ivc_poller_options *opts,
 	p->cpu = opts->cpu;
 	p->mode = opts->mode;
 	p->apply = ivc_poller_apply;
-	p->bo.spin_max_ns = opts->spin_max_ns ? opts->spin_max_ns : 50000u;
-	p->bo.est_ns = p->bo.spin_max_ns / 2;
+	ivc_backoff_init(&p->bo, opts->spin_max_ns);
 	r = make_sets(p);
 	if (r) {
 		ivc_poller_destroy(p);
