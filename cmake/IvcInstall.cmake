@@ -1,5 +1,5 @@
 # Installation: headers, libivc.so.0 / libivc.a, a CMake package (ivc::ivc,
-# ivc::ivc_static) and a pkg-config file (ivc.pc).
+# ivc::ivc_static), a pkg-config file (ivc.pc) and the man pages.
 #
 # Included at the end of the top-level CMakeLists.txt, after src/ has defined
 # the targets `ivc` (shared) and `ivc_static` (static).
@@ -19,11 +19,26 @@ install(FILES ${IVC_PUBLIC_HEADERS}
         DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/ivc"
         COMPONENT ivc_dev)
 
-# Man pages (section 3) of the calls documented so far (man/man3/): every
-# *.3 there, so a new page (the poller's, ivc_poller_*.3) needs no edit here.
+# Man pages.  Section 3 (man/man3/: a page for every exported call, .so
+# links for the other names of a grouped page; the ctest man_pages checks
+# that none is missing) and section 7 (man/man7/ivc.7, the overview): every
+# page there, so a new one needs no edit here; they go with the headers.
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/man/man3"
         DESTINATION "${CMAKE_INSTALL_MANDIR}"
         COMPONENT ivc_dev FILES_MATCHING PATTERN "*.3")
+install(DIRECTORY "${PROJECT_SOURCE_DIR}/man/man7"
+        DESTINATION "${CMAKE_INSTALL_MANDIR}"
+        COMPONENT ivc_dev FILES_MATCHING PATTERN "*.7")
+# Section 1 (man/man1/<program>.1): each page with its program, when the
+# build makes it (IVC_BUILD_APPS, IVC_BUILD_PERF; ivc-bench needs hwloc).
+# (This file is included after apps/ and perf/ have defined their targets.)
+file(GLOB IVC_MAN1_PAGES CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/man/man1/*.1")
+foreach(page IN LISTS IVC_MAN1_PAGES)
+  get_filename_component(prog "${page}" NAME_WLE)
+  if(TARGET ${prog})
+    install(FILES "${page}" DESTINATION "${CMAKE_INSTALL_MANDIR}/man1")
+  endif()
+endforeach()
 
 install(TARGETS ivc ivc_static
         EXPORT ivcTargets

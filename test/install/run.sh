@@ -8,6 +8,8 @@
 #       static library with `pkg-config --static`;
 # and (c) run the installed programs (ivc-cat, ivc-bench, ivc-chain, those built) with
 # LD_LIBRARY_PATH unset: their RUNPATH must find the installed libivc.
+# Also: the headers, the man pages (a sample of man3, ivc(7), and each
+# installed program's man1 page) are installed.
 #
 # usage: run.sh BUILD_DIR SOURCE_DIR C_COMPILER [SANITIZERS [RUNPATH]]
 #
@@ -69,11 +71,18 @@ for f in include/ivc/ivc.h include/ivc/version.h include/ivc/error.h \
 	include/ivc/channel.h include/ivc/zerocopy.h; do
 	[ -f "$prefix/$f" ] || die "$f was not installed"
 done
-# Man pages, .so links included (a sample: the glob in IvcInstall.cmake).
-for f in ivc_accept.3 ivc_poller_create.3 ivc_poller_run.3 ivc_poller_stop.3 \
-	ivc_poller_dispatch.3 ivc_poller_fd.3 ivc_poller_add_listener.3; do
-	[ -n "$(find "$prefix" -path "*/man3/$f")" ] || die "man page $f was not installed"
+# Man pages, .so links included (a sample: the globs in IvcInstall.cmake;
+# test/man/check.sh checks the pages themselves), and ivc(7).
+for f in man3/ivc_accept.3 man3/ivc_poller_create.3 man3/ivc_poller_run.3 \
+	man3/ivc_poller_stop.3 man3/ivc_poller_dispatch.3 man3/ivc_poller_fd.3 \
+	man3/ivc_poller_add_listener.3 man3/ivc_send.3 man3/ivc_recv.3 \
+	man3/ivc_wait.3 man3/ivc_pin_thread.3 man7/ivc.7; do
+	[ -n "$(find "$prefix" -path "*/$f")" ] || die "man page $f was not installed"
 done
+# A program's page is installed with it (checked below, for those built).
+expect_man1() {
+	[ -n "$(find "$prefix" -path "*/man1/$1.1")" ] || die "man page man1/$1.1 was not installed"
+}
 for f in libivc.so libivc.so.0 "libivc.so.$version" libivc.a \
 	cmake/ivc/ivcConfig.cmake cmake/ivc/ivcConfigVersion.cmake \
 	cmake/ivc/ivcTargets.cmake; do
@@ -208,6 +217,7 @@ installed_prog() {
 	echo "$prog: RUNPATH ${rp:-none}, loads $libdir/libivc.so.0"
 }
 if installed_prog ivc-cat "$build/apps/ivc-cat"; then
+	expect_man1 ivc-cat
 	bare "$prog" -h >"$work/cat-help.txt" || die "$prog -h failed"
 	grep -q '^usage: ivc-cat' "$work/cat-help.txt" || die "$prog -h: no usage"
 	# A real exchange between two installed ivc-cat processes: a listener
@@ -227,6 +237,7 @@ if installed_prog ivc-cat "$build/apps/ivc-cat"; then
 	echo "installed ivc-cat: -h, and 100000 bytes from one to another, identical"
 fi
 if installed_prog ivc-bench "$build/perf/ivc-bench"; then
+	expect_man1 ivc-bench
 	bare "$prog" --help >"$work/bench-help.txt" || die "$prog --help failed"
 	grep -q '^usage: ivc-bench' "$work/bench-help.txt" || die "$prog --help: no usage"
 	bare "$prog" list >"$work/bench-list.txt" || die "$prog list failed"
@@ -234,6 +245,7 @@ if installed_prog ivc-bench "$build/perf/ivc-bench"; then
 	echo "installed ivc-bench: --help and list"
 fi
 if installed_prog ivc-chain "$build/apps/ivc-chain"; then
+	expect_man1 ivc-chain
 	# The whole example chain, its stages started from the installed
 	# binary itself (it re-runs its own path).
 	bare "$prog" run --count 20000 --gens 2 --timeout 60 >"$work/chain.txt" ||
