@@ -7,6 +7,8 @@
  * owned by its sender and mapped by its receiver.  One thread may send and one
  * thread may receive on an endpoint at the same time (it may be the same
  * thread); the calls are not safe for two senders or two receivers at once.
+ * ivc_channel_info(), ivc_channel_error(), ivc_fd() and ivc_stats_get() may
+ * be called from any thread.
  *
  * Addresses name a transport and an end point:
  *  - "shm:/path/to/socket": a Unix socket in the filesystem;

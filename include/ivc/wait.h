@@ -11,6 +11,11 @@
  * itself asleep, so a busy pipeline makes no system calls.  When both ends
  * run on the same CPU the spin is skipped: it would only steal the peer's
  * time slice.
+ *
+ * Threads: waiting for IVC_EV_RX belongs to the thread that receives on the
+ * channel, for IVC_EV_TX to the one that sends; waiting for both, and
+ * ivc_arm(), to a thread that does both (one at a time on a channel).
+ * ivc_fd() may be called from any thread.
  */
 #ifndef IVC_WAIT_H
 #define IVC_WAIT_H
