@@ -2,8 +2,8 @@
 /*
  * fake_peer.h - the shm handshake spoken by hand (test helper), for fake
  * clients and servers that lie in one thing each.  The messages are
- * src/ctrl.h's; a fake lane is made the way an honest peer makes its own
- * (src/shm_lane.c) unless told to differ: a memfd allocated in full,
+ * src/shm/shm_handshake_pvt.h's; a fake lane is made the way an honest peer makes its own
+ * (src/shm/shm_lane.c) unless told to differ: a memfd allocated in full,
  * sealed against shrinking and growing, formatted, and two eventfds whose
  * counters start at 1.
  */
@@ -13,8 +13,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "ctrl.h"
-#include "lane_layout.h"
+#include "core/lane_layout_pvt.h"
+#include "shm/shm_handshake_pvt.h"
 
 /* How a fake lane's memfd is sealed. */
 enum fake_seal {

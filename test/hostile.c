@@ -19,10 +19,10 @@
 
 #include <ivc/ivc.h>
 
-#include "channel.h"
-#include "compiler.h"
-#include "lane.h"
-#include "shm.h"
+#include "core/channel_pvt.h"
+#include "core/lane_pvt.h"
+#include "shm/shm_pvt.h"
+#include "util/compiler_pvt.h"
 
 #define H_WAIT_NS 3000000000ull /* how long an attack waits for room */
 #define H_CONT_NS 2000000000ull /* how long a continuous attack lasts at most */

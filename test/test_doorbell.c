@@ -42,8 +42,8 @@
 
 #include <ivc/ivc.h>
 
-#include "channel.h"
-#include "compiler.h"
+#include "core/channel_pvt.h"
+#include "util/compiler_pvt.h"
 
 #define CALL_MS 300        /* the timeout given to each call */
 #define BOUND_MS 1500      /* what any call may take at most */

@@ -5,7 +5,7 @@
  * and no call leaks a descriptor: /proc/self/fd is counted around each
  * case.
  *
- * The fake peers speak the handshake of src/ctrl.h (a 48-byte message plus
+ * The fake peers speak the handshake of src/shm/shm_handshake_pvt.h (a 48-byte message plus
  * SCM_RIGHTS descriptors) built with the library's own lane code, so a
  * fake server that makes no deliberate mistake is accepted (the control
  * case), and each other case differs from it in one thing.

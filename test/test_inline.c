@@ -18,7 +18,7 @@
 
 #include <ivc/ivc.h>
 
-#include "lane.h"
+#include "core/lane_pvt.h"
 
 #define SLOTS 8u
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_lane - the lane, white-box (src/lane.h over a region in this
+ * test_lane - the lane, white-box (src/core/lane_pvt.h over a region in this
  * process's memory) and through the public API.
  *
  * White-box:
@@ -30,8 +30,8 @@
 
 #include <ivc/ivc.h>
 
-#include "lane.h"
-#include "lane_layout.h"
+#include "core/lane_layout_pvt.h"
+#include "core/lane_pvt.h"
 
 /* ---- a lane in local memory ------------------------------------------------ */
 

@@ -29,7 +29,7 @@
 
 #include <ivc/ivc.h>
 
-#include "xen.h" /* ivc_xen_linger_count() */
+#include "xen/xen_pvt.h" /* ivc_xen_linger_count() */
 
 #define WAIT_MS 20000
 

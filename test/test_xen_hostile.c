@@ -27,8 +27,8 @@
 
 #include <ivc/ivc.h>
 
-#include "compiler.h"
-#include "xen.h"
+#include "util/compiler_pvt.h"
+#include "xen/xen_pvt.h"
 
 #define WAIT_MS 20000
 

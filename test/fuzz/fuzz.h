@@ -22,8 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compiler.h"
-#include "lane_layout.h"
+#include "core/lane_layout_pvt.h"
+#include "util/compiler_pvt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

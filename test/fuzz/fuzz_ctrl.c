@@ -17,8 +17,8 @@
  */
 #include <errno.h>
 
-#include "ctrl.h"
 #include "fuzz.h"
+#include "shm/shm_handshake_pvt.h"
 
 static void check_reject(const struct ivc_ctrl_msg *m)
 {

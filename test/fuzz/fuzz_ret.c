@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fuzz_ret - the sender's side of a lane (src/lane_tx.c): its pool, its
+ * fuzz_ret - the sender's side of a lane (src/core/lane_tx.c): its pool, its
  * descriptor ring, and what comes back from the receiver.
  *
  * The receiver maps our region read-write, so it may write desc_cons,
@@ -29,8 +29,8 @@
  */
 #include <errno.h>
 
+#include "core/lane_pvt.h"
 #include "fuzz.h"
-#include "lane.h"
 
 #define MAX_BUFS 16
 #define MAX_IDS (16 + 16) /* the receiver's ids: buffers + hold slots */

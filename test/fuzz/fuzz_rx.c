@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fuzz_rx - the receiver's side of a lane (src/lane_rx.c) against a hostile
+ * fuzz_rx - the receiver's side of a lane (src/core/lane_rx.c) against a hostile
  * sender.
  *
  * The region belongs to the sender: it may write any byte of it at any
@@ -24,8 +24,8 @@
  */
 #include <errno.h>
 
+#include "core/lane_pvt.h"
 #include "fuzz.h"
-#include "lane.h"
 
 #define MAX_IDS (16 + 16) /* buf_count + hold slots, at most */
 #define MAX_BURST 8

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fuzz_xen_refs - the first page of a peer's lane over Xen, before anything
- * else of it is mapped (ivc_xen_refs_check in src/xen_lane.c).
+ * else of it is mapped (ivc_xen_refs_check in src/xen/xen_lane.c).
  *
  * The receiver maps that one page alone, derives the lane's size from the
  * header's geometry, and reads the grant reference of every page from the
@@ -23,7 +23,7 @@
 #include <errno.h>
 
 #include "fuzz.h"
-#include "xen.h"
+#include "xen/xen_pvt.h"
 
 /* The page count an honest sender uses: the smallest n for which a lane
  * with room for an n-entry list takes n pages.  Growing the list only ever

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+/* Endpoint options: the checks every transport applies to struct
+ * ivc_options before it makes a lane. */
+#ifndef IVC_OPTIONS_PVT_H
+#define IVC_OPTIONS_PVT_H
+
+#include <stdint.h>
+
+#include <ivc/channel.h>
+
+/* Check @o (NULL: defaults) for a transport that accepts the IVC_OPT_*
+ * flags in @flags_ok, and give the lane geometry it asks for, defaults
+ * filled in, and its descriptor size.  The transport computes the layout
+ * itself (it knows its transport area).  Return: 0 or -EINVAL. */
+int ivc_opts_lane(const struct ivc_options *o, unsigned flags_ok,
+		  struct ivc_geometry *geo, uint32_t *desc_size);
+
+#endif

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The transport interface: how a region and a doorbell are made and handed
+ * to the peer.  The data path (lanes, channel, waits) reaches a transport
+ * only to ring the peer's doorbell, to consume its own, and to ask whether
+ * the peer is still there; each transport (shm, xen) fills in one
+ * struct ivc_xport and one table of these functions.
+ */
+#ifndef IVC_XPORT_PVT_H
+#define IVC_XPORT_PVT_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Each endpoint has two doorbells: "data arrived" and "room was made".
+ * They are separate so that a receiving thread and a sending thread that
+ * sleep at the same time never consume each other's wake-up. */
+enum ivc_bell { IVC_BELL_RX = 0, IVC_BELL_TX = 1 };
+
+struct ivc_xport;
+
+struct ivc_xport_ops {
+	const char *name;
+	/* Wake the peer's @bell.  Return 0 or -errno (the peer is gone). */
+	int (*ring)(struct ivc_xport *x, enum ivc_bell bell);
+	/* Consume the wake-ups pending on our own @bell (never blocks). */
+	void (*ack)(struct ivc_xport *x, enum ivc_bell bell);
+	/* Never blocks.  Return 0 while the peer is there, -ECONNRESET once
+	 * it has gone (hang-up, death), -EPROTO if it wrote junk. */
+	int (*check_peer)(struct ivc_xport *x);
+	/* Unmap both regions, close every descriptor, free @x. */
+	void (*destroy)(struct ivc_xport *x);
+};
+
+struct ivc_xport {
+	const struct ivc_xport_ops *ops;
+	int bell_fd[2];     /* our doorbells: poll readable when rung */
+	int hup_fd;         /* polls readable/hang-up when the peer goes; or -1 */
+	int cpu_comparable; /* both ends see the same CPU numbers */
+	/* A doorbell that stops signalling until consumed (an event channel
+	 * stays masked): consume it on every wake.  An eventfd needs no
+	 * read() under edge-triggered epoll, which saves a system call. */
+	int ack_on_wake;
+	void *tx_region;    /* our lane (we own it) */
+	void *rx_region;    /* the peer's lane (mapped) */
+	pid_t peer_pid;
+	uid_t peer_uid;
+	uint32_t peer_domid; /* IVC_DOMID_NONE unless xen */
+};
+
+#endif
