@@ -108,9 +108,6 @@ int ivc_channel_fetch(struct ivc_channel *ch, uint32_t want);
  * on a violation it finds. */
 int ivc_channel_probe(struct ivc_channel *ch, unsigned ev);
 
-/* Wait until one of @ev holds (wait.c).  Return the mask or -errno. */
-int ivc_channel_wait(struct ivc_channel *ch, unsigned ev, int timeout_ms);
-
 /* Publish the CPU we run on in our lane, for the peer's backoff. */
 void ivc_channel_note_cpu(struct ivc_channel *ch);
 

@@ -12,6 +12,7 @@
 #include <ivc/zerocopy.h>
 
 #include "core/channel_pvt.h"
+#include "core/wait_pvt.h"
 #include "util/clock_pvt.h"
 #include "util/compiler_pvt.h"
 

@@ -14,6 +14,7 @@
 
 #include "core/backoff_pvt.h"
 #include "core/channel_pvt.h"
+#include "core/wait_pvt.h"
 #include "util/clock_pvt.h"
 #include "util/compiler_pvt.h"
 

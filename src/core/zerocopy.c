@@ -5,6 +5,7 @@
 #include <ivc/zerocopy.h>
 
 #include "core/channel_pvt.h"
+#include "core/wait_pvt.h"
 #include "util/compiler_pvt.h"
 
 /* Once the peer has gone, nothing more can be sent. */
