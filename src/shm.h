@@ -25,8 +25,8 @@
  * sleeper and can never block, whatever the peer does to the descriptor we
  * share (its O_NONBLOCK flag, its counter).
  */
-#ifndef IVC_SHM_H
-#define IVC_SHM_H
+#ifndef IVC_SHM_INTERNAL_H
+#define IVC_SHM_INTERNAL_H
 
 #include <stdint.h>
 #include <sys/types.h>

@@ -13,8 +13,8 @@
  * other's death from the kernel, and both write their lanes' references in
  * it.  Xenstore carries only the offer (ring-ref, event-channel, state).
  */
-#ifndef IVC_XEN_H
-#define IVC_XEN_H
+#ifndef IVC_XEN_INTERNAL_H
+#define IVC_XEN_INTERNAL_H
 
 #include <errno.h>
 #include <stdint.h>
@@ -22,6 +22,8 @@
 
 #include <xenevtchn.h>
 #include <xengnttab.h>
+
+#include <ivc/xen.h>
 
 #include "lane_layout.h"
 #include "transport.h"
