@@ -68,6 +68,7 @@ struct cfg {
 	const char *addr;
 	bool listen;
 	uid_t uids[MAX_UIDS];   /* -u: the peers' uids we trust */
+	struct ivc_shm_options shm; /* opts.shm once -u is given */
 	double wait_s;          /* < 0: default */
 	enum dir_mode dir;
 	struct ivc_options opts;
@@ -559,13 +560,15 @@ int main(int argc, char **argv)
 		case 'u': {
 			uint32_t uid;
 
-			if (parse_u32(optarg, &uid) || c.opts.n_allowed_uids == MAX_UIDS) {
+			if (parse_u32(optarg, &uid) || c.shm.n_allowed_uids == MAX_UIDS) {
 				fprintf(stderr, PROG ": bad -u '%s' (a uid; at most %d)\n",
 					optarg, MAX_UIDS);
 				return 2;
 			}
-			c.uids[c.opts.n_allowed_uids++] = (uid_t)uid;
-			c.opts.allowed_uids = c.uids;
+			c.uids[c.shm.n_allowed_uids++] = (uid_t)uid;
+			c.shm.allowed_uids = c.uids;
+			/* Only now: shm settings make a xen address -EINVAL. */
+			c.opts.shm = &c.shm;
 			break;
 		}
 		case 'U': c.opts.flags |= IVC_OPT_ANY_UID; break;

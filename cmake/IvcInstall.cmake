@@ -1,4 +1,4 @@
-# Installation: headers, libivc.so.0 / libivc.a, a CMake package (ivc::ivc,
+# Installation: headers, libivc.so.0.<minor> / libivc.a, a CMake package (ivc::ivc,
 # ivc::ivc_static), a pkg-config file (ivc.pc) and the man pages.
 #
 # Included at the end of the top-level CMakeLists.txt, after src/ has defined
@@ -67,10 +67,19 @@ configure_package_config_file(
   "${PROJECT_BINARY_DIR}/ivcConfig.cmake"
   INSTALL_DESTINATION "${IVC_INSTALL_CMAKEDIR}"
   PATH_VARS CMAKE_INSTALL_INCLUDEDIR CMAKE_INSTALL_LIBDIR)
+# Which installed version satisfies find_package(ivc X.Y): the same rule as
+# the soname (src/CMakeLists.txt, docs/abi.md).  While the major version is
+# 0 each minor release may change the ABI (libivc.so.0.<minor>), so only the
+# same 0.<minor> is compatible; from 1.0 on, the same major.
+if(PROJECT_VERSION_MAJOR EQUAL 0)
+  set(ivc_compat SameMinorVersion)
+else()
+  set(ivc_compat SameMajorVersion)
+endif()
 write_basic_package_version_file(
   "${PROJECT_BINARY_DIR}/ivcConfigVersion.cmake"
   VERSION ${PROJECT_VERSION}
-  COMPATIBILITY SameMajorVersion)
+  COMPATIBILITY ${ivc_compat})
 install(FILES "${PROJECT_BINARY_DIR}/ivcConfig.cmake"
               "${PROJECT_BINARY_DIR}/ivcConfigVersion.cmake"
         DESTINATION "${IVC_INSTALL_CMAKEDIR}"

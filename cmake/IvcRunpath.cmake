@@ -1,5 +1,5 @@
 # The RUNPATH of the installed programs (ivc-cat, ivc-bench).  Installed,
-# they must find the libivc.so.0 installed with them without LD_LIBRARY_PATH
+# they must find the libivc.so.0.<minor> installed with them without LD_LIBRARY_PATH
 # (issue 13): CMake strips the build tree's RUNPATH at install and, unless
 # told, puts none in its place, so the loader looks only in the system's
 # directories.

@@ -103,10 +103,12 @@ int main(void)
 
 	printf("-- allowed_uids = {%u}, we are %u\n", (unsigned)other, (unsigned)me);
 	struct ivc_options o;
+	struct ivc_shm_options so = {0};
 	ivc_options_init(&o);
 	uid_t only_other[1] = {other};
-	o.allowed_uids = only_other;
-	o.n_allowed_uids = 1;
+	so.allowed_uids = only_other;
+	so.n_allowed_uids = 1;
+	o.shm = &so;
 	t_addr(addr, sizeof(addr), "access");
 	REQUIRE_OK(ivc_listen(addr, &o, &l));
 	only_other[0] = me; /* ivc_listen() copied the list */
@@ -141,8 +143,8 @@ int main(void)
 
 	printf("-- allowed_uids = {other, us}\n");
 	uid_t both[2] = {other, me};
-	o.allowed_uids = both;
-	o.n_allowed_uids = 2;
+	so.allowed_uids = both;
+	so.n_allowed_uids = 2;
 	t_addr(addr, sizeof(addr), "access2");
 	REQUIRE_OK(ivc_listen(addr, &o, &l));
 	attempt(l, addr, &acc, &conn, &s, &c);

@@ -3,7 +3,8 @@
  * test_errors - bad arguments, bad addresses and peers that are not ivc
  * (or are broken, or speak another version) give the documented error,
  * and no call leaks a descriptor: /proc/self/fd is counted around each
- * case.
+ * case.  Options with a reserved word set, or another transport's settings,
+ * are refused before anything exists.
  *
  * The fake peers speak the handshake of src/shm/shm_handshake_pvt.h (a 48-byte message plus
  * SCM_RIGHTS descriptors) built with the library's own lane code, so a
@@ -177,7 +178,9 @@ static void test_null_args(void)
 	o.flags = 0x80;
 	CHECK_ERR(ivc_listen(addr, &o, &l), -EINVAL);
 	ivc_options_init(&o);
-	o.n_allowed_uids = 2; /* and no array */
+	struct ivc_shm_options so = {0};
+	so.n_allowed_uids = 2; /* and no array */
+	o.shm = &so;
 	CHECK_ERR(ivc_listen(addr, &o, &l), -EINVAL);
 
 	/* Poller. */
@@ -859,10 +862,150 @@ static void test_fake_clients(void)
 	ivc_listener_close(l);
 }
 
+/*
+ * The room reserved in the public structures (docs/abi.md).  Options:
+ * every reserved word must be zero, and a transport refuses another's
+ * settings; either is -EINVAL before anything exists (no socket file, no
+ * descriptor, no channel).  Zero-initialised options are the defaults.
+ * Filled structures: the library zeroes their reserved words.
+ */
+static int file_exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
+/* @o must make both listen and connect at a fresh socket path -EINVAL,
+ * with nothing left behind. */
+static void options_refused(const struct ivc_options *o, const char *what)
+{
+	char path[96], addr[112];
+	struct ivc_listener *l = NULL;
+	struct ivc_channel *ch = NULL;
+	int fds = t_count_fds();
+
+	snprintf(path, sizeof(path), "/tmp/ivc-test-opts-%d", (int)getpid());
+	snprintf(addr, sizeof(addr), "shm:%s", path);
+	unlink(path);
+	printf("   %s\n", what);
+	CHECK_ERR(ivc_listen(addr, o, &l), -EINVAL);
+	CHECK(l == NULL);
+	CHECK(!file_exists(path));
+	CHECK_ERR(ivc_connect(addr, o, 0, &ch), -EINVAL);
+	CHECK(ch == NULL);
+	CHECK_NO_LEAK(fds, what);
+}
+
+static int all_zero(const uint64_t *w, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (w[i])
+			return 0;
+	return 1;
+}
+
+static void test_reserved_room(void)
+{
+	struct ivc_options o, zero;
+	struct ivc_shm_options so;
+	struct ivc_xen_options xo;
+	char what[80];
+
+	printf("-- reserved room in the public structures\n");
+	/* ivc_options_init() is optional: it is zeroing. */
+	memset(&zero, 0, sizeof(zero));
+	memset(&o, 0xa5, sizeof(o));
+	ivc_options_init(&o);
+	CHECK(memcmp(&o, &zero, sizeof(o)) == 0);
+	ivc_options_init(NULL);
+
+	for (size_t i = 0; i < sizeof(o.reserved) / sizeof(o.reserved[0]); i++) {
+		memset(&o, 0, sizeof(o));
+		o.reserved[i] = 1ull << (i * 7);
+		snprintf(what, sizeof(what), "ivc_options.reserved[%zu] != 0", i);
+		options_refused(&o, what);
+	}
+	memset(&so, 0, sizeof(so));
+	for (size_t i = 0; i < sizeof(so.reserved) / sizeof(so.reserved[0]); i++) {
+		memset(&o, 0, sizeof(o));
+		memset(&so, 0, sizeof(so));
+		so.reserved[i] = 1;
+		o.shm = &so;
+		snprintf(what, sizeof(what), "ivc_shm_options.reserved[%zu] != 0", i);
+		options_refused(&o, what);
+	}
+	/* Xen settings at a shm address, even empty ones, or with shm ones. */
+	memset(&o, 0, sizeof(o));
+	memset(&xo, 0, sizeof(xo));
+	o.xen = &xo;
+	options_refused(&o, "xen options (zeroed) at a shm address");
+	uint32_t dom = 3;
+	xo.allowed_domids = &dom;
+	xo.n_allowed_domids = 1;
+	options_refused(&o, "xen options (a domid list) at a shm address");
+	memset(&so, 0, sizeof(so));
+	o.shm = &so;
+	options_refused(&o, "xen and shm options at a shm address");
+
+	/* Shm settings at a xen address: -EINVAL where the transport is
+	 * built (before xenstore or any device is touched), else the
+	 * transport is unknown. */
+	struct ivc_listener *l = NULL;
+	struct ivc_channel *ch = NULL;
+	int have_xen = ivc_connect("xen:ivc-test-probe", NULL, 0, &ch) != -EAFNOSUPPORT;
+	int want = have_xen ? -EINVAL : -EAFNOSUPPORT;
+	int fds = t_count_fds();
+	memset(&o, 0, sizeof(o));
+	memset(&so, 0, sizeof(so));
+	o.shm = &so;
+	printf("   shm options at a xen address (xen transport %s)\n",
+	       have_xen ? "built" : "not built");
+	CHECK_ERR(ivc_listen("xen:ivc-test-shmopts", &o, &l), want);
+	CHECK_ERR(ivc_connect("xen:ivc-test-shmopts", &o, 0, &ch), want);
+	o.shm = NULL;
+	o.flags = IVC_OPT_ANY_UID;
+	CHECK_ERR(ivc_listen("xen:ivc-test-anyuid", &o, &l), want);
+	memset(&o, 0, sizeof(o));
+	memset(&xo, 0, sizeof(xo));
+	xo.reserved[3] = 1;
+	o.xen = &xo;
+	CHECK_ERR(ivc_listen("xen:ivc-test-xenres", &o, &l), want);
+	CHECK_ERR(ivc_connect("xen:ivc-test-xenres", &o, 0, &ch), want);
+	CHECK(l == NULL && ch == NULL);
+	CHECK_NO_LEAK(fds, "options refused at a xen address");
+
+	/* Zeroed settings are the defaults: a channel, and both ends report
+	 * the default geometry.  The library fills the reserved room of
+	 * what it reports with zeros. */
+	struct ivc_channel *a = NULL, *b = NULL;
+	struct ivc_shm_options so_a = {0};
+	struct ivc_options oa = {0}, ob = {0};
+	oa.shm = &so_a;
+	REQUIRE_OK(t_pair("room", &oa, &ob, &a, &b));
+	struct ivc_info info;
+	struct ivc_stats st;
+	memset(&info, 0xa5, sizeof(info));
+	memset(&st, 0xa5, sizeof(st));
+	CHECK_ERR(ivc_channel_info(a, &info), 0);
+	CHECK_EQ(info.tx.slots, IVC_DEFAULT_SLOTS);
+	CHECK_EQ(info.tx.buf_size, IVC_DEFAULT_BUF_SIZE);
+	CHECK(all_zero(info.reserved, sizeof(info.reserved) / sizeof(info.reserved[0])));
+	CHECK_ERR(ivc_send(b, "x", 1, 1000), 0);
+	char c;
+	CHECK_ERR(ivc_recv(a, &c, 1, 1000), 1);
+	CHECK_ERR(ivc_stats_get(a, &st), 0);
+	CHECK_EQ(st.rx_msgs, 1);
+	CHECK(all_zero(st.reserved, sizeof(st.reserved) / sizeof(st.reserved[0])));
+	ivc_close(a);
+	ivc_close(b);
+}
+
 int main(void)
 {
 	t_init("test_errors", 80);
 	test_null_args();
+	test_reserved_room();
 	test_addresses();
 	test_fake_servers();
 	test_fake_clients();

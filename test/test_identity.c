@@ -186,10 +186,12 @@ static void test_squatter(const char *cat)
 	}
 	REQUIRE(t_sem_wait(&ready, WAIT_MS) == 0);
 	struct ivc_options o;
+	struct ivc_shm_options so = {0};
 	uid_t nobody = NOBODY;
 	ivc_options_init(&o);
-	o.allowed_uids = &nobody;
-	o.n_allowed_uids = 1;
+	so.allowed_uids = &nobody;
+	so.n_allowed_uids = 1;
+	o.shm = &so;
 	r = ivc_connect(addr, &o, WAIT_MS, &ch);
 	printf("   %-48s -> %s\n", "root trusts nobody on purpose (allowed_uids)", t_retname(r));
 	CHECK_ERR(r, 0);
@@ -211,8 +213,7 @@ static void test_squatter(const char *cat)
 	struct ivc_listener *l = NULL;
 	t_addr(addr, sizeof(addr), "rootsrv");
 	ivc_options_init(&o);
-	o.allowed_uids = &nobody;
-	o.n_allowed_uids = 1;
+	o.shm = &so; /* (its list: nobody) */
 	REQUIRE_OK(ivc_listen(addr, &o, &l));
 	pid = t_fork();
 	if (pid == 0) {

@@ -372,6 +372,7 @@ static void test_cap(void)
 {
 	struct fake_lane_opts lo = { .geo = { 256, 4096, 512 }, .seal = SEAL_SIZE };
 	struct ivc_options small, big, tiny;
+	struct ivc_shm_options small_shm = {0};
 	struct ivc_channel *a = NULL, *b = NULL;
 	struct ivc_listener *l = NULL;
 	struct fake_lane f;
@@ -379,7 +380,8 @@ static void test_cap(void)
 
 	printf("-- 4. the peer's lane over our limit\n");
 	ivc_options_init(&small);
-	small.peer_lane_max = 1u << 20; /* below the default lane's 2 MiB */
+	small_shm.peer_lane_max = 1u << 20; /* below the default lane's 2 MiB */
+	small.shm = &small_shm;
 	ivc_options_init(&big);
 	ivc_options_init(&tiny);
 	tiny.tx = (struct ivc_geometry){ 16, 4096, 32 };

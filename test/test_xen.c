@@ -77,22 +77,40 @@ static void test_addresses(void)
 
 	ivc_options_init(&o);
 	uid_t uid = 0;
-	o.allowed_uids = &uid;
-	o.n_allowed_uids = 1;
+	struct ivc_shm_options so = {0};
+	so.allowed_uids = &uid;
+	so.n_allowed_uids = 1;
+	o.shm = &so;
 	CHECK_ERR(ivc_listen("xen:uids", &o, &l), -EINVAL);
+	CHECK_ERR(ivc_connect("xen:uids", &o, 0, &ch), -EINVAL);
+	/* Even empty: shm settings mean nothing to xen. */
+	memset(&so, 0, sizeof(so));
+	CHECK_ERR(ivc_listen("xen:emptyshm", &o, &l), -EINVAL);
 	ivc_options_init(&o);
 	o.flags = IVC_OPT_ANY_UID;
 	CHECK_ERR(ivc_listen("xen:anyuid", &o, &l), -EINVAL);
 	ivc_options_init(&o);
+	struct ivc_xen_options xo = {0};
 	uint32_t twice[2] = { 3, 3 }, reserved = 0x7ff0;
-	o.allowed_domids = twice;
-	o.n_allowed_domids = 2;
+	xo.allowed_domids = twice;
+	xo.n_allowed_domids = 2;
+	o.xen = &xo;
 	CHECK_ERR(ivc_listen("xen:twice", &o, &l), -EINVAL);
-	o.allowed_domids = &reserved;
-	o.n_allowed_domids = 1;
+	xo.allowed_domids = &reserved;
+	xo.n_allowed_domids = 1;
 	CHECK_ERR(ivc_listen("xen:reserved", &o, &l), -EINVAL);
 	/* A domid list means nothing to shm. */
 	CHECK_ERR(ivc_listen("shm:@ivc-test-xen-domids", &o, &l), -EINVAL);
+	/* Reserved words must be zero, in both structures. */
+	xo.allowed_domids = NULL;
+	xo.n_allowed_domids = 0;
+	xo.reserved[7] = 1;
+	CHECK_ERR(ivc_listen("xen:xenreserved", &o, &l), -EINVAL);
+	CHECK_ERR(ivc_connect("xen:xenreserved", &o, 0, &ch), -EINVAL);
+	ivc_options_init(&o);
+	o.reserved[0] = 1;
+	CHECK_ERR(ivc_listen("xen:optreserved", &o, &l), -EINVAL);
+	CHECK_ERR(ivc_connect("xen:optreserved", &o, 0, &ch), -EINVAL);
 
 	/* A lane over IVC_XEN_MAX_PAGES pages: told, not attempted. */
 	ivc_options_init(&o);
@@ -187,9 +205,11 @@ static void test_rendezvous(void)
 	/* A listener for domain 7 only: this domain is refused at once,
 	 * well before the timeout. */
 	uint32_t seven = 7;
+	struct ivc_xen_options xo = {0};
 	ivc_options_init(&o);
-	o.allowed_domids = &seven;
-	o.n_allowed_domids = 1;
+	xo.allowed_domids = &seven;
+	xo.n_allowed_domids = 1;
+	o.xen = &xo;
 	t_addr(addr, sizeof(addr), "xen-deny");
 	REQUIRE_OK(ivc_listen(addr, &o, &l));
 	t0 = t_now_ns();
@@ -200,8 +220,8 @@ static void test_rendezvous(void)
 
 	/* Allowed: domain 7 and this one (two offers). */
 	uint32_t both[2] = { 7, g_local };
-	o.allowed_domids = both;
-	o.n_allowed_domids = 2;
+	xo.allowed_domids = both;
+	xo.n_allowed_domids = 2;
 	t_addr(addr, sizeof(addr), "xen-allow");
 	REQUIRE_OK(ivc_listen(addr, &o, &l));
 	pid_t pid = t_fork();

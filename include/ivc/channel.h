@@ -35,6 +35,8 @@ extern "C" {
 
 struct ivc_channel;
 struct ivc_listener;
+struct ivc_shm_options;  /* <ivc/shm.h> */
+struct ivc_xen_options;  /* <ivc/xen.h> */
 
 /** How an endpoint waits when there is nothing to do. */
 enum ivc_mode {
@@ -52,9 +54,6 @@ enum ivc_mode {
 #define IVC_DEFAULT_BUF_SIZE 4096u
 /** Largest region (lane) ivc creates or accepts from a peer: 1 GiB. */
 #define IVC_MAX_LANE_BYTES (1ull << 30)
-/** Largest lane of a peer's that a shm endpoint maps unless told otherwise
- *  (struct ivc_options.peer_lane_max): 256 MiB. */
-#define IVC_DEFAULT_PEER_LANE_MAX (256ull << 20)
 
 /**
  * struct ivc_geometry - shape of one lane, chosen by its sender.
@@ -73,13 +72,8 @@ struct ivc_geometry {
 	uint32_t buf_count;
 };
 
-/**
- * shm: trust a peer of any uid.  On a listener: accept clients of any uid
- * (default: only the listener's own euid).  On a connector: talk to a
- * listener of any uid (default: only one running as our own euid or as
- * root), which lets whoever took the address first have our lane.
- */
-#define IVC_OPT_ANY_UID 0x1u
+/* struct ivc_options.flags: bit 0x1 is IVC_OPT_ANY_UID, shm only, in
+ * <ivc/shm.h>. */
 /**
  * Send messages of at most 112 bytes inside the descriptor instead of in a
  * buffer (one adjacent pair of cache lines moves instead of two separate
@@ -93,55 +87,45 @@ struct ivc_geometry {
 #define IVC_OPT_INLINE 0x2u
 
 /**
- * struct ivc_options - per-endpoint settings; zero-initialised = defaults.
- * @tx:             geometry of the lane this endpoint sends on.
- * @mode:           how this endpoint waits (enum ivc_mode).
- * @spin_max_ns:    upper bound of the adaptive spin budget (0: 50 us).
- * @allowed_uids:   shm: the uids of the peers this endpoint trusts.  On a
- *                  listener, the clients allowed to connect (NULL: the
- *                  listener's own effective uid only).  On a connector, the
- *                  uids the listener may run as (NULL: our own effective
- *                  uid, or root); it is checked (SO_PEERCRED) before
- *                  anything is sent, and another is -EACCES.  Copied.
- * @n_allowed_uids: entries in @allowed_uids.
- * @flags:          IVC_OPT_* flags.
- * @allowed_domids: xen listener only: the Xen domains allowed to connect
- *                  (each gets its own offer, readable only by it), or NULL
- *                  for the local domain only.  Copied by ivc_listen().
- * @n_allowed_domids: entries in @allowed_domids (at most IVC_XEN_MAX_PEERS).
- * @peer_lane_max:  shm: the largest lane (region) of the peer's that this
- *                  endpoint maps, in bytes (0: IVC_DEFAULT_PEER_LANE_MAX); a
- *                  larger one is refused with -E2BIG.  The peer allocates
- *                  its lane itself; what mapping it costs us is page tables
- *                  and address space.  (Xen lanes are at most
- *                  IVC_XEN_MAX_PAGES pages anyway.)
+ * struct ivc_options - per-endpoint settings; zero-initialised = defaults
+ * (`struct ivc_options o = {0};`, or NULL where a call takes options).
+ * @tx:          geometry of the lane this endpoint sends on.
+ * @mode:        how this endpoint waits (enum ivc_mode).
+ * @spin_max_ns: upper bound of the adaptive spin budget (0: 50 us).
+ * @flags:       IVC_OPT_* flags: IVC_OPT_INLINE, and IVC_OPT_ANY_UID
+ *               (<ivc/shm.h>, shm only); any other bit is -EINVAL.
+ * @shm:         settings of the shm transport (struct ivc_shm_options in
+ *               <ivc/shm.h>: whom to trust, how large a peer's lane to
+ *               map), or NULL for its defaults.
+ * @xen:         settings of the xen transport (struct ivc_xen_options in
+ *               <ivc/xen.h>: the domains a listener serves), or NULL for
+ *               its defaults.
+ * @reserved:    must be zero (-EINVAL otherwise): room for settings to come
+ *               (another transport's pointer among them), whose zero will
+ *               mean what the library does now.
  *
- * A shm endpoint rejects a domid list, a xen endpoint a uid list or
- * IVC_OPT_ANY_UID (-EINVAL): each transport has its own access control.
+ * Each transport has its own access control: a shm endpoint given @xen, or
+ * a xen endpoint given @shm or IVC_OPT_ANY_UID, fails with -EINVAL, and
+ * nothing is created.  The library reads the structure, and what @shm and
+ * @xen point to, only during the call it is given to (lists are copied).
  */
 struct ivc_options {
 	struct ivc_geometry tx;
 	enum ivc_mode mode;
 	uint32_t spin_max_ns;
-	const uid_t *allowed_uids;
-	size_t n_allowed_uids;
 	unsigned flags;
-	const uint32_t *allowed_domids;
-	size_t n_allowed_domids;
-	uint64_t peer_lane_max;
+	const struct ivc_shm_options *shm;
+	const struct ivc_xen_options *xen;
+	uint64_t reserved[8];
 };
 
-/** Largest lane over xen, in pages (3.68 MiB): its first page lists the
- *  grant reference of every page, so the peer needs only one. */
-#define IVC_XEN_MAX_PAGES 942u
-/** Most domains one xen listener may allow. */
-#define IVC_XEN_MAX_PEERS 64u
 /** ivc_info.peer_domid of a channel that is not over Xen. */
 #define IVC_DOMID_NONE UINT32_MAX
 
 /**
- * ivc_options_init() - fill @o with the defaults (same as zeroing it).
- * @o: options to initialise; must not be NULL.
+ * ivc_options_init() - fill @o with the defaults: the same as zeroing it,
+ * which is all a caller needs to do (calling this is optional).
+ * @o: options to initialise; NULL is ignored.
  */
 void ivc_options_init(struct ivc_options *o);
 
@@ -195,7 +179,7 @@ int ivc_listener_fd(const struct ivc_listener *l);
  * said nothing for 100 ms makes room for the next).
  *
  * A client that fails its handshake (bad HELLO, refused uid, wrong version,
- * a lane over @peer_lane_max, a lane ivc may not map) is told why and
+ * a lane over ivc_shm_options.peer_lane_max, a lane ivc may not map) is told why and
  * dropped; ivc_accept() then returns that error (-EPROTO, -EACCES,
  * -EPROTONOSUPPORT, -E2BIG) and the listener stays usable: call it again.
  * A client that leaves, or stays silent, before its HELLO is dropped
@@ -229,7 +213,8 @@ void ivc_listener_close(struct ivc_listener *l);
  * @out:        receives the channel.
  *
  * shm: the listener's uid is checked before anything is sent to it (see
- * @allowed_uids: by default it must run as our euid or as root).
+ * ivc_shm_options.allowed_uids: by default it must run as our euid or as
+ * root).
  *
  * A listener that goes away during the call (it exits, is killed, or
  * closes its listener) is no protocol error: before it has answered, that
@@ -242,7 +227,7 @@ void ivc_listener_close(struct ivc_listener *l);
  * complete); -ETIMEDOUT; -EACCES (refused by the listener, or a listener
  * whose uid we do not trust); -EPERM (the filesystem does not let us reach
  * the socket); -EPROTONOSUPPORT; -EPROTO (a bad answer: the listener broke
- * the protocol); -E2BIG (the listener's lane is over @peer_lane_max, or
+ * the protocol); -E2BIG (the listener's lane is over peer_lane_max, or
  * ours over its limit); -ENOMEM; -EMFILE or -ENFILE (out of descriptors).
  * Xen: a listener that is not there yet is waited for under a xenstore
  * watch (no offer and timeout_ms 0: -ECONNREFUSED); a service that exists
@@ -267,7 +252,8 @@ int ivc_connect(const char *addr, const struct ivc_options *opts,
 int ivc_close(struct ivc_channel *ch);
 
 /**
- * struct ivc_info - what is known about a connected channel.
+ * struct ivc_info - what is known about a connected channel; filled in
+ * whole by ivc_channel_info().
  * @transport: "shm" or "xen" (static string).
  * @peer_pid:  the peer's pid (SO_PEERCRED at connect time; over xen, what
  *             the peer wrote in the handshake, informational only).
@@ -277,6 +263,8 @@ int ivc_close(struct ivc_channel *ch);
  * @rx:        geometry of the lane this endpoint receives on.
  * @max_tx_msg: largest message this endpoint can send, in bytes.
  * @max_rx_msg: largest message the peer can send, in bytes.
+ * @reserved:  zeroed by the library: room for fields to come, which a
+ *             program built against this header never reads.
  */
 struct ivc_info {
 	const char *transport;
@@ -287,6 +275,7 @@ struct ivc_info {
 	struct ivc_geometry rx;
 	size_t max_tx_msg;
 	size_t max_rx_msg;
+	uint64_t reserved[8];
 };
 
 /**

@@ -9,6 +9,8 @@
 #include <ivc/version.h>
 #include <ivc/error.h>
 #include <ivc/channel.h>
+#include <ivc/shm.h>
+#include <ivc/xen.h>
 #include <ivc/zerocopy.h>
 #include <ivc/depth.h>
 #include <ivc/msg.h>

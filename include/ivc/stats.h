@@ -34,6 +34,9 @@ struct ivc_channel;
  * @yields:            sched_yield() calls made while waiting.
  * @ring_full_stalls:  sends that found the descriptor ring full.
  * @pool_empty_stalls: allocations that found no free buffer.
+ * @reserved:          zeroed by the library: room for counters to come,
+ *                     which a program built against this header never
+ *                     reads.
  */
 struct ivc_stats {
 	uint64_t tx_msgs;
@@ -48,12 +51,13 @@ struct ivc_stats {
 	uint64_t yields;
 	uint64_t ring_full_stalls;
 	uint64_t pool_empty_stalls;
+	uint64_t reserved[20];
 };
 
 /**
  * ivc_stats_get() - snapshot the channel's counters.
  * @ch:  the channel.
- * @out: filled in.
+ * @out: filled in whole (reserved words zeroed).
  *
  * Return: 0, or -EINVAL.
  */

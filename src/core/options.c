@@ -7,6 +7,19 @@
 #include "core/lane_layout_pvt.h"
 #include "util/compiler_pvt.h"
 
+/* Reserved words must be zero, so that a setting added in their room later
+ * reads as its default from programs built before it existed, and a
+ * program built after gets -EINVAL from a library too old to know it. */
+static int all_zero(const uint64_t *w, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (w[i])
+			return 0;
+	return 1;
+}
+
 int ivc_opts_lane(const struct ivc_options *o, unsigned flags_ok,
 		  struct ivc_geometry *geo, uint32_t *desc_size)
 {
@@ -17,14 +30,45 @@ int ivc_opts_lane(const struct ivc_options *o, unsigned flags_ok,
 			return -EINVAL;
 		if (o->flags & ~flags_ok)
 			return -EINVAL;
-		if ((o->n_allowed_uids && !o->allowed_uids) ||
-		    (o->n_allowed_domids && !o->allowed_domids))
+		if (!all_zero(o->reserved, sizeof(o->reserved) / sizeof(o->reserved[0])))
 			return -EINVAL;
 		*geo = o->tx;
 		if (o->flags & IVC_OPT_INLINE)
 			*desc_size = IVC_DESC_SIZE_INLINE;
 	}
 	ivc_geometry_defaults(geo);
+	return 0;
+}
+
+int ivc_opts_shm(const struct ivc_options *o, const struct ivc_shm_options **out)
+{
+	const struct ivc_shm_options *s = o ? o->shm : NULL;
+
+	*out = NULL;
+	if (o && o->xen)
+		return -EINVAL;
+	if (!s)
+		return 0;
+	if (!all_zero(s->reserved, sizeof(s->reserved) / sizeof(s->reserved[0])) ||
+	    (s->n_allowed_uids && !s->allowed_uids))
+		return -EINVAL;
+	*out = s;
+	return 0;
+}
+
+int ivc_opts_xen(const struct ivc_options *o, const struct ivc_xen_options **out)
+{
+	const struct ivc_xen_options *x = o ? o->xen : NULL;
+
+	*out = NULL;
+	if (o && o->shm)
+		return -EINVAL;
+	if (!x)
+		return 0;
+	if (!all_zero(x->reserved, sizeof(x->reserved) / sizeof(x->reserved[0])) ||
+	    (x->n_allowed_domids && !x->allowed_domids))
+		return -EINVAL;
+	*out = x;
 	return 0;
 }
 

@@ -7,6 +7,8 @@
 #include <stdint.h>
 
 #include <ivc/channel.h>
+#include <ivc/shm.h>
+#include <ivc/xen.h>
 
 /* Check @o (NULL: defaults) for a transport that accepts the IVC_OPT_*
  * flags in @flags_ok, and give the lane geometry it asks for, defaults
@@ -14,5 +16,12 @@
  * itself (it knows its transport area).  Return: 0 or -EINVAL. */
 int ivc_opts_lane(const struct ivc_options *o, unsigned flags_ok,
 		  struct ivc_geometry *geo, uint32_t *desc_size);
+
+/* The shm (xen) settings of @o (NULL: defaults), checked: *out is NULL for
+ * the defaults.  -EINVAL for the other transport's settings (each has its
+ * own access control: a list meant for one must not be dropped silently by
+ * the other), a reserved word not zero, or a count without its list. */
+int ivc_opts_shm(const struct ivc_options *o, const struct ivc_shm_options **out);
+int ivc_opts_xen(const struct ivc_options *o, const struct ivc_xen_options **out);
 
 #endif

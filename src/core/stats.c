@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <string.h>
 
 #include <ivc/stats.h>
 
@@ -12,6 +13,9 @@ IVC_PUBLIC int ivc_stats_get(const struct ivc_channel *ch, struct ivc_stats *out
 
 	if (!ch || !out)
 		return -EINVAL;
+	/* Whole, reserved words included: a counter added there later must
+	 * not read as garbage. */
+	memset(out, 0, sizeof(*out));
 	t = &ch->txs.st;
 	r = &ch->rxs.st;
 	out->tx_msgs = IVC_LOAD(&ch->tx.cnt_msgs);

@@ -17,14 +17,15 @@
 
 int ivc_shm_opts(const struct ivc_options *o, struct shm_opts *out)
 {
+	const struct ivc_shm_options *so = NULL;
 	struct ivc_geometry geo;
 	uint32_t desc_size;
 	int r = ivc_opts_lane(o, IVC_OPT_ANY_UID | IVC_OPT_INLINE, &geo, &desc_size);
 
 	memset(out, 0, sizeof(*out));
-	/* A domid list means nothing to a Unix socket. */
-	if (!r && o && o->n_allowed_domids)
-		r = -EINVAL;
+	/* Xen settings (a domid list) mean nothing to a Unix socket. */
+	if (!r)
+		r = ivc_opts_shm(o, &so);
 	if (!r)
 		r = ivc_lane_geom_compute_ex(&geo, 0, desc_size, &out->txg);
 	if (r)
@@ -35,14 +36,16 @@ int ivc_shm_opts(const struct ivc_options *o, struct shm_opts *out)
 	out->mode = o->mode;
 	out->spin_max_ns = o->spin_max_ns;
 	out->flags = o->flags;
-	if (o->peer_lane_max)
-		out->peer_lane_max = o->peer_lane_max;
-	if (o->n_allowed_uids) {
-		out->uids = malloc(sizeof(uid_t) * o->n_allowed_uids);
+	if (!so)
+		return 0;
+	if (so->peer_lane_max)
+		out->peer_lane_max = so->peer_lane_max;
+	if (so->n_allowed_uids) {
+		out->uids = malloc(sizeof(uid_t) * so->n_allowed_uids);
 		if (!out->uids)
 			return -ENOMEM;
-		memcpy(out->uids, o->allowed_uids, sizeof(uid_t) * o->n_allowed_uids);
-		out->n_uids = o->n_allowed_uids;
+		memcpy(out->uids, so->allowed_uids, sizeof(uid_t) * so->n_allowed_uids);
+		out->n_uids = so->n_allowed_uids;
 	}
 	return 0;
 }

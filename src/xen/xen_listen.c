@@ -275,7 +275,8 @@ static const struct ivc_listener_ops xen_listener_ops = {
 /* The allowed domains: the options' list (no duplicates), or ourselves. */
 static int take_domids(struct xen_listener *l, const struct ivc_options *o)
 {
-	size_t n = o && o->n_allowed_domids ? o->n_allowed_domids : 1, i, j;
+	const struct ivc_xen_options *x = o ? o->xen : NULL;
+	size_t n = x && x->n_allowed_domids ? x->n_allowed_domids : 1, i, j;
 
 	if (n > IVC_XEN_MAX_PEERS)
 		return -EINVAL;
@@ -284,7 +285,7 @@ static int take_domids(struct xen_listener *l, const struct ivc_options *o)
 		return -ENOMEM;
 	l->n = n;
 	for (i = 0; i < n; i++) {
-		l->offers[i].domid = o && o->n_allowed_domids ? o->allowed_domids[i] : l->local;
+		l->offers[i].domid = x && x->n_allowed_domids ? x->allowed_domids[i] : l->local;
 		if (l->offers[i].domid >= 0x7ff0u)
 			return -EINVAL;
 		for (j = 0; j < i; j++)

@@ -38,6 +38,8 @@
 #include <xenevtchn.h>
 #include <xengnttab.h>
 
+#include <ivc/xen.h>
+
 #include "core/lane_layout_pvt.h"
 #include "core/xport_pvt.h"
 

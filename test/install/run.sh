@@ -58,6 +58,16 @@ fi
 version=$(sed -n 's/^#define IVC_VERSION_STRING "\(.*\)"$/\1/p' \
 	"$build/include/ivc/version.h")
 [ -n "$version" ] || die "no version in $build/include/ivc/version.h"
+# The soname rule (docs/abi.md): libivc.so.0.<minor> while the major version
+# is 0 (each minor release may change the ABI), libivc.so.<major> from 1.0.
+major=${version%%.*}
+minor=${version#*.}
+minor=${minor%%.*}
+if [ "$major" = 0 ]; then
+	soname=libivc.so.0.$minor
+else
+	soname=libivc.so.$major
+fi
 
 step "cmake --install $build --prefix $prefix"
 cmake --install "$build" --prefix "$prefix" >"$work/install.log" 2>&1 ||
@@ -83,13 +93,13 @@ done
 expect_man1() {
 	[ -n "$(find "$prefix" -path "*/man1/$1.1")" ] || die "man page man1/$1.1 was not installed"
 }
-for f in libivc.so libivc.so.0 "libivc.so.$version" libivc.a \
+for f in libivc.so "$soname" "libivc.so.$version" libivc.a \
 	cmake/ivc/ivcConfig.cmake cmake/ivc/ivcConfigVersion.cmake \
 	cmake/ivc/ivcTargets.cmake; do
 	[ -e "$libdir/$f" ] || die "$libdir/$f was not installed"
 done
-soname=$(readelf -d "$libdir/libivc.so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
-[ "$soname" = libivc.so.0 ] || die "SONAME is '$soname', want libivc.so.0"
+got=$(readelf -d "$libdir/libivc.so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+[ "$got" = "$soname" ] || die "SONAME is '$got', want $soname"
 # Nothing private may leak into the installed headers.
 if grep -rlE '#include +"' "$prefix/include/ivc"; then
 	die "installed headers include private (quoted) headers"
@@ -98,14 +108,22 @@ echo "installed ivc $version into $prefix (libdir $libdir)"
 
 # Checks that a program uses the libivc it was meant to.
 expect_shared() {
-	readelf -d "$1" | grep -q 'NEEDED.*\[libivc\.so\.0\]' ||
-		die "$1 does not link libivc.so.0"
+	readelf -d "$1" | grep -qF "Shared library: [$soname]" ||
+		die "$1 does not link $soname"
+	# Its references to libivc carry the version nodes of src/libivc.map
+	# (ivc_send@IVC_0.2): none is bound unversioned.
+	local refs
+	refs=$(readelf --dyn-syms -W "$1" | awk '$7 == "UND" && $8 ~ /^ivc_/ { print $8 }')
+	[ -n "$refs" ] || die "$1 uses no ivc_ function?"
+	if printf '%s\n' "$refs" | grep -v '@IVC_[0-9]'; then
+		die "$1: the references above are bound to no version node"
+	fi
 	local where dir
-	where=$(LD_LIBRARY_PATH=${2:-} ldd "$1" | awk '$1 == "libivc.so.0" { print $3 }')
+	where=$(LD_LIBRARY_PATH=${2:-} ldd "$1" | awk -v so="$soname" '$1 == so { print $3 }')
 	# (Through a RUNPATH of $ORIGIN/../lib it is .../bin/../lib/...)
 	dir=$(cd "$(dirname "${where:-/nonexistent/x}")" 2>/dev/null && pwd -P) || dir=""
 	if [ -z "$dir" ] || [ "$dir" != "$(cd "$libdir" && pwd -P)" ]; then
-		die "$1 loads libivc.so.0 from '$where', not from $libdir"
+		die "$1 loads $soname from '$where', not from $libdir"
 	fi
 }
 expect_static() {
@@ -127,28 +145,38 @@ cmake -S "$src/test/install" -B "$work/cmake-build" \
 grep 'ivc .* from' "$work/cmake-configure.log" || true
 cmake --build "$work/cmake-build" -j 2 >"$work/cmake-build.log" 2>&1 ||
 	{ cat "$work/cmake-build.log"; die "consumer build failed"; }
-# The build tree's RPATH finds the installed libivc.so.0: no LD_LIBRARY_PATH.
+# The build tree's RPATH finds the installed library: no LD_LIBRARY_PATH.
 expect_shared "$work/cmake-build/consumer_shared"
 expect_static "$work/cmake-build/consumer_static"
 "$work/cmake-build/consumer_shared"
 "$work/cmake-build/consumer_static"
 
-# A request for another major version must be refused (SameMajorVersion).
-major=${version%%.*}
-mkdir -p "$work/wrong-major"
-cat >"$work/wrong-major/CMakeLists.txt" <<EOF
+# A request for an ABI this is not must be refused: another major version,
+# and while the major is 0 another minor (SameMinorVersion: the soname rule).
+# The same ABI (the same major.minor) is accepted.
+wrong="$((major + 1)).0"
+if [ "$major" = 0 ]; then
+	wrong="$wrong 0.$((minor + 1))"
+	[ "$minor" = 0 ] || wrong="$wrong 0.$((minor - 1))"
+fi
+for want in $wrong; do
+	d=$work/wrong-$want
+	mkdir -p "$d"
+	cat >"$d/CMakeLists.txt" <<EOF
 cmake_minimum_required(VERSION 3.16)
-project(wrong_major LANGUAGES C)
-find_package(ivc $((major + 1)) QUIET CONFIG)
+project(wrong_version LANGUAGES C)
+find_package(ivc $want QUIET CONFIG)
 if(ivc_FOUND)
-  message(FATAL_ERROR "find_package(ivc $((major + 1))) accepted ivc $version")
+  message(FATAL_ERROR "find_package(ivc $want) accepted ivc $version")
 endif()
+find_package(ivc $major.$minor REQUIRED CONFIG)
 EOF
-cmake -S "$work/wrong-major" -B "$work/wrong-major/build" \
-	-DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_COMPILER="$cc" \
-	>"$work/wrong-major.log" 2>&1 ||
-	{ cat "$work/wrong-major.log"; die "version check"; }
-echo "find_package(ivc $((major + 1))) correctly refused ivc $version"
+	cmake -S "$d" -B "$d/build" \
+		-DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_COMPILER="$cc" \
+		>"$d.log" 2>&1 ||
+		{ cat "$d.log"; die "version check"; }
+	echo "find_package(ivc $want) correctly refused ivc $version (and $major.$minor accepted)"
+done
 
 # (b) pkg-config.
 step "pkg-config consumer: cc \$(pkg-config --cflags --libs ivc)"
@@ -172,7 +200,7 @@ LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$work/pc_shared"
 "$work/pc_static"
 
 # (c) The installed programs.  Installed, a program's build-tree RUNPATH is
-# gone: it must find the installed libivc.so.0 through its own RUNPATH, with
+# gone: it must find the installed libivc through its own RUNPATH, with
 # no LD_LIBRARY_PATH (before issue 13's fix: "libivc.so.0: cannot open
 # shared object file").  Each program is checked if the build made it.
 if [ "$runpath" = none ]; then
@@ -214,7 +242,7 @@ installed_prog() {
 			die "$prog has RUNPATH '$rp', want '$runpath'"
 		expect_shared "$prog" # (LD_LIBRARY_PATH empty)
 	fi
-	echo "$prog: RUNPATH ${rp:-none}, loads $libdir/libivc.so.0"
+	echo "$prog: RUNPATH ${rp:-none}, loads $libdir/$soname"
 }
 if installed_prog ivc-cat "$build/apps/ivc-cat"; then
 	expect_man1 ivc-cat
