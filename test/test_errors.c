@@ -935,6 +935,21 @@ static void test_reserved_room(void)
 		snprintf(what, sizeof(what), "ivc_shm_options.reserved[%zu] != 0", i);
 		options_refused(&o, what);
 	}
+	/* A uid count whose size in bytes wraps: refused before any copy (the
+	 * list is not read).  Before the bound, malloc(count * 4) got a few
+	 * bytes and the copy ran over them. */
+	static const uid_t few[1];
+	const size_t huge[] = { SIZE_MAX / sizeof(uid_t) + 2, SIZE_MAX / 2,
+				IVC_SHM_MAX_UIDS + 1 };
+	for (size_t i = 0; i < sizeof(huge) / sizeof(huge[0]); i++) {
+		memset(&o, 0, sizeof(o));
+		memset(&so, 0, sizeof(so));
+		so.allowed_uids = few;
+		so.n_allowed_uids = huge[i];
+		o.shm = &so;
+		snprintf(what, sizeof(what), "n_allowed_uids = %zu", huge[i]);
+		options_refused(&o, what);
+	}
 	/* Xen settings at a shm address, even empty ones, or with shm ones. */
 	memset(&o, 0, sizeof(o));
 	memset(&xo, 0, sizeof(xo));

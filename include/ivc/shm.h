@@ -30,6 +30,10 @@ extern "C" {
  */
 #define IVC_OPT_ANY_UID 0x1u
 
+/** Most uids one shm endpoint may trust (ivc_shm_options.n_allowed_uids);
+ *  a longer list is -EINVAL. */
+#define IVC_SHM_MAX_UIDS 65536u
+
 /** Largest lane of a peer's that a shm endpoint maps unless told otherwise
  *  (ivc_shm_options.peer_lane_max): 256 MiB. */
 #define IVC_DEFAULT_PEER_LANE_MAX (256ull << 20)
@@ -43,8 +47,8 @@ extern "C" {
  *                  uid, or root); it is checked (SO_PEERCRED) before
  *                  anything is sent, and another is -EACCES.  Copied by
  *                  ivc_listen() and ivc_connect().
- * @n_allowed_uids: entries in @allowed_uids (not 0 with a NULL list:
- *                  -EINVAL).
+ * @n_allowed_uids: entries in @allowed_uids, at most IVC_SHM_MAX_UIDS
+ *                  (not 0 with a NULL list: -EINVAL).
  * @peer_lane_max:  the largest lane (region) of the peer's that this
  *                  endpoint maps, in bytes (0: IVC_DEFAULT_PEER_LANE_MAX);
  *                  a larger one is refused with -E2BIG.  The peer allocates

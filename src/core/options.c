@@ -50,7 +50,8 @@ int ivc_opts_shm(const struct ivc_options *o, const struct ivc_shm_options **out
 	if (!s)
 		return 0;
 	if (!all_zero(s->reserved, sizeof(s->reserved) / sizeof(s->reserved[0])) ||
-	    (s->n_allowed_uids && !s->allowed_uids))
+	    (s->n_allowed_uids && !s->allowed_uids) ||
+	    s->n_allowed_uids > IVC_SHM_MAX_UIDS) /* and its copy's size never wraps */
 		return -EINVAL;
 	*out = s;
 	return 0;
