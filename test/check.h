@@ -115,6 +115,8 @@ const char *t_retname(long long ret);
  * t_init() - name the test and arm a watchdog: after @seconds the test
  * prints a message, kills its children and exits with status 2 (so a hang
  * shows up as a failure with a message before ctest's TIMEOUT).
+ * IVC_TEST_TIME_SCALE=<n> in the environment multiplies @seconds (and
+ * t_watchdog()'s): the Xen harness sets it, its CPU is emulated.
  */
 void t_init(const char *name, unsigned seconds);
 /* t_watchdog() - re-arm t_init()'s watchdog: @seconds from now. */
@@ -161,9 +163,10 @@ int t_sem_wait(struct t_sem *s, int timeout_ms);
 
 /* ---- misc ---------------------------------------------------------------- */
 
-/* "shm:@ivc-test-<name>-<pid>-<n>", unique per call in this process; with
- * IVC_TEST_TRANSPORT=xen in the environment "xen:ivc-test-<name>-<pid>-<n>"
- * (a service of the local domain, as inside the dom0 harness). */
+/* An address of the transport IVC_TEST_TRANSPORT names (default shm),
+ * unique per call in this process: "shm:@ivc-test-<name>-<pid>-<n>",
+ * "xen:ivc-test-<name>-<pid>-<n>" (a service of the local domain, as inside
+ * the dom0 harness).  An unknown transport exits with 2. */
 void t_addr(char *out, size_t size, const char *name);
 /* Whether the tests run over xen (IVC_TEST_TRANSPORT=xen). */
 int t_xen(void);
