@@ -1868,6 +1868,35 @@ static void limited_client_end(struct acc8 *a, pid_t pid)
 	CHECK_EQ(atomic_load(&g_sh->child_fail), 0);
 }
 
+/*
+ * How far the descriptor count may stray from where a run of attempts
+ * began, none of them leaking.  Over xen a connection's first closer keeps
+ * its shares (2 descriptors) until the peer lets go, and the next xen call
+ * frees them (docs/xen.md): with two connections' shares kept at most, the
+ * running total stays within +-4.  A leak grows it without bound and fails
+ * within a few attempts.  Elsewhere it is exact.
+ */
+static int fds_stray(void)
+{
+	return t_xen() ? 4 : 0;
+}
+
+/* Fail unless the running total of @fdiff[0..@n) stays within fds_stray(),
+ * naming attempt k and what it was. */
+static void check_fd_totals(const char *call, int n, const char *what)
+{
+	int total = 0;
+
+	for (int k = 0; k < n; k++) {
+		total += atomic_load(&g_sh->fdiff[k]);
+		if (total > fds_stray() || total < -fds_stray()) {
+			t_fail(__FILE__, __LINE__, "k=%d: %s (%s): %d fds more than before k=0",
+			       k, call, what, total);
+			return;
+		}
+	}
+}
+
 static void nofile_connect(void)
 {
 	char addr[108];
@@ -1903,10 +1932,8 @@ static void nofile_connect(void)
 		if (rc && !DOCUMENTED(rc, connect_errs))
 			t_fail(__FILE__, __LINE__, "k=%d: ivc_connect: %d (%s), not documented",
 			       k, rc, t_errname(rc));
-		if (atomic_load(&g_sh->fdiff[k]))
-			t_fail(__FILE__, __LINE__, "k=%d: ivc_connect (%s) leaked %d fds", k,
-			       t_retname(rc), atomic_load(&g_sh->fdiff[k]));
 	}
+	check_fd_totals("ivc_connect", NOFILE_K, "with k fds to spare");
 	CHECK_EQ(atomic_load(&g_sh->res[NOFILE_K - 1]), 0);
 	print_k_results("ivc_connect with k fds to spare", NOFILE_K);
 	printf("   the parent's ivc_accept meanwhile: %s\n", tally_str(&a.t));
@@ -1964,6 +1991,7 @@ static void nofile_accept(void)
 		ivc_listener_close(l);
 		_exit(0);
 	}
+	int fds0 = 0;
 	for (int k = 0; k < NOFILE_K; k++) {
 		struct ivc_channel *ch = NULL;
 
@@ -1971,7 +1999,8 @@ static void nofile_accept(void)
 			t_fail(__FILE__, __LINE__, "the listening child stopped at k=%d", k);
 			break;
 		}
-		int fds0 = t_count_fds();
+		if (k == 0)
+			fds0 = t_count_fds();
 		int rc = ivc_connect(addr, &o, 1000, &ch);
 		tally_add(&con, rc);
 		pres[k] = rc;
@@ -1991,7 +2020,10 @@ static void nofile_accept(void)
 			t_fail(__FILE__, __LINE__, "k=%d: ivc_connect: %d (%s), not documented",
 			       k, rc, t_errname(rc));
 		}
-		CHECK_EQ(t_count_fds(), fds0);
+		int total = t_count_fds() - fds0;
+		if (total > fds_stray() || total < -fds_stray())
+			t_fail(__FILE__, __LINE__, "k=%d: the parent's ivc_connect: %d fds more than before k=0",
+			       k, total);
 		t_sem_post(&done);
 	}
 	int st = t_wait_child(pid, 60000);
@@ -2013,10 +2045,8 @@ static void nofile_accept(void)
 		if (rc && !DOCUMENTED(rc, accept_errs))
 			t_fail(__FILE__, __LINE__, "k=%d: ivc_accept: %d (%s), not documented",
 			       k, rc, t_errname(rc));
-		if (atomic_load(&g_sh->fdiff[k]))
-			t_fail(__FILE__, __LINE__, "k=%d: ivc_accept (%s) leaked %d fds", k,
-			       t_retname(rc), atomic_load(&g_sh->fdiff[k]));
 	}
+	check_fd_totals("ivc_accept", NOFILE_K, "with k fds to spare");
 	CHECK_EQ(atomic_load(&g_sh->res[NOFILE_K - 1]), 0);
 	print_k_results("ivc_accept with k fds to spare", NOFILE_K);
 	printf("   the parent's ivc_connect meanwhile: %s\n", tally_str(&con));
@@ -2094,12 +2124,12 @@ static void nomem_connect(void)
 			t_fail(__FILE__, __LINE__,
 			       "geometry %d, +%u MiB: ivc_connect: %d (%s), not documented",
 			       k / 3, slack_mib[k % 3], rc, t_errname(rc));
-		if (atomic_load(&g_sh->fdiff[k]) || atomic_load(&g_sh->mdiff[k]))
+		if (atomic_load(&g_sh->mdiff[k]))
 			t_fail(__FILE__, __LINE__,
-			       "geometry %d, +%u MiB: ivc_connect (%s) left %d fds, %d mappings",
-			       k / 3, slack_mib[k % 3], t_retname(rc),
-			       atomic_load(&g_sh->fdiff[k]), atomic_load(&g_sh->mdiff[k]));
+			       "geometry %d, +%u MiB: ivc_connect (%s) left %d mappings",
+			       k / 3, slack_mib[k % 3], t_retname(rc), atomic_load(&g_sh->mdiff[k]));
 	}
+	check_fd_totals("ivc_connect", n, "RLIMIT_AS a few MiB above the process");
 	/* The 1 GiB lane never fits in 32 MiB. */
 	CHECK_ERR(atomic_load(&g_sh->res[2]), -ENOMEM);
 	printf("   ivc_connect with RLIMIT_AS a few MiB above the process: %s\n",
