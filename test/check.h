@@ -170,6 +170,10 @@ int t_sem_wait(struct t_sem *s, int timeout_ms);
 void t_addr(char *out, size_t size, const char *name);
 /* Whether the tests run over xen (IVC_TEST_TRANSPORT=xen). */
 int t_xen(void);
+/* Let the transport free what it keeps for closed channels whose peers
+ * have let go (over xen, a first closer's shares: docs/xen.md), before
+ * counting descriptors and mappings. */
+void t_settle(void);
 /* Entries in /proc/self/fd. */
 int t_count_fds(void);
 /* Lines in /proc/self/maps (mappings of this process), or -1. */
