@@ -28,7 +28,8 @@ PROGS=("$W/xen_probe" "$B/test/test_xen" "$B/test/test_xen_hostile" "$B/apps/ivc
 # What dom0 runs: the xen transport's own cases (tests.list), then every
 # case of the conformance suite over xen, with shorter streams, fewer
 # fault-injection rounds and longer watchdogs (TCG runs the CPU in
-# software; a loaded host made 500000 messages outlast a watchdog).  Each case's program is packed.
+# software; a loaded host made 500000 messages outlast a watchdog).  Each
+# case's program is packed.
 cases=$HERE/../conformance/cases.list
 # Cases the xen transport fails today, each with its finding (say it loudly,
 # never pass it silently; remove the line with the fix).
