@@ -30,7 +30,7 @@ int ivc_opts_lane(const struct ivc_options *o, unsigned flags_ok,
 			return -EINVAL;
 		if (o->flags & ~flags_ok)
 			return -EINVAL;
-		if (!all_zero(o->reserved, sizeof(o->reserved) / sizeof(o->reserved[0])))
+		if (!all_zero(o->reserved, IVC_ARRAY_LEN(o->reserved)))
 			return -EINVAL;
 		*geo = o->tx;
 		if (o->flags & IVC_OPT_INLINE)
@@ -49,7 +49,7 @@ int ivc_opts_shm(const struct ivc_options *o, const struct ivc_shm_options **out
 		return -EINVAL;
 	if (!s)
 		return 0;
-	if (!all_zero(s->reserved, sizeof(s->reserved) / sizeof(s->reserved[0])) ||
+	if (!all_zero(s->reserved, IVC_ARRAY_LEN(s->reserved)) ||
 	    (s->n_allowed_uids && !s->allowed_uids) ||
 	    s->n_allowed_uids > IVC_SHM_MAX_UIDS) /* and its copy's size never wraps */
 		return -EINVAL;
@@ -66,7 +66,7 @@ int ivc_opts_xen(const struct ivc_options *o, const struct ivc_xen_options **out
 		return -EINVAL;
 	if (!x)
 		return 0;
-	if (!all_zero(x->reserved, sizeof(x->reserved) / sizeof(x->reserved[0])) ||
+	if (!all_zero(x->reserved, IVC_ARRAY_LEN(x->reserved)) ||
 	    (x->n_allowed_domids && !x->allowed_domids))
 		return -EINVAL;
 	*out = x;
