@@ -69,6 +69,8 @@ struct cfg {
 	bool listen;
 	uid_t uids[MAX_UIDS];   /* -u: the peers' uids we trust */
 	struct ivc_shm_options shm; /* opts.shm once -u is given */
+	uint32_t domids[IVC_XEN_MAX_PEERS]; /* -d: the domains let in */
+	struct ivc_xen_options xen; /* opts.xen once -d is given */
 	double wait_s;          /* < 0: default */
 	enum dir_mode dir;
 	struct ivc_options opts;
@@ -137,7 +139,9 @@ static void usage(FILE *f)
 "usage: " PROG " [options] -l ADDR    listen at ADDR and accept one channel\n"
 "       " PROG " [options] ADDR       connect to ADDR\n"
 "\n"
-"ADDR is shm:/path/to/socket or shm:@abstract-name.\n"
+"ADDR is shm:/path/to/socket, shm:@abstract-name, or (a build with the xen\n"
+"transport) xen:[DOMID/]SERVICE: listen at xen:SERVICE, connect to\n"
+"xen:DOMID/SERVICE (SERVICE of domain DOMID; without DOMID: the local domain).\n"
 "\n"
 "Copies stdin to the channel and the channel to stdout, both at once.\n"
 "\n"
@@ -162,6 +166,9 @@ static void usage(FILE *f)
 "                sent (default: our own uid, or root): whoever took the\n"
 "                address first may not be the service you meant\n"
 "  -U            shm: trust a peer of any uid\n"
+"  -d DOMID      xen, listening: let this Xen domain connect (repeatable, at\n"
+"                most %u; default: the local domain only, which a list\n"
+"                leaves out unless it names it)\n"
 "  --slots N     descriptor ring entries of the lane we send on (power of 2)\n"
 "  --buf-size N  bytes per buffer of the lane we send on (multiple of 64)\n"
 "  --buf-count N buffers in our send pool\n"
@@ -170,7 +177,7 @@ static void usage(FILE *f)
 "  -h, --help    this text\n"
 "\n"
 "exit status: 0 clean end, 1 error (e.g. 'peer died (ECONNRESET)'), 2 usage\n",
-		DEFAULT_CONNECT_WAIT_S);
+		DEFAULT_CONNECT_WAIT_S, IVC_XEN_MAX_PEERS);
 }
 
 static int parse_u32(const char *s, uint32_t *out)
@@ -196,6 +203,45 @@ static int parse_mode(const char *s, enum ivc_mode *m)
 		*m = IVC_MODE_BLOCK;
 	else
 		return -1;
+	return 0;
+}
+
+/* -d: one more domain the xen listener lets in.  0, -EINVAL for a bad
+ * number, or -E2BIG for one more than a listener may allow. */
+static int add_domid(struct cfg *c, const char *arg)
+{
+	uint32_t d;
+
+	if (parse_u32(arg, &d))
+		return -EINVAL;
+	if (c->xen.n_allowed_domids == IVC_XEN_MAX_PEERS)
+		return -E2BIG;
+	c->domids[c->xen.n_allowed_domids++] = d;
+	c->xen.allowed_domids = c->domids;
+	/* Only now: xen settings make a shm address -EINVAL, and without
+	 * them the library's default (the local domain) stands. */
+	c->opts.xen = &c->xen;
+	return 0;
+}
+
+/* -d names what a xen listener offers its service to: anywhere else it
+ * would do nothing (a connector names its peer's domain in ADDR), so say
+ * so rather than let the library refuse a shm address with a bare EINVAL.
+ * 0, or -EINVAL after the usage error is printed. */
+static int check_domids(const struct cfg *c)
+{
+	if (!c->xen.n_allowed_domids)
+		return 0;
+	if (strncmp(c->addr, "xen:", 4)) {
+		fprintf(stderr, PROG ": -d is for xen: addresses (not '%s'); shm has -u\n",
+			c->addr);
+		return -EINVAL;
+	}
+	if (!c->listen) {
+		fprintf(stderr, PROG ": -d is for listening (-l); a connector names the"
+			" listener's domain in ADDR (xen:DOMID/SERVICE)\n");
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -429,6 +475,24 @@ static void print_stats(const struct session *s, double secs)
 		(unsigned long long)st.pool_empty_stalls);
 }
 
+/* -v: what the channel is, and whom it joins. */
+static void print_connected(const struct ivc_channel *ch)
+{
+	struct ivc_info info;
+	char dom[24] = "";
+
+	if (ivc_channel_info(ch, &info) < 0)
+		return;
+	/* Over xen the uid is unknowable; the domain is what says who. */
+	if (info.peer_domid != IVC_DOMID_NONE)
+		snprintf(dom, sizeof(dom), " domain %u", (unsigned)info.peer_domid);
+	msg("connected: transport %s, peer pid %d uid %u%s; tx %u slots x %u B"
+	    " (%u bufs, max msg %zu B); rx %u slots x %u B (%u bufs, max msg %zu B)",
+	    info.transport, (int)info.peer_pid, (unsigned)info.peer_uid, dom,
+	    info.tx.slots, info.tx.buf_size, info.tx.buf_count, info.max_tx_msg,
+	    info.rx.slots, info.rx.buf_size, info.rx.buf_count, info.max_rx_msg);
+}
+
 /* ------------------------------------------------------------------ */
 
 /* An error of ivc_accept() that one client caused, or that came with one
@@ -485,17 +549,8 @@ static int open_channel(const struct cfg *c, struct ivc_channel **ch)
 			return ret;
 		}
 	}
-	if (c->verbose) {
-		struct ivc_info info;
-
-		if (ivc_channel_info(*ch, &info) == 0)
-			msg("connected: transport %s, peer pid %d uid %u; tx %u slots x %u B"
-			    " (%u bufs, max msg %zu B); rx %u slots x %u B (%u bufs, max msg %zu B)",
-			    info.transport, (int)info.peer_pid, (unsigned)info.peer_uid,
-			    info.tx.slots, info.tx.buf_size, info.tx.buf_count,
-			    info.max_tx_msg, info.rx.slots, info.rx.buf_size,
-			    info.rx.buf_count, info.max_rx_msg);
-	}
+	if (c->verbose)
+		print_connected(*ch);
 	return 0;
 }
 
@@ -519,7 +574,7 @@ int main(int argc, char **argv)
 	c.wait_s = -1;
 	c.dir = DIR_BOTH;
 
-	while ((opt = getopt_long(argc, argv, "lsrw:m:u:Uqvh", lopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "lsrw:m:u:Ud:qvh", lopts, NULL)) != -1) {
 		switch (opt) {
 		case 'l': c.listen = true; break;
 		case 's': c.dir = DIR_SEND; break;
@@ -572,6 +627,17 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 'U': c.opts.flags |= IVC_OPT_ANY_UID; break;
+		case 'd':
+			if ((ret = add_domid(&c, optarg)) < 0) {
+				if (ret == -E2BIG)
+					fprintf(stderr, PROG ": -d: at most %u domains\n",
+						IVC_XEN_MAX_PEERS);
+				else
+					fprintf(stderr, PROG ": bad -d '%s' (a Xen domain id)\n",
+						optarg);
+				return 2;
+			}
+			break;
 		case 'q': c.quiet = true; break;
 		case 'v': c.verbose = true; break;
 		case 'h': usage(stdout); return 0;
@@ -583,6 +649,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	c.addr = argv[optind];
+	if (check_domids(&c) < 0)
+		return 2;
 	g_quiet = c.quiet;
 	if (c.quiet)
 		c.verbose = false;

@@ -20,7 +20,7 @@
 struct bench_row {
 	char bench[12];         /* pingpong | stream */
 	char placement[24];
-	int cpu_a, cpu_b;
+	int cpu_a, cpu_b;       /* cpu_b -1: placement "remote", the peer elsewhere */
 	char transport[16];
 	char mode[10];          /* poll | adaptive | block | - */
 	char kind[10];          /* ivc | baseline | limit */

@@ -10,20 +10,11 @@
 #include <unistd.h>
 
 #include "bench_run.h"
+#include "bench_util.h"
 
 /* Fixed cost of a point beyond its time bound: forks, pinning, connecting,
  * warm-up.  Only for the estimate of the time left. */
 #define POINT_OVERHEAD_S 0.04
-
-const char *bench_mode_str(enum ivc_mode m)
-{
-	switch (m) {
-	case IVC_MODE_POLL: return "poll";
-	case IVC_MODE_ADAPTIVE: return "adaptive";
-	case IVC_MODE_BLOCK: return "block";
-	}
-	return "?";
-}
 
 static double now_s(void)
 {

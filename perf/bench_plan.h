@@ -54,7 +54,4 @@ struct bench_plan {
  */
 int bench_plan_run(const struct bench_plan *p, struct bench_row **rows, size_t *n);
 
-/* The name of wait mode @m as the CSV writes it. */
-const char *bench_mode_str(enum ivc_mode m);
-
 #endif /* IVC_BENCH_PLAN_H */

@@ -207,17 +207,21 @@ static void table(FILE *f, const struct view *v, const uint64_t *want, int n_wan
 	uint64_t cols[MAX_COLS];
 	int ns = collect_series(v, s), nc = pick_sizes(v, want, n_want, cols);
 	const struct bench_row *any = NULL;
-	char name[48];
+	char name[48], cpus[48];
 
 	for (size_t i = 0; i < v->n && !any; i++)
 		if (in_view(v, &v->rows[i]))
 			any = &v->rows[i];
 	if (!any || !nc)
 		return;
-	fprintf(f, "\n== %s, %s (CPUs %d,%d): %s\n",
+	if (any->cpu_b >= 0)
+		snprintf(cpus, sizeof(cpus), "CPUs %d,%d", any->cpu_a, any->cpu_b);
+	else    /* split mode: the peer runs elsewhere, on a CPU of its own */
+		snprintf(cpus, sizeof(cpus), "CPU %d, the peer elsewhere", any->cpu_a);
+	fprintf(f, "\n== %s, %s (%s): %s\n",
 		pingpong(v) ? "ping-pong" : v->touch ? "stream, receiver reads every byte" :
 		"stream, receiver does not read the payload",
-		v->placement, any->cpu_a, any->cpu_b,
+		v->placement, cpus,
 		pingpong(v) ? "p50 round trip, us (lower is better)" :
 		"GB/s (higher is better)");
 	if (!pingpong(v))

@@ -5,6 +5,9 @@
  * the peer (pinned to cpu_b).  They share one anonymous page for the stop
  * flag and the result.  A point that outlives its deadline is killed and
  * reported as -ETIMEDOUT; nothing a transport does can hang the sweep.
+ *
+ * In split mode (cfg.ivc_remote) there is no local peer: the initiator
+ * connects to `ivc-bench serve`, whose loop, bench_serve(), is here too.
  */
 #define _GNU_SOURCE
 #include "bench_run.h"
@@ -22,6 +25,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "bench_util.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h>
@@ -224,6 +229,23 @@ static void child_setup(int cpu, struct bench_result *r)
 		fail(r, ret, "cannot pin to CPU %d: %s", cpu, ivc_strerror(ret));
 }
 
+/* The initiator could not open its end: say what to look at. */
+static void open_failed(const struct bench_point *pt, int err, struct bench_result *r)
+{
+	if (!pt->cfg.ivc_remote)
+		fail(r, err, "open: %s", ivc_strerror(err));
+	else if (err == -EMSGSIZE)
+		fail(r, err, "more than a lane of the channel carries (each side's --slots,"
+		     " --buf-size, --buf-count make the lane it sends on)");
+	else if (err == -EACCES && !strncmp(pt->cfg.ivc_remote, "xen:", 4))
+		fail(r, err, "connect %.60s: %s (does the server's --allow name this domain?)",
+		     pt->cfg.ivc_remote, ivc_strerror(err));
+	else
+		fail(r, err, "connect %.60s: %s (is `ivc-bench serve -x %s -m %s` there?)",
+		     pt->cfg.ivc_remote, ivc_strerror(err), pt->x->name,
+		     bench_mode_str(pt->cfg.mode));
+}
+
 static void initiator_main(const struct bench_point *pt, struct bx_pair *pair,
 			   struct ctl *ctl)
 {
@@ -247,7 +269,7 @@ static void initiator_main(const struct bench_point *pt, struct bx_pair *pair,
 	} else if (!r.err) {
 		ret = pt->x->open(pair, &pt->cfg, BX_INITIATOR, &e);
 		if (ret < 0)
-			fail(&r, ret, "open: %s", ivc_strerror(ret));
+			open_failed(pt, ret, &r);
 		else if (pt->bench == BENCH_PINGPONG)
 			pingpong(pt, e, &r);
 		else
@@ -372,7 +394,7 @@ void bench_run(const struct bench_point *pt, struct bench_result *r)
 		goto out;
 	}
 	fflush(NULL);   /* nothing buffered is written twice */
-	if (!pt->x->local) {
+	if (!pt->x->local && !pt->cfg.ivc_remote) {
 		if ((peer = fork()) < 0) {
 			fail(r, -errno, "fork: %s", strerror(errno));
 			goto out;
@@ -419,4 +441,218 @@ out:
 	if (pair)
 		pt->x->release(pair);
 	munmap(ctl, sizeof(*ctl));
+}
+
+/* -------------------------------------------------------------- serving -- */
+
+/* One listener of the server: a transport in a mode. */
+struct srv_listener {
+	const struct bench_xport *x;
+	enum ivc_mode mode;
+	char addr[256];
+	struct ivc_listener *l;
+};
+
+static volatile sig_atomic_t g_serve_stop;
+
+static void serve_signal(int sig)
+{
+	(void)sig;
+	g_serve_stop = 1;
+}
+
+/* SIGINT and SIGTERM stop serving between points, so the listeners are
+ * closed (an offer in xenstore withdrawn, a socket file removed); without
+ * SA_RESTART a poll() waiting for a client returns at once.  SA_RESETHAND:
+ * a second signal kills, should a client that never ends hold a point. */
+static void serve_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = serve_signal;
+	sa.sa_flags = SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	/* A client that vanishes must not take the server with it. */
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void serve_close(struct srv_listener *ls, int n)
+{
+	for (int i = 0; i < n; i++)
+		ivc_listener_close(ls[i].l);
+}
+
+static void listen_failed(const char *base, const char *addr, int err)
+{
+	/* Outside a Xen domain, or without its devices, the library says
+	 * "not found" or "permission denied": say where to look. */
+	bool xen_access = !strncmp(base, "xen:", 4) && (err == -ENOENT || err == -EACCES);
+
+	fprintf(stderr, "%s serve: cannot listen at %s: %s%s\n", bench_prog,
+		err == -ENAMETOOLONG ? base : addr, ivc_strerror(err),
+		xen_access ? " (xen needs /dev/xen/* and xenstore, and permission to"
+			     " use them: docs/xen.md)" : "");
+}
+
+/* Listen for every transport and mode of @s: *@n listeners in @ls. */
+static int serve_listen(const struct bench_serve *s, struct srv_listener *ls, int *n)
+{
+	*n = 0;
+	for (int xi = 0; xi < s->n_xports; xi++) {
+		for (int m = 0; m < 3; m++) {
+			struct srv_listener *sl = &ls[*n];
+			struct bx_cfg c = s->base;
+			int ret;
+
+			if (!(s->modes & s->xports[xi]->modes & BX_MODE(m)))
+				continue;
+			sl->x = s->xports[xi];
+			sl->mode = c.mode = (enum ivc_mode)m;
+			ret = bx_split_addr(sl->addr, sizeof(sl->addr), s->addr, sl->x, sl->mode);
+			if (ret == 0)
+				ret = sl->x->listen(&c, sl->addr, s->xen, &sl->l);
+			if (ret < 0) {
+				listen_failed(s->addr, sl->addr, ret);
+				serve_close(ls, *n);
+				return ret;
+			}
+			fprintf(stderr, "%s serve: %s:%s at %s\n", bench_prog, sl->x->name,
+				bench_mode_str(sl->mode), sl->addr);
+			(*n)++;
+		}
+	}
+	return 0;
+}
+
+/* "pid P" (shm), or "pid P in domain D" (xen): who the client is. */
+static void client_name(const struct ivc_channel *ch, char *buf, size_t len)
+{
+	struct ivc_info info;
+
+	if (ivc_channel_info(ch, &info) < 0)
+		snprintf(buf, len, "?");
+	else if (info.peer_domid == IVC_DOMID_NONE)
+		snprintf(buf, len, "pid %d", (int)info.peer_pid);
+	else
+		snprintf(buf, len, "pid %d in domain %u", (int)info.peer_pid,
+			 (unsigned)info.peer_domid);
+}
+
+/* What ended a point early, for people: the echo's own refusals (which
+ * ivc_strerror() does not know), or the library's words. */
+static const char *echo_err(int err)
+{
+	switch (err) {
+	case -EBADMSG:
+		return "not ivc-bench's ping-pong (a message under 8 bytes, or two at once)";
+	case -EMSGSIZE:
+		return "a message larger than the lane we send on carries";
+	}
+	return ivc_strerror(err);
+}
+
+/*
+ * Serve the client @sl has, if it has one: one point.  *@served says
+ * whether a point ran; *@ok whether it ended at its stop tag.  0, or a
+ * -errno that ends serving (a listener that no longer works).
+ */
+static int serve_one(struct srv_listener *sl, uint64_t no, bool *served, bool *ok)
+{
+	struct ivc_channel *ch;
+	uint64_t echoed;
+	size_t size;
+	char who[64];
+	int ret = ivc_accept(sl->l, 0, &ch);
+
+	*served = *ok = false;
+	if (ret == -EAGAIN)
+		return 0;       /* nothing yet (a handshake is under way) */
+	if (ret < 0) {
+		/* A client's own failure, or ours for the moment (memory,
+		 * descriptors): drop that client and serve the next. */
+		fprintf(stderr, "%s serve: %s: a client failed: %s; serving on\n", bench_prog,
+			sl->addr, ivc_strerror(ret));
+		if (ret == -ENOMEM || ret == -EMFILE || ret == -ENFILE) {
+			struct timespec d = { 0, 50 * 1000000L };
+
+			nanosleep(&d, NULL);
+		}
+		return ret == -EINVAL ? ret : 0;
+	}
+	client_name(ch, who, sizeof(who));
+	ret = sl->x->echo(ch, &echoed, &size);
+	*served = true;
+	*ok = ret == 0;
+	printf("point %llu: %s:%s, %llu echoes of %zu B, client %s: %s%s\n",
+	       (unsigned long long)no, sl->x->name, bench_mode_str(sl->mode),
+	       (unsigned long long)echoed, size, who, ret ? "ended early: " : "done",
+	       ret ? echo_err(ret) : "");
+	fflush(stdout);
+	return 0;
+}
+
+/* Wait for clients and serve them until @s's points are done or a signal
+ * comes.  Points that did not end at their stop tag: *@failed. */
+static int serve_loop(const struct bench_serve *s, struct srv_listener *ls, int n,
+		      struct pollfd *pfd, uint64_t *failed)
+{
+	uint64_t done = 0;
+
+	for (int i = 0; i < n; i++) {
+		pfd[i].fd = ivc_listener_fd(ls[i].l);
+		pfd[i].events = POLLIN;
+	}
+	while (!g_serve_stop && (!s->points || done < s->points)) {
+		if (poll(pfd, (nfds_t)n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		for (int i = 0; i < n && !g_serve_stop && (!s->points || done < s->points); i++) {
+			bool served, ok;
+			int ret;
+
+			if (!pfd[i].revents)
+				continue;
+			if ((ret = serve_one(&ls[i], done + 1, &served, &ok)) < 0)
+				return ret;
+			done += served;
+			*failed += served && !ok;
+		}
+	}
+	return 0;
+}
+
+int bench_serve(const struct bench_serve *s)
+{
+	struct srv_listener *ls = calloc((size_t)s->n_xports * 3, sizeof(*ls));
+	struct pollfd *pfd = calloc((size_t)s->n_xports * 3, sizeof(*pfd));
+	uint64_t failed = 0;
+	int n = 0, ret;
+
+	if (!ls || !pfd) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (s->cpu >= 0 && (ret = bench_pin(s->cpu)) < 0) {
+		fprintf(stderr, "%s serve: cannot pin to CPU %d: %s\n", bench_prog, s->cpu,
+			ivc_strerror(ret));
+		goto out;
+	}
+	if ((ret = serve_listen(s, ls, &n)) < 0)
+		goto out;
+	serve_signals();
+	if ((ret = serve_loop(s, ls, n, pfd, &failed)) < 0)
+		fprintf(stderr, "%s serve: waiting for clients: %s\n", bench_prog,
+			ivc_strerror(ret));
+	serve_close(ls, n);
+	if (ret == 0)
+		ret = failed ? 1 : 0;
+out:
+	free(ls);
+	free(pfd);
+	return ret;
 }

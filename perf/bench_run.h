@@ -44,4 +44,34 @@ void bench_run(const struct bench_point *pt, struct bench_result *r);
 /* Stream warm-up: messages received before timing starts. */
 #define BENCH_STREAM_WARM 2000u
 
+/*
+ * Split mode's serving side (`ivc-bench serve`): the echoing peer of points
+ * whose initiator runs elsewhere (`ivc-bench pingpong --connect`), maybe in
+ * another Xen domain.
+ */
+struct bench_serve {
+	const char *addr;                       /* --listen: the base address */
+	const struct bench_xport *const *xports; /* those with .echo */
+	int n_xports;
+	unsigned modes;                         /* BX_MODE() bits */
+	struct bx_cfg base;                     /* geometry, spin bound, flags */
+	const struct ivc_xen_options *xen;      /* --allow, or NULL */
+	uint64_t points;                        /* serve this many; 0: no end */
+	int cpu;                                /* pin to it; -1: do not pin */
+};
+
+/*
+ * bench_serve() - listen once at bx_split_addr(addr, x, mode) for every
+ * transport and mode asked for, then, one client at a time, accept a
+ * channel and echo on it until its stop tag: one point each, a line about
+ * it on stdout.  A client that fails its handshake or goes away mid-point
+ * is reported and the next one served.  Ends after @points points, or at
+ * SIGINT or SIGTERM (once the point in progress is over; a second signal
+ * ends it at once).
+ *
+ * Return: 0 when every point served ended at its stop tag, 1 when some did
+ * not, or -errno when serving could not start (reported on stderr).
+ */
+int bench_serve(const struct bench_serve *s);
+
 #endif /* IVC_BENCH_RUN_H */

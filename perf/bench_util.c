@@ -82,6 +82,16 @@ bool bench_parse_mode(const char *s, enum ivc_mode *mode)
 	return true;
 }
 
+const char *bench_mode_str(enum ivc_mode m)
+{
+	switch (m) {
+	case IVC_MODE_POLL: return "poll";
+	case IVC_MODE_ADAPTIVE: return "adaptive";
+	case IVC_MODE_BLOCK: return "block";
+	}
+	return "?";
+}
+
 unsigned bench_ivc_flags;
 
 void bench_common_opt(int opt, const char *arg, bool *csv, struct ivc_geometry *geo,

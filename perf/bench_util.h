@@ -58,6 +58,10 @@ void bench_parse_cpus(const char *opt, const char *s, int *a, int *b);
 /* Parse a wait mode name (poll, adaptive, block); false if unknown. */
 bool bench_parse_mode(const char *s, enum ivc_mode *mode);
 
+/* The name of wait mode @m, as the CSV writes it (bench_parse_mode()'s
+ * inverse). */
+const char *bench_mode_str(enum ivc_mode m);
+
 /* Handle a shared option: --csv, geometry (BENCH_OPT_*), -h (usage on stdout, exit 0); any other: usage on stderr, exit 2. */
 void bench_common_opt(int opt, const char *arg, bool *csv, struct ivc_geometry *geo,
 		      uint32_t *spin_max_ns, void (*usage)(FILE *f));

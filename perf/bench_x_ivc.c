@@ -4,6 +4,10 @@
  * with small messages carried inside descriptors ("ivc-inline"), and the
  * copying ivc_send()/ivc_recv() ("ivc-copy").  The initiator listens, the
  * peer connects (ivc_connect waits for the listener).
+ *
+ * Split mode (bench_xport.h): the initiator connects instead, to an
+ * `ivc-bench serve` whose echo (below) does what the local peer does, with
+ * the message size learnt from each message.
  */
 #define _GNU_SOURCE
 #include "bench_xport.h"
@@ -13,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "bench_util.h"
 
 #define RX_BURST 64u
 
@@ -34,6 +40,9 @@ struct bx_ep {
 	size_t cbuf_len;
 	uint64_t tag;           /* stream: next tag */
 	bool rx_first;          /* stream: the next buffer starts a message */
+	/* split mode's echo: what the lane we send on allows */
+	size_t max_tx;
+	uint32_t tx_buf_size;
 };
 
 static int ivc_prepare(const struct bx_cfg *c, struct bx_pair **pp)
@@ -101,8 +110,42 @@ static int ep_setup(struct bx_ep *e, const struct bx_cfg *c)
 	return 0;
 }
 
+/* The options of an endpoint of transport @x (either side) for @c. */
+static void ep_options(const struct bench_xport *x, const struct bx_cfg *c,
+		       struct ivc_options *o)
+{
+	ivc_options_init(o);
+	o->tx = c->geo;
+	o->mode = c->mode;
+	o->spin_max_ns = c->spin_max_ns;
+	o->flags |= (x == &bx_ivc_inline ? IVC_OPT_INLINE : 0) | c->ivc_flags;
+}
+
+/* The initiator's channel: accepted from the forked peer, or (split mode)
+ * connected to the server's listener for this transport and mode. */
+static int initiator_channel(struct bx_pair *p, const struct bench_xport *x,
+			     const struct bx_cfg *c, const struct ivc_options *o,
+			     struct ivc_channel **ch)
+{
+	struct ivc_listener *l;
+	char addr[256];
+	int ret;
+
+	if (c->ivc_remote) {
+		if ((ret = bx_split_addr(addr, sizeof(addr), c->ivc_remote, x, c->mode)) < 0)
+			return ret;
+		return ivc_connect(addr, o, BX_OPEN_WAIT_MS, ch);
+	}
+	ret = ivc_listen(p->addr, o, &l);
+	if (ret == 0) {
+		ret = ivc_accept(l, BX_OPEN_WAIT_MS, ch);
+		ivc_listener_close(l);
+	}
+	return ret;
+}
+
 static int ivc_ep_open(struct bx_pair *p, const struct bx_cfg *c, enum bx_role r,
-		       bool copy, unsigned flags, struct bx_ep **ep)
+		       const struct bench_xport *x, struct bx_ep **ep)
 {
 	struct ivc_options o;
 	struct bx_ep *e = calloc(1, sizeof(*e));
@@ -110,24 +153,13 @@ static int ivc_ep_open(struct bx_pair *p, const struct bx_cfg *c, enum bx_role r
 
 	if (!e)
 		return -ENOMEM;
-	e->copy = copy;
+	e->copy = x == &bx_ivc_copy;
 	e->rx_first = true;
-	ivc_options_init(&o);
-	o.tx = c->geo;
-	o.mode = c->mode;
-	o.spin_max_ns = c->spin_max_ns;
-	o.flags |= flags | c->ivc_flags;
-	if (r == BX_INITIATOR) {
-		struct ivc_listener *l;
-
-		ret = ivc_listen(p->addr, &o, &l);
-		if (ret == 0) {
-			ret = ivc_accept(l, BX_OPEN_WAIT_MS, &e->ch);
-			ivc_listener_close(l);
-		}
-	} else {
+	ep_options(x, c, &o);
+	if (r == BX_INITIATOR)
+		ret = initiator_channel(p, x, c, &o, &e->ch);
+	else
 		ret = ivc_connect(p->addr, &o, BX_OPEN_WAIT_MS, &e->ch);
-	}
 	if (ret == 0)
 		ret = ep_setup(e, c);
 	if (ret < 0) {
@@ -141,19 +173,19 @@ static int ivc_ep_open(struct bx_pair *p, const struct bx_cfg *c, enum bx_role r
 static int open_zc(struct bx_pair *p, const struct bx_cfg *c, enum bx_role r,
 		   struct bx_ep **ep)
 {
-	return ivc_ep_open(p, c, r, false, 0, ep);
+	return ivc_ep_open(p, c, r, &bx_ivc, ep);
 }
 
 static int open_inline(struct bx_pair *p, const struct bx_cfg *c, enum bx_role r,
 		       struct bx_ep **ep)
 {
-	return ivc_ep_open(p, c, r, false, IVC_OPT_INLINE, ep);
+	return ivc_ep_open(p, c, r, &bx_ivc_inline, ep);
 }
 
 static int open_copy(struct bx_pair *p, const struct bx_cfg *c, enum bx_role r,
 		     struct bx_ep **ep)
 {
-	return ivc_ep_open(p, c, r, true, 0, ep);
+	return ivc_ep_open(p, c, r, &bx_ivc_copy, ep);
 }
 
 /* ------------------------------------------------------------ zero-copy -- */
@@ -333,23 +365,216 @@ static int copy_recv_burst(struct bx_ep *e)
 	return ret < 0 ? ret : 1;
 }
 
+/* ------------------------------------------------- split mode: serving -- */
+
+int bx_split_addr(char *buf, size_t len, const char *base, const struct bench_xport *x,
+		  enum ivc_mode m)
+{
+	/* '-', not '.': xenstore's node names have no dots. */
+	int n = snprintf(buf, len, "%s-%s-%s", base, x->name, bench_mode_str(m));
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static int split_listen(const struct bench_xport *x, const struct bx_cfg *c,
+			const char *addr, const struct ivc_xen_options *xo,
+			struct ivc_listener **l)
+{
+	struct ivc_options o;
+
+	ep_options(x, c, &o);
+	o.xen = xo;
+	return ivc_listen(addr, &o, l);
+}
+
+static int listen_zc(const struct bx_cfg *c, const char *addr,
+		     const struct ivc_xen_options *xo, struct ivc_listener **l)
+{
+	return split_listen(&bx_ivc, c, addr, xo, l);
+}
+
+static int listen_inline(const struct bx_cfg *c, const char *addr,
+			 const struct ivc_xen_options *xo, struct ivc_listener **l)
+{
+	return split_listen(&bx_ivc_inline, c, addr, xo, l);
+}
+
+static int listen_copy(const struct bx_cfg *c, const char *addr,
+		       const struct ivc_xen_options *xo, struct ivc_listener **l)
+{
+	return split_listen(&bx_ivc_copy, c, addr, xo, l);
+}
+
+/* An endpoint that echoes on accepted channel @ch (owned by it from now
+ * on, even on failure).  The size is learnt from each message, so the
+ * array of buffers to send has room for the largest one our lane carries. */
+static int echo_setup(struct ivc_channel *ch, bool copy, struct bx_ep **ep)
+{
+	struct bx_ep *e = calloc(1, sizeof(*e));
+	struct ivc_info info;
+	unsigned most;
+	int ret;
+
+	if (!e) {
+		ivc_close(ch);
+		return -ENOMEM;
+	}
+	e->ch = ch;
+	e->copy = copy;
+	e->touch = true;        /* ping-pong always reads every byte */
+	if ((ret = ivc_channel_info(ch, &info)) < 0)
+		goto fail;
+	e->max_tx = info.max_tx_msg;
+	e->tx_buf_size = info.tx.buf_size;
+	most = (unsigned)((info.max_tx_msg + info.tx.buf_size - 1) / info.tx.buf_size);
+	ret = -ENOMEM;
+	if (!(e->tx = calloc(most, sizeof(*e->tx))))
+		goto fail;
+	if (copy) {
+		e->cbuf_len = info.max_rx_msg > info.max_tx_msg ? info.max_rx_msg
+								: info.max_tx_msg;
+		if (!(e->cbuf = malloc(e->cbuf_len)))
+			goto fail;
+	}
+	*ep = e;
+	return 0;
+fail:
+	ivc_ep_close(e);
+	return ret;
+}
+
+/* Echo @len-byte messages from now on, as the local peer of a point of
+ * that size does (tx_cap = nb: it allocates exactly one message's
+ * buffers).  -EBADMSG for a message with no room for a tag (not ivc-bench's
+ * initiator), -EMSGSIZE for one our lane cannot carry back. */
+static int echo_size(struct bx_ep *e, size_t len)
+{
+	if (len < sizeof(uint64_t))
+		return -EBADMSG;
+	if (len > e->max_tx)
+		return -EMSGSIZE;
+	e->size = len;
+	e->nb = (unsigned)((len + e->tx_buf_size - 1) / e->tx_buf_size);
+	e->tx_cap = e->nb;
+	return 0;
+}
+
+/* Zero-copy: receive one whole message within @timeout_ms, reading every
+ * byte as zc_recv() does; its tag and length.  A second message in the
+ * same burst is not the ping-pong protocol (one message in flight):
+ * -EBADMSG. */
+static int echo_recv_zc(struct bx_ep *e, int timeout_ms, uint64_t *tag, size_t *len)
+{
+	bool first = true, end = false, extra = false;
+
+	*tag = 0;
+	*len = 0;
+	while (!end) {
+		int n = ivc_rx_burst(e->ch, e->rx, RX_BURST, timeout_ms), ret;
+
+		if (n < 0)
+			return n;
+		for (int i = 0; i < n; i++) {
+			const struct ivc_buf *b = &e->rx[i];
+
+			if (end) {
+				extra = true;
+				break;
+			}
+			/* (A buffer shorter than a tag is not read: the
+			 * message is refused by its length.) */
+			if (b->len >= sizeof(*tag)) {
+				uint64_t t = bx_read(b->data, b->len, e->touch);
+
+				if (first)
+					*tag = t;
+			}
+			*len += b->len;
+			first = false;
+			end = !(b->flags & IVC_BUF_MORE);
+		}
+		if ((ret = ivc_rx_release(e->ch, e->rx, (unsigned)n)) < 0)
+			return ret;
+	}
+	return extra ? -EBADMSG : 0;
+}
+
+/* Copying: the same with ivc_recv(), as copy_recv() does. */
+static int echo_recv_copy(struct bx_ep *e, int timeout_ms, uint64_t *tag, size_t *len)
+{
+	ssize_t n = ivc_recv(e->ch, e->cbuf, e->cbuf_len, timeout_ms);
+
+	if (n < 0)
+		return (int)n;
+	*len = (size_t)n;
+	*tag = *len >= sizeof(*tag) ? bx_read(e->cbuf, *len, e->touch) : 0;
+	return 0;
+}
+
+/* The local peer's loop (bench_run.c), over a channel a client made. */
+static int echo_on(struct ivc_channel *ch, bool copy, uint64_t *echoed, size_t *size)
+{
+	struct bx_ep *e;
+	uint64_t tag = 0;
+	size_t len = 0;
+	int ret = echo_setup(ch, copy, &e);
+
+	*echoed = 0;
+	*size = 0;
+	if (ret < 0)
+		return ret;
+	for (;;) {
+		/* A client that connects and says nothing would hold the
+		 * server: the first message has BX_OPEN_WAIT_MS (the initiator
+		 * sends it at once).  The others wait for ever, as the local
+		 * peer's do: a timeout costs a clock read in every wait, and a
+		 * client that dies mid-point is seen by the library anyway. */
+		int wait_ms = *echoed ? -1 : BX_OPEN_WAIT_MS;
+
+		ret = copy ? echo_recv_copy(e, wait_ms, &tag, &len)
+			   : echo_recv_zc(e, wait_ms, &tag, &len);
+		if (ret < 0 || tag == BX_TAG_STOP)
+			break;
+		if (len != e->size && (ret = echo_size(e, len)) < 0)
+			break;
+		if ((ret = copy ? copy_send(e, tag) : zc_send(e, tag)) < 0)
+			break;
+		++*echoed;
+		*size = len;
+	}
+	ivc_ep_close(e);
+	return ret;
+}
+
+static int echo_zc(struct ivc_channel *ch, uint64_t *echoed, size_t *size)
+{
+	return echo_on(ch, false, echoed, size);
+}
+
+static int echo_copy(struct ivc_channel *ch, uint64_t *echoed, size_t *size)
+{
+	return echo_on(ch, true, echoed, size);
+}
+
 #define IVC_MODES (BX_MODE(IVC_MODE_POLL) | BX_MODE(IVC_MODE_ADAPTIVE) | \
 		   BX_MODE(IVC_MODE_BLOCK))
 
-#define IVC_XPORT(n, w, max, op, tx, rx, txb, rxb) { \
+#define IVC_XPORT(n, w, max, op, tx, rx, txb, rxb, li, echo_fn) { \
 	.name = n, .what = w, .kind = BX_KIND_IVC, \
 	.benches = BX_PINGPONG | BX_STREAM, .modes = IVC_MODES, .max_size = max, \
 	.prepare = ivc_prepare, .open = op, .send = tx, .recv = rx, \
 	.send_burst = txb, .recv_burst = rxb, .close = ivc_ep_close, \
-	.release = ivc_release, }
+	.release = ivc_release, .listen = li, .echo = echo_fn, }
 
 const struct bench_xport bx_ivc =
 	IVC_XPORT("ivc", "ivc zero-copy API (tx_alloc/tx_send; rx_burst/rx_release)", 0,
-		  open_zc, zc_send, zc_recv, zc_send_burst, zc_recv_burst);
+		  open_zc, zc_send, zc_recv, zc_send_burst, zc_recv_burst, listen_zc, echo_zc);
 const struct bench_xport bx_ivc_inline =
 	IVC_XPORT("ivc-inline",
 		  "ivc zero-copy API with IVC_OPT_INLINE (<= 112 B inside the descriptor)", 112,
-		  open_inline, zc_send, zc_recv, zc_send_burst, zc_recv_burst);
+		  open_inline, zc_send, zc_recv, zc_send_burst, zc_recv_burst, listen_inline,
+		  echo_zc);
 const struct bench_xport bx_ivc_copy =
 	IVC_XPORT("ivc-copy", "ivc copying API (ivc_send/ivc_recv)", 0,
-		  open_copy, copy_send, copy_recv, copy_send_burst, copy_recv_burst);
+		  open_copy, copy_send, copy_recv, copy_send_burst, copy_recv_burst, listen_copy,
+		  echo_copy);

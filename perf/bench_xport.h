@@ -12,6 +12,12 @@
  * Every message is exactly cfg->size bytes, and the first 8 bytes carry a
  * tag (ping-pong checks that the echo is the message it sent).  Senders
  * write every payload byte; receivers read every byte when cfg->touch.
+ *
+ * Split mode (ivc transports only: those with .echo): the two ends are not
+ * forked together but run as two programs, possibly in different Xen
+ * domains.  `ivc-bench serve` listens and echoes (.listen, .echo); the
+ * initiator of `ivc-bench pingpong --connect` connects to it for each point
+ * (cfg->ivc_remote), and no local peer is forked.
  */
 #ifndef IVC_BENCH_XPORT_H
 #define IVC_BENCH_XPORT_H
@@ -50,6 +56,9 @@ struct bx_cfg {
 	uint32_t spin_max_ns;        /* 0: library default */
 	unsigned ivc_flags;          /* extra IVC_OPT_* flags */
 	const char *ivc_via;         /* "shm" (NULL) or "xen" */
+	const char *ivc_remote;      /* split mode: the serve address the
+					initiator connects to (bx_split_addr()),
+					or NULL: a local, forked peer */
 };
 
 enum bx_role { BX_INITIATOR = 0, BX_PEER = 1 };
@@ -92,10 +101,36 @@ struct bench_xport {
 	 * up to @max messages within @secs; report the count and seconds. */
 	int (*local)(const struct bx_cfg *c, uint64_t max, double secs,
 		     uint64_t *msgs, double *elapsed);
+
+	/* Split mode's serving side (NULL: the transport cannot be split).
+	 * listen(): listen at @addr with @c's geometry, mode and flags, and
+	 * @xo (NULL: the library's xen defaults).  0 or -errno. */
+	int (*listen)(const struct bx_cfg *c, const char *addr,
+		      const struct ivc_xen_options *xo, struct ivc_listener **l);
+	/* echo(): on accepted channel @ch (closed before it returns), echo
+	 * every message back until the BX_TAG_STOP tag, as the local peer
+	 * does.  0 at the stop tag, or -errno; *@echoed and *@size say what
+	 * was echoed (the size of the last message). */
+	int (*echo)(struct ivc_channel *ch, uint64_t *echoed, size_t *size);
 };
 
 /* How long open() waits for the other side. */
 #define BX_OPEN_WAIT_MS 10000
+
+/* Split mode's default descriptor ring (each side's lane, when --slots is
+ * not given; buffers follow the library's default, 2 * slots): 64 pages of
+ * buffers and a 128 KiB largest message, instead of the default lane's
+ * ~530 pages, which is half of what xen-gntalloc lets a whole domain share
+ * (docs/xen.md): one point's lane may still be shared while the next is
+ * made. */
+#define BX_SPLIT_SLOTS 32
+
+/* The address split mode uses for transport @x in mode @m: "@base.X.MODE"
+ * (the server listens at one per transport and mode, since a listener's
+ * options, the mode among them, hold for every channel it accepts).
+ * 0, or -ENAMETOOLONG when @len is too short. */
+int bx_split_addr(char *buf, size_t len, const char *base, const struct bench_xport *x,
+		  enum ivc_mode m);
 
 /* The transports, in report order; NULL-terminated. */
 extern const struct bench_xport *const bench_xports[];

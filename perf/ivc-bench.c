@@ -4,7 +4,9 @@
  * core-placement sweeps, with the kernel IPC baselines, the peer libraries
  * and the physical limits measured side by side in the same run.
  *
- *   ivc-bench pingpong   RTT percentiles per size
+ *   ivc-bench pingpong   RTT percentiles per size (--connect: against a
+ *                        serve elsewhere, e.g. in another Xen domain)
+ *   ivc-bench serve      the echoing peer of pingpong --connect
  *   ivc-bench stream     messages/s and GB/s per size and burst
  *   ivc-bench sweep      every placement x mode x transport x size -> CSV
  *   ivc-bench report F   the ratio tables of a sweep's CSV
@@ -29,17 +31,24 @@
 
 const char bench_prog[] = "ivc-bench";
 
+#define BX_STR_(x) #x
+#define BX_STR(x) BX_STR_(x)
+
 enum cmd { CMD_PINGPONG, CMD_STREAM, CMD_SWEEP };
 
 static void usage(FILE *f)
 {
 	fputs(
 "usage: ivc-bench pingpong|stream|sweep [options]\n"
+"       ivc-bench serve --listen ADDR [serve options]\n"
+"       ivc-bench pingpong --connect ADDR [options]\n"
 "       ivc-bench report FILE.csv [-s SIZES]\n"
 "       ivc-bench places [--synthetic DESC]\n"
 "       ivc-bench list\n"
 "\n"
 "  pingpong   round-trip time percentiles (p50 p90 p99 p99.9 max) per size\n"
+"  serve      the echoing peer of pingpong --connect, as its own program: the\n"
+"             two ends may be in different Xen domains (split mode, below)\n"
 "  stream     one-way throughput (messages/s, GB/s) per size and burst\n"
 "  sweep      both, at every placement, every mode, every transport, every\n"
 "             size: CSV to -o (default ivc-sweep.csv), tables on stdout,\n"
@@ -76,7 +85,35 @@ static void usage(FILE *f)
 "                         domain that has /dev/xen, see docs/xen.md)\n"
 "  ivc channel geometry: --slots N --buf-size N --buf-count N\n"
 "      --spin-max-ns N    adaptive mode's spin bound\n"
-"      --inline           IVC_OPT_INLINE on every ivc channel\n", f);
+"      --inline           IVC_OPT_INLINE on every ivc channel\n"
+"\n"
+"split mode (ivc, ivc-copy, ivc-inline; ping-pong only): the peer is not\n"
+"forked but is `ivc-bench serve`, run first, e.g. in another Xen domain:\n"
+"  in domain 5:  ivc-bench serve --listen xen:bench --allow 7\n"
+"  in domain 7:  ivc-bench pingpong --connect xen:5/bench -s 64,4k,64k\n"
+"serve listens at ADDR-TRANSPORT-MODE (xen:bench-ivc-poll, ...) for every\n"
+"transport of its -x (default ivc) in every mode of its -m (default all: a\n"
+"listener's mode holds for every channel it accepts), then echoes one point\n"
+"per channel, one client at a time, printing a line per point, until killed\n"
+"(SIGINT/SIGTERM: after the point in progress) or --points.  A client silent\n"
+"for 10 s after connecting is dropped.  pingpong --connect connects to\n"
+"ADDR-TRANSPORT-MODE for each point of its -x (default ivc) and -m; a point\n"
+"the server does not listen for fails.  Each side's --slots, --buf-size and\n"
+"--buf-count make the lane it sends on (split default: --slots " BX_STR(BX_SPLIT_SLOTS) ", 2\n"
+"buffers a slot, messages up to 128 KiB); a size over either lane's largest\n"
+"message fails its point.  Under emulation (Xen under QEMU) the figures only\n"
+"show that it works, not how fast it is.\n"
+"  serve:\n"
+"      --listen ADDR      where to listen: shm:@NAME, shm:/PATH, xen:SERVICE\n"
+"      --allow D[,D..]    xen: the domains let in (default: the local domain\n"
+"                         only, which a list leaves out unless it names it)\n"
+"      --points N         exit after N points (default: serve until killed)\n"
+"  -c, --cpu N            pin to CPU N (default: not pinned)\n"
+"  -x, -m, the channel geometry, --spin-max-ns, --inline: as above\n"
+"  pingpong:\n"
+"      --connect ADDR     the server: shm:@NAME, shm:/PATH, xen:DOMID/SERVICE\n"
+"  -c, --cpus A           the initiator's CPU (default: the first of the\n"
+"                         nearest pair); no -p, no --via\n", f);
 }
 
 /* ------------------------------------------------------------- parsing -- */
@@ -282,7 +319,8 @@ static int cmd_report(int argc, char **argv)
 }
 
 enum {
-	OPT_TOUCH = 0x100, OPT_QUICK, OPT_NO_PROGRESS, OPT_VIA,
+	OPT_TOUCH = 0x100, OPT_QUICK, OPT_NO_PROGRESS, OPT_VIA, OPT_CONNECT,
+	OPT_LISTEN, OPT_ALLOW, OPT_POINTS,
 };
 
 struct run_opts {
@@ -290,6 +328,8 @@ struct run_opts {
 	const char *output;
 	const char *places;
 	int cpu_a, cpu_b;
+	const char *cpu_one;    /* -c without a comma: --connect's one CPU */
+	const char *connect;    /* --connect: split mode */
 	bool n_set, t_set, r_set;
 };
 
@@ -343,6 +383,62 @@ static void choose_places(enum cmd cmd, struct bench_plan *p, const struct run_o
 	}
 }
 
+/* Split mode: every transport of @p must have a serving side. */
+static void split_xports(const char *opt, const struct bench_plan *p)
+{
+	for (int i = 0; i < p->n_xports; i++)
+		if (!p->xports[i]->echo)
+			bench_die("%s: transport %s cannot be split; only ivc, ivc-copy and"
+				  " ivc-inline run with their ends apart", opt, p->xports[i]->name);
+}
+
+/* Split mode's lanes, unless the geometry options chose (BX_SPLIT_SLOTS). */
+static void split_geometry(struct ivc_geometry *geo)
+{
+	if (!geo->slots)
+		geo->slots = BX_SPLIT_SLOTS;
+}
+
+/* pingpong --connect: what split mode allows, and its defaults. */
+static void split_opts(enum cmd cmd, struct bench_plan *p, struct run_opts *o)
+{
+	if (cmd != CMD_PINGPONG)
+		bench_die("--connect is for pingpong");
+	if (o->places || o->cpu_a >= 0)
+		bench_die("--connect: -p and -c A,B place both ends here; -c A pins the"
+			  " initiator");
+	if (p->base.ivc_via)
+		bench_die("--connect: the address names the transport (no --via)");
+	if (o->cpu_one)
+		o->cpu_a = (int)bench_parse_num("-c", o->cpu_one, 0, 1u << 20);
+	if (!p->n_xports)
+		each_token("-x", "ivc", xport_cb, p);
+	split_xports("--connect", p);
+	split_geometry(&p->base.geo);
+	p->base.ivc_remote = o->connect;
+}
+
+/* pingpong --connect: one "placement", the initiator's CPU (by default the
+ * one a local run would give it); the peer's is not ours to know. */
+static void remote_place(struct bench_plan *p, const struct run_opts *o)
+{
+	struct bench_place all[BENCH_MAX_PLACES], *pl = &p->places[0];
+	int cpu = o->cpu_a, n;
+
+	if (cpu < 0) {
+		if ((n = bench_places(all, NULL)) < 0)
+			bench_die("cannot read the topology: %s", ivc_strerror(n));
+		cpu = all[n > 1 ? 1 : 0].cpu_a;
+	}
+	if (bench_place_for(cpu, cpu, pl) < 0)
+		bench_die("-c %d: no such CPU", cpu);
+	snprintf(pl->name, sizeof(pl->name), "remote");
+	snprintf(pl->desc, sizeof(pl->desc), "initiator on CPU %d, peer at %.50s", cpu,
+		 o->connect);
+	pl->cpu_b = -1;
+	p->n_places = 1;
+}
+
 static int cmd_run(enum cmd cmd, int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -360,6 +456,7 @@ static int cmd_run(enum cmd cmd, int argc, char **argv)
 		{ "quick", no_argument, NULL, OPT_QUICK },
 		{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
 		{ "via", required_argument, NULL, OPT_VIA },
+		{ "connect", required_argument, NULL, OPT_CONNECT },
 		BENCH_LONG_OPTS_TAIL
 	};
 	struct bench_plan p;
@@ -376,7 +473,13 @@ static int cmd_run(enum cmd cmd, int argc, char **argv)
 		case 'm': each_token("-m", optarg, mode_cb, &p); break;
 		case 's': each_token("-s", optarg, size_cb, &p); break;
 		case 'p': o.places = optarg; break;
-		case 'c': bench_parse_cpus("-c", optarg, &o.cpu_a, &o.cpu_b); break;
+		case 'c':
+			/* One CPU is for --connect, which may come later. */
+			if (strchr(optarg, ','))
+				bench_parse_cpus("-c", optarg, &o.cpu_a, &o.cpu_b);
+			else
+				o.cpu_one = optarg;
+			break;
 		case 'n':
 			p.pp_count = p.st_count = bench_parse_num("-n", optarg, 1, 1ull << 32);
 			o.n_set = true;
@@ -402,6 +505,7 @@ static int cmd_run(enum cmd cmd, int argc, char **argv)
 				bench_die("--via: shm or xen");
 			p.base.ivc_via = optarg;
 			break;
+		case OPT_CONNECT: o.connect = optarg; break;
 		default:
 			bench_common_opt(opt, optarg, &o.csv, &p.base.geo, &p.base.spin_max_ns, usage);
 		}
@@ -409,11 +513,18 @@ static int cmd_run(enum cmd cmd, int argc, char **argv)
 	bench_end_opts(argc, usage);
 	if (cmd != CMD_SWEEP && (o.output || o.quick))
 		bench_die("-o and --quick are for sweep");
+	if (o.connect)
+		split_opts(cmd, &p, &o);
+	else if (o.cpu_one)
+		bench_parse_cpus("-c", o.cpu_one, &o.cpu_a, &o.cpu_b); /* (dies) */
 	p.base.ivc_flags = bench_ivc_flags;
 	p.benches = cmd == CMD_PINGPONG ? BX_PINGPONG : cmd == CMD_STREAM ? BX_STREAM
 									 : BX_PINGPONG | BX_STREAM;
 	defaults(cmd, &p, &o);
-	choose_places(cmd, &p, &o);
+	if (o.connect)
+		remote_place(&p, &o);
+	else
+		choose_places(cmd, &p, &o);
 	p.progress = !o.no_progress && (cmd == CMD_SWEEP || isatty(STDERR_FILENO));
 	if (cmd == CMD_SWEEP) {
 		if (!o.output)
@@ -446,6 +557,77 @@ static int cmd_run(enum cmd cmd, int argc, char **argv)
 	return failed ? 1 : 0;
 }
 
+/* serve --allow: the domains a xen listener lets in. */
+struct allow {
+	uint32_t domids[IVC_XEN_MAX_PEERS];
+	struct ivc_xen_options xo;
+};
+
+static void allow_cb(const char *opt, const char *tok, void *arg)
+{
+	struct allow *a = arg;
+
+	if (a->xo.n_allowed_domids == IVC_XEN_MAX_PEERS)
+		bench_die("%s: at most %u domains", opt, IVC_XEN_MAX_PEERS);
+	a->domids[a->xo.n_allowed_domids++] =
+		(uint32_t)bench_parse_num(opt, tok, 0, UINT32_MAX - 1);
+	a->xo.allowed_domids = a->domids;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "transports", required_argument, NULL, 'x' },
+		{ "modes", required_argument, NULL, 'm' },
+		{ "cpu", required_argument, NULL, 'c' },
+		{ "listen", required_argument, NULL, OPT_LISTEN },
+		{ "allow", required_argument, NULL, OPT_ALLOW },
+		{ "points", required_argument, NULL, OPT_POINTS },
+		BENCH_LONG_OPTS_TAIL
+	};
+	static struct allow allow;
+	struct bench_plan p;
+	struct bench_serve sv = { .cpu = -1 };
+	bool csv = false;
+	int opt, ret;
+
+	memset(&p, 0, sizeof(p));
+	while ((opt = getopt_long(argc, argv, "x:m:c:h", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'x': each_token("-x", optarg, xport_cb, &p); break;
+		case 'm': each_token("-m", optarg, mode_cb, &p); break;
+		case 'c': sv.cpu = (int)bench_parse_num("-c", optarg, 0, 1u << 20); break;
+		case OPT_LISTEN: sv.addr = optarg; break;
+		case OPT_ALLOW: each_token("--allow", optarg, allow_cb, &allow); break;
+		case OPT_POINTS: sv.points = bench_parse_num("--points", optarg, 1, UINT64_MAX); break;
+		default:
+			bench_common_opt(opt, optarg, &csv, &p.base.geo, &p.base.spin_max_ns, usage);
+		}
+	}
+	bench_end_opts(argc, usage);
+	if (!sv.addr)
+		bench_die("serve: where? --listen ADDR (shm:@NAME, xen:SERVICE)");
+	if (csv)
+		bench_die("--csv is for pingpong and stream");
+	/* Domain ids mean nothing to shm (it has uids); the library would
+	 * only say EINVAL. */
+	if (allow.xo.n_allowed_domids && strncmp(sv.addr, "xen:", 4))
+		bench_die("--allow is for xen: addresses (not %s)", sv.addr);
+	if (!p.n_xports)
+		each_token("-x", "ivc", xport_cb, &p);
+	split_xports("serve", &p);
+	split_geometry(&p.base.geo);
+	p.base.ivc_flags = bench_ivc_flags;
+	sv.xports = p.xports;
+	sv.n_xports = p.n_xports;
+	sv.modes = p.modes ? p.modes : BX_MODE(IVC_MODE_POLL) | BX_MODE(IVC_MODE_ADAPTIVE) |
+				       BX_MODE(IVC_MODE_BLOCK);
+	sv.base = p.base;
+	sv.xen = allow.xo.n_allowed_domids ? &allow.xo : NULL;
+	ret = bench_serve(&sv);
+	return ret < 0 ? 1 : ret;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -457,6 +639,8 @@ int main(int argc, char **argv)
 		return cmd_run(CMD_PINGPONG, argc, argv);
 	if (!strcmp(cmd, "stream"))
 		return cmd_run(CMD_STREAM, argc, argv);
+	if (!strcmp(cmd, "serve"))
+		return cmd_serve(argc, argv);
 	if (!strcmp(cmd, "sweep"))
 		return cmd_run(CMD_SWEEP, argc, argv);
 	if (!strcmp(cmd, "report"))

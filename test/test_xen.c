@@ -63,7 +63,8 @@ static void test_addresses(void)
 
 	printf("-- addresses and options\n");
 	const char *bad[] = { "xen:", "xen:/svc", "xen:a/svc", "xen:1/", "xen:bad name",
-			      "xen:99999/svc", "xen:1x/svc", "xen:svc/more", "xen:sv%c" };
+			      "xen:99999/svc", "xen:1x/svc", "xen:svc/more", "xen:sv%c",
+			      "xen:a.b" /* xenstore's names have no dots */ };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		CHECK_ERR(ivc_listen(bad[i], NULL, &l), -EINVAL);
 		CHECK_ERR(ivc_connect(bad[i], NULL, 0, &ch), -EINVAL);

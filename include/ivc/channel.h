@@ -16,7 +16,7 @@
  *  - "xen:<domid>/<service>": service <service> of Xen domain <domid>
  *    (connect); "xen:<service>" is the same service in the local domain
  *    (listen, or connect to the local domain).  A service name is 1 to 64
- *    of [A-Za-z0-9_.-].  Built when libxen-dev was found (docs/xen.md).
+ *    of [A-Za-z0-9_-] (xenstore's node names: no dots).  Built when libxen-dev was found (docs/xen.md).
  *
  * Timeouts (every call that may wait takes one): timeout_ms < 0 waits for
  * ever, 0 never waits (-EAGAIN instead), > 0 waits at most that many

@@ -20,7 +20,7 @@ static int service_ok(const char *s, size_t n)
 		char c = s[i];
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.'))
+		      (c >= '0' && c <= '9') || c == '_' || c == '-'))
 			return 0;
 	}
 	return 1;

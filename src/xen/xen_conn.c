@@ -151,16 +151,17 @@ static void init(void)
 	pthread_atfork(prepare, release, release);
 }
 
-/* Is @c's peer domain destroyed?  (A destroyed domain's kernel clears no
- * alive word, but Xen has released its mappings.)  *xs is opened once per
- * pass, and only for a peer in another domain. */
+/* Is @c's peer domain destroyed (or its side closed)?  A destroyed
+ * domain's kernel clears no alive word, but Xen has released its mappings,
+ * and its link node is gone with its xenstore tree (xen_link.c).  *xs is
+ * opened once per pass, and only for a peer in another domain. */
 static int domain_gone(const struct ivc_xen_conn *c, struct xs_handle **xs)
 {
-	if (c->peer_domid == c->local_domid)
+	if (!c->link_peer[0])
 		return 0;
 	if (!*xs && ivc_xs_open(xs))
 		return 0;
-	return ivc_xs_domain_gone(*xs, c->peer_domid);
+	return ivc_xen_link_gone(c, *xs);
 }
 
 int ivc_xen_linger(struct ivc_xen_conn *c)

@@ -133,6 +133,14 @@ static int handshake(const struct xconn *k, struct ivc_xen_conn *c,
 		ivc_xen_conn_free(c);
 		return r;
 	}
+	/* Our link node, before the listener may look for it. */
+	r = ivc_xen_link_publish(c);
+	if (r) {
+		IVC_STORE_REL(&hs->c_state, (uint32_t)IVC_XS_CLOSED);
+		ivc_xen_ev_notify(&c->ev[IVC_XEN_HUP]);
+		ivc_xen_conn_free(c);
+		return r;
+	}
 	IVC_STORE(&hs->c_pid, (uint32_t)getpid());
 	IVC_STORE(&hs->c_lane_ref0, c->tx.ref0);
 	IVC_STORE(&hs->c_lane_pages, c->tx.pages);
@@ -149,6 +157,7 @@ static int handshake(const struct xconn *k, struct ivc_xen_conn *c,
 	}
 	if (r) {
 		ivc_xen_conn_free(c);
+		ivc_xen_link_remove(c, NULL);
 		return r;
 	}
 	r = ivc_xen_xport_new(c, lpid, &xp);
@@ -175,13 +184,36 @@ static int try_offer(const struct xconn *k, uint32_t ref, uint32_t port,
 	r = ivc_xen_ev_bind(&c.ev[IVC_XEN_HUP], k->peer, port) ? -EAGAIN : 0;
 	if (!r)
 		r = take_page(&c, ref);
-	if (!r)
+	if (!r) {
+		ivc_xen_link_names(&c, ref, 0);
 		return handshake(k, &c, out); /* takes c */
+	}
 	ivc_xen_conn_free(&c);
 	return r;
 }
 
 /* ---- finding the offer ---- */
+
+/* A guest reads EACCES for a node it may not read and for one that does not
+ * exist under a folder it may not read.  The listener makes its services'
+ * folder readable by all (xen_listen.c): a service listed there that we may
+ * not read is "not allowed"; one not listed (or no folder to list yet) is
+ * not there yet. */
+static int listed(struct xs_handle *xs, const char *svc)
+{
+	const char *name = strrchr(svc, '/') + 1;
+	char dir[128];
+	unsigned int n, i;
+	char **names;
+	int found = 0;
+
+	snprintf(dir, sizeof(dir), "%.*s", (int)(name - 1 - svc), svc);
+	names = xs_directory(xs, XBT_NULL, dir, &n);
+	for (i = 0; names && i < n && !found; i++)
+		found = !strcmp(names[i], name);
+	free(names);
+	return found;
+}
 
 /* No offer for us: -EAGAIN while the service is not there or we are in
  * its allowed list (the offer is on its way); -EACCES when we may not read
@@ -192,6 +224,8 @@ static int allowed(struct xs_handle *xs, const char *svc, uint32_t local)
 	char *v = xs_read(xs, XBT_NULL, svc, &len), *p, *end;
 	int r = -EACCES;
 
+	if (!v && errno == EACCES)
+		return listed(xs, svc) ? -EACCES : -EAGAIN;
 	if (!v)
 		return errno == ENOENT ? -EAGAIN : ivc_xs_err();
 	(void)strtol(v, &p, 10); /* the listener's pid */
@@ -218,7 +252,7 @@ static int look(const struct xconn *k, struct xs_handle *xs, const char *svc,
 
 	snprintf(p, sizeof(p), "%s/%u/state", svc, k->local);
 	r = ivc_xs_read_u32(xs, p, &st);
-	if (r == -ENOENT)
+	if (r == -ENOENT || r == -EACCES)
 		return allowed(xs, svc, k->local); /* no offer (yet?) */
 	if (r)
 		return r;

@@ -156,6 +156,25 @@ static int service_taken(struct xs_handle *xs, xs_transaction_t t, const char *p
 	return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
 }
 
+/* data/ivc, the folder of our services, is readable by every domain: a
+ * guest may read nothing of a tree whose parents it may not read (xenstored
+ * answers EACCES, never ENOENT), so without this a connector in a guest
+ * could not tell "no such service yet" (wait) from "not allowed" (refused).
+ * Every domain may so list our service names; what each offers is still
+ * readable by its allowed domains only. */
+static int public_dir(struct xs_handle *xs, xs_transaction_t t,
+		      const struct xen_listener *l)
+{
+	struct xs_permissions all = { .id = l->local, .perms = XS_PERM_READ };
+	char dir[128];
+
+	snprintf(dir, sizeof(dir), "%s", l->path);
+	*strrchr(dir, '/') = '\0';
+	if (!xs_mkdir(xs, t, dir) || !xs_set_permissions(xs, t, dir, &all, 1))
+		return ivc_xs_err();
+	return 0;
+}
+
 /* The service node (readable by every allowed domain; its value is the
  * listener's pid and the allowed domids) and the offers @o (all when NULL), in
  * one transaction: a connector sees all of it or nothing. */
@@ -195,6 +214,8 @@ static int publish(struct xen_listener *l, struct xen_offer *only)
 			for (i = 0; i < l->n; i++)
 				n += (size_t)snprintf(val + n, sizeof(val) - n, " %u",
 						      l->offers[i].domid);
+			if (!r)
+				r = public_dir(xs, t, l);
 			if (!r && (!xs_rm(xs, t, l->path) && errno != ENOENT))
 				r = ivc_xs_err();
 			if (!r && (!xs_write(xs, t, l->path, val, (unsigned)n) ||
@@ -397,6 +418,15 @@ static int serve(struct xen_listener *l, struct xen_offer *o, struct ivc_channel
 	hup = c.ev[IVC_XEN_HUP]; /* (the handle lives as long as the channel) */
 	memset(&o->c, 0, sizeof(o->c));
 	o->live = 0;
+	/* Our link node (xen_link.c), before the connector is told. */
+	ivc_xen_link_names(&c, o->ref, 1);
+	r = ivc_xen_link_publish(&c);
+	if (r) {
+		tell_closed(hs, &hup, r);
+		ivc_xen_conn_free(&c);
+		reoffer(l, o);
+		return r;
+	}
 	r = ivc_xen_xport_new(&c, cpid, &xp); /* (on failure the connector
 					       * sees our alive word go) */
 	if (!r) {

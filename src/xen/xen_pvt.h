@@ -25,6 +25,7 @@
  *   xen_lane.c       our lane granted, the peer's mapped
  *   xen_conn.c       a connection's life, and shares kept until the peer
  *                    lets go
+ *   xen_link.c       link nodes: a peer's whole domain destroyed
  *   xen_evtchn.c     the event channels (doorbells, hang-up)
  *   xen_xport.c      the transport object: ring, liveness, destroy
  */
@@ -171,6 +172,9 @@ struct ivc_xen_conn {
 	struct ivc_xen_lane tx, rx;
 	uint32_t peer_domid;
 	uint32_t local_domid;
+	/* Link nodes (xen_link.c): ours and the peer's; "" in one domain. */
+	char link_own[64];
+	char link_peer[64];
 };
 
 /* Empty, owned by this process; then open the grant handles. */
@@ -207,6 +211,22 @@ void ivc_xen_linger_reap(void);
 /* How many connections' shares are kept now (for tests). */
 unsigned ivc_xen_linger_count(void);
 
+/* ---- link nodes: a destroyed peer domain (xen_link.c) ---- */
+
+struct xs_handle;
+
+/* Name @c's two link nodes from its handshake page's grant reference
+ * @hs_ref; @listener: we are the listener.  Nothing within one domain. */
+void ivc_xen_link_names(struct ivc_xen_conn *c, uint32_t hs_ref, int listener);
+/* Write our node, readable by the peer domain (and first remove the nodes
+ * of our domain's dead processes).  Return: 0; -errno (-EDQUOT: quota). */
+int ivc_xen_link_publish(const struct ivc_xen_conn *c);
+/* Remove our node (the process that made it only); @xs may be NULL. */
+void ivc_xen_link_remove(const struct ivc_xen_conn *c, struct xs_handle *xs);
+/* 1 if the peer's node can no longer be read: its owner closed, or its
+ * domain's tree is gone; else 0. */
+int ivc_xen_link_gone(const struct ivc_xen_conn *c, struct xs_handle *xs);
+
 /* Check endpoint options for xen and lay out our lane (xen_opts.c). */
 int ivc_xen_opts(const struct ivc_options *o, struct ivc_lane_geom *g);
 
@@ -218,18 +238,12 @@ int ivc_xen_connect(const char *addr, const struct ivc_options *opts,
 
 /* ---- xenstore (xen_store.c) ---- */
 
-struct xs_handle;
-
 /* Open a connection; -errno (-ENOENT: no xenstore here). */
 int ivc_xs_open(struct xs_handle **xs);
 /* A decimal node's value; -EPROTO if it is not one. */
 int ivc_xs_read_u32(struct xs_handle *xs, const char *path, uint32_t *v);
 /* The local domain's id, from xenstore's relative path "domid". */
 int ivc_xs_local_domid(struct xs_handle *xs, uint32_t *domid);
-/* Is domain @domid destroyed?  The toolstack removes /local/domain/<id>
- * when it destroys a domain; a domain that may not read it (EACCES)
- * still sees that it exists.  1 or 0. */
-int ivc_xs_domain_gone(struct xs_handle *xs, uint32_t domid);
 /* A xenstore failure's errno as ivc reports it (quota: -EDQUOT). */
 int ivc_xs_err(void);
 

@@ -49,15 +49,3 @@ int ivc_xs_local_domid(struct xs_handle *xs, uint32_t *domid)
 
 	return !r && *domid >= 0x7ff0u ? -EPROTO : r;
 }
-
-int ivc_xs_domain_gone(struct xs_handle *xs, uint32_t domid)
-{
-	char path[32];
-	unsigned int len;
-	void *v;
-
-	snprintf(path, sizeof(path), "/local/domain/%u", domid);
-	v = xs_read(xs, XBT_NULL, path, &len);
-	free(v);
-	return !v && errno == ENOENT;
-}

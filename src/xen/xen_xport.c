@@ -19,8 +19,8 @@ struct xen_xport {
 	struct ivc_xport x;
 	struct ivc_xen_conn c;
 	/* A peer in another domain: a domain destroyed under its processes
-	 * runs no unmap-notify, so @releaseDomain is watched as well, and
-	 * hup_fd is an epoll set over HUP and the watch. */
+	 * runs no unmap-notify, so the peer's link node is watched as well
+	 * (xen_link.c), and hup_fd is an epoll set over HUP and the watch. */
 	struct xs_handle *xs;
 	int hup_ep;
 };
@@ -43,7 +43,7 @@ static void xen_ack(struct ivc_xport *x, enum ivc_bell bell)
 	ivc_xen_ev_drain(&s->c.ev[bell == IVC_BELL_RX ? IVC_XEN_RX : IVC_XEN_TX]);
 }
 
-/* After @releaseDomain fired: is the peer's domain gone? */
+/* After the watch on the peer's link node fired: is the node gone? */
 static int domain_gone(struct xen_xport *s)
 {
 	char **w;
@@ -53,7 +53,7 @@ static int domain_gone(struct xen_xport *s)
 		free(w);
 		fired = 1;
 	}
-	return fired && ivc_xs_domain_gone(s->xs, s->c.peer_domid);
+	return fired && ivc_xen_link_gone(&s->c, s->xs);
 }
 
 static int xen_check_peer(struct ivc_xport *x)
@@ -68,18 +68,19 @@ static int xen_check_peer(struct ivc_xport *x)
 	return s->xs && domain_gone(s) ? -ECONNRESET : 0;
 }
 
-/* For a peer in another domain: watch @releaseDomain (best effort: a
- * xenstored that refuses the watch leaves unmap-notify alone). */
+/* For a peer in another domain: watch its link node (best effort: a
+ * xenstored that refuses the watch leaves unmap-notify alone).  The watch
+ * fires once at once; the node is there by then (the handshake). */
 static void watch_domain(struct xen_xport *s)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	int fds[2], i;
 
 	s->hup_ep = -1;
-	if (s->c.peer_domid == s->c.local_domid || ivc_xs_open(&s->xs))
+	if (!s->c.link_peer[0] || ivc_xs_open(&s->xs))
 		return;
 	s->hup_ep = epoll_create1(EPOLL_CLOEXEC);
-	if (s->hup_ep < 0 || !xs_watch(s->xs, "@releaseDomain", "ivc"))
+	if (s->hup_ep < 0 || !xs_watch(s->xs, s->c.link_peer, "ivc"))
 		goto fail;
 	fds[0] = ivc_xen_ev_fd(&s->c.ev[IVC_XEN_HUP]);
 	fds[1] = xs_fileno(s->xs);
@@ -100,11 +101,16 @@ static void xen_destroy(struct ivc_xport *x)
 {
 	struct xen_xport *s = (struct xen_xport *)x;
 
-	if (s->xs && s->c.owner == getpid())
+	int owner = s->c.owner == getpid();
+
+	/* Our alive word is cleared (in conn_free) before our link node
+	 * goes, so the peer reads the node's removal as a close. */
+	ivc_xen_conn_free(&s->c);
+	ivc_xen_link_remove(&s->c, owner ? s->xs : NULL);
+	if (s->xs && owner)
 		xs_close(s->xs); /* (after fork only the parent may) */
 	if (s->hup_ep >= 0)
 		close(s->hup_ep);
-	ivc_xen_conn_free(&s->c);
 	free(s);
 }
 
@@ -123,6 +129,7 @@ int ivc_xen_xport_new(struct ivc_xen_conn *c, pid_t peer_pid,
 
 	if (!s) {
 		ivc_xen_conn_free(c);
+		ivc_xen_link_remove(c, NULL);
 		return -ENOMEM;
 	}
 	s->c = *c;

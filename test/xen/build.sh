@@ -55,21 +55,32 @@ if [ ${#PROGS[@]} -eq 0 ]; then
 	PROGS=("$W/xen_probe")
 fi
 
-R=$W/rootfs
-rm -rf "$R"
-mkdir -p "$R"/{bin,sbin,etc/xen,proc,sys,dev,tmp,run,lib/modules,lib64,usr/bin,usr/sbin} \
-	"$R"/var/{lib/xenstored,lib/xen,log/xen}
-ln -s ../run "$R/var/run"
-cp /bin/busybox "$R/bin/busybox"
-for a in $("$R/bin/busybox" --list); do
-	[ -e "$R/bin/$a" ] || ln -s busybox "$R/bin/$a"
-done
+# mkroot DIR: a root with busybox, /etc/passwd (root, and ivc: uid 1000,
+# the unprivileged user a guest runs its commands as) and the xenstore
+# client.
+mkroot() {
+	rm -rf "$1"
+	mkdir -p "$1"/{bin,sbin,etc/xen,proc,sys,dev,tmp,run,lib/modules,lib64,usr/bin,usr/sbin} \
+		"$1"/var/{lib/xenstored,lib/xen,log/xen/console}
+	ln -s ../run "$1/var/run"
+	cp /bin/busybox "$1/bin/busybox"
+	for a in $("$1/bin/busybox" --list); do
+		[ -e "$1/bin/$a" ] || ln -s busybox "$1/bin/$a"
+	done
+	printf 'root:x:0:0:root:/:/bin/sh\nivc:x:1000:1000:ivc:/tmp:/bin/sh\n' > "$1/etc/passwd"
+	printf 'root:x:0:\nivc:x:1000:\n' > "$1/etc/group"
+	put "$1" /usr/bin/xenstore /usr/bin/xenstore
+	for a in ls read write rm exists chmod watch list; do ln -s xenstore "$1/usr/bin/xenstore-$a"; done
+	# glibc dlopen()s libgcc_s for pthread_cancel (xs_close uses it).
+	cp -L /lib/x86_64-linux-gnu/libgcc_s.so.1 "$1/lib/x86_64-linux-gnu/"
+	cp -L /lib64/ld-linux-x86-64.so.2 "$1/lib64/"
+}
 
-# put FILE DEST: FILE at DEST in the rootfs, with the libraries it needs.
+# put ROOT FILE DEST: FILE at DEST in ROOT, with the libraries it needs.
 put() {
-	mkdir -p "$R/$(dirname "$2")"
-	cp -L "$1" "$R/$2"
-	ldd "$1" 2>/dev/null | awk '/=>/ { print $3 } /^\t\// { print $1 }' | while read -r lib; do
+	mkdir -p "$1/$(dirname "$3")"
+	cp -L "$2" "$1/$3"
+	ldd "$2" 2>/dev/null | awk '/=>/ { print $3 } /^\t\// { print $1 }' | while read -r lib; do
 		[ -e "$lib" ] || continue
 		case $lib in
 		/lib/* | /lib64/* | /usr/lib/*) dest=$lib ;;
@@ -78,22 +89,50 @@ put() {
 		# LD_LIBRARY_PATH.
 		*) dest=/usr/local/lib/$(basename "$lib") ;;
 		esac
-		mkdir -p "$R/$(dirname "$dest")"
-		cp -Ln "$lib" "$R/$dest"
+		mkdir -p "$1/$(dirname "$dest")"
+		cp -Ln "$lib" "$1/$dest"
 	done
 }
-put /usr/lib/xen-4.17/bin/xenstored /usr/sbin/xenstored
-put /usr/lib/xen-4.17/bin/xen-init-dom0 /usr/sbin/xen-init-dom0
-put /usr/bin/xenstore /usr/bin/xenstore
-for a in ls read write rm; do ln -s xenstore "$R/usr/bin/xenstore-$a"; done
-for p in "${PROGS[@]}"; do
-	put "$p" "/usr/bin/$(basename "$p")"
-done
-# glibc dlopen()s libgcc_s for pthread_cancel (xs_close uses it).
-cp -L /lib/x86_64-linux-gnu/libgcc_s.so.1 "$R/lib/x86_64-linux-gnu/"
-cp -L /lib64/ld-linux-x86-64.so.2 "$R/lib64/"
-# Debian builds the Xen drivers as modules.
+
 M=$W/x/linux/lib/modules/$KVER/kernel/drivers/xen
+# The guests (test/xen/xdom.sh starts them in dom0): a PV domU with the
+# same kernel, IVC_XEN_GUEST_PROGS, and guest-init.  Only the three
+# drivers a guest's ivc needs; no xenfs, no privcmd.
+GUEST_PROGS=(${IVC_XEN_GUEST_PROGS:-})
+G=$W/guest-root
+if [ ${#GUEST_PROGS[@]} -gt 0 ]; then
+	mkroot "$G"
+	for p in "${GUEST_PROGS[@]}"; do
+		put "$G" "$p" "/usr/bin/$(basename "$p")"
+	done
+	for m in xen-evtchn.ko xen-gntdev.ko xen-gntalloc.ko; do
+		cp "$M/$m" "$G/lib/modules/"
+	done
+	install -m 755 "$HERE/guest-init" "$G/init"
+	# Uncompressed: the guest's kernel unpacks it without inflating.
+	(cd "$G" && find . -print0 | cpio --null -o -H newc --quiet) > "$W/boot/guest.cpio"
+	echo "xen harness: guest initramfs $(du -h "$W/boot/guest.cpio" | cut -f1) with: ${GUEST_PROGS[*]##*/}"
+fi
+
+R=$W/rootfs
+mkroot "$R"
+put "$R" /usr/lib/xen-4.17/bin/xenstored /usr/sbin/xenstored
+put "$R" /usr/lib/xen-4.17/bin/xen-init-dom0 /usr/sbin/xen-init-dom0
+for p in "${PROGS[@]}"; do
+	put "$R" "$p" "/usr/bin/$(basename "$p")"
+done
+if [ ${#GUEST_PROGS[@]} -gt 0 ]; then
+	# What starts and watches the guests: xl, xenconsoled (their
+	# consoles, logged), the guests' kernel and initramfs, and the script.
+	put "$R" /usr/lib/xen-4.17/bin/xl /usr/sbin/xl
+	put "$R" /usr/lib/xen-4.17/bin/xenconsoled /usr/sbin/xenconsoled
+	printf 'autoballoon="off"\n' > "$R/etc/xen/xl.conf"
+	mkdir -p "$R/boot" "$R/var/lib/xen/dump" "$R/var/lock"
+	cp "$W/boot/vmlinuz" "$R/boot/vmlinuz"
+	cp "$W/boot/guest.cpio" "$R/boot/guest.cpio"
+	install -m 755 "$HERE/xdom.sh" "$R/usr/bin/xdom.sh"
+fi
+# Debian builds the Xen drivers as modules.
 for m in xen-privcmd.ko xenfs/xenfs.ko xen-evtchn.ko xen-gntdev.ko xen-gntalloc.ko; do
 	cp "$M/$m" "$R/lib/modules/"
 done

@@ -47,11 +47,22 @@ scale="IVC_TEST_TIME_SCALE=3 IVC_TEST_MESSAGES=${IVC_XEN_MESSAGES:-20000} IVC_FA
 		echo "# conformance.xen.$name"
 		echo "IVC_TEST_TRANSPORT=xen $scale $prog $args"
 	done
+	# Then ivc between real domains: dom0 starts guests (xdom.sh).
+	echo "# Between domains: dom0 and unprivileged guests (test/xen/xdom.sh)."
+	echo "xdom.sh"
 } >"$W/tests.list"
+# IVC_XEN_ONLY=xdom: the cross-domain phase alone (while working on it).
+if [ "${IVC_XEN_ONLY:-}" = xdom ]; then
+	echo "xdom.sh" > "$W/tests.list"
+fi
 for prog in $(grep -v '^[[:space:]]*\(#\|$\)' "$cases" | awk '{ print $5 }' | sort -u); do
 	PROGS+=("$B/test/$prog")
 done
-if ! IVC_XEN_TESTS="$W/tests.list" bash "$HERE/build.sh" "$W" "${PROGS[@]}"; then
+# What the guests run (test/xen/guest-init); xdom is the cross-domain test
+# program (test/xen/xdom.c).
+GUEST_PROGS="$B/test/xdom $B/apps/ivc-cat $B/perf/ivc-bench"
+PROGS+=("$B/test/xdom")
+if ! IVC_XEN_GUEST_PROGS="$GUEST_PROGS" IVC_XEN_TESTS="$W/tests.list" bash "$HERE/build.sh" "$W" "${PROGS[@]}"; then
 	echo "xen harness: SKIPPED: could not build the boot image (see above)"
 	exit 77
 fi

@@ -9,12 +9,12 @@
 # to stdout and to WORKDIR/console.log.
 set -uo pipefail
 W=${1:?usage: run.sh WORKDIR}
-# The conformance suite under TCG takes several minutes; the watchdog in
+# The conformance suite and the guests under TCG take many minutes; the watchdog in
 # dom0 (ivc_timeout, test/xen/init) ends a hang a minute before QEMU's.
-LIMIT=${IVC_XEN_LIMIT:-1200}
+LIMIT=${IVC_XEN_LIMIT:-1800}
 t0=$(date +%s.%N)
 timeout "$LIMIT" qemu-system-x86_64 \
-	-accel tcg -cpu ${IVC_XEN_CPU:-max,-smap} -m 1024 -smp 2 -nographic -no-reboot \
+	-accel tcg -cpu ${IVC_XEN_CPU:-Westmere} -m 2048 -smp 2 -nographic -no-reboot \
 	-device isa-debug-exit,iobase=0xf4,iosize=4 \
 	-kernel "$W/boot/xen" \
 	-append "console=com1 dom0_mem=512M loglvl=warning" \

@@ -1,0 +1,362 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: MIT
+#
+# test/xen/xdom.sh - ivc between real Xen domains.  Runs in dom0 of the Xen
+# harness (test/xen/init runs it as the last line of the test list): starts
+# unprivileged PV guests with xl, each booting /boot/vmlinuz with
+# /boot/guest.cpio (test/xen/guest-init), and drives them through xenstore
+# (gx below).  Every case prints "XDOM <case>: PASS|FAIL (...)"; the script
+# exits with the number of failed cases (0: all passed).
+#
+# The cases (docs/xen.md "Between two domains" lists them with what they
+# prove): guest boot and vCPU pinning; delivery in every mode and API in
+# three pairings (dom0 listens / a guest connects, a guest listens / dom0
+# connects, guest <-> guest); a peer process killed and a peer domain
+# destroyed under a survivor blocked in recv, send, alloc and wait; a guest
+# recreated with the same name connecting again; the listener's allowed
+# list; raw libxen* attacks on another guest's offer, grant and port;
+# connect/close cycles with kills and destroyed domains, and the grants and
+# ports each domain can use before and after; ivc-cat and ivc-bench between
+# guests.
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin LD_LIBRARY_PATH=/usr/local/lib
+LIMIT=${XDOM_LIMIT:-900}        # the whole phase; each command has its own
+N=${XDOM_MESSAGES:-3000}        # messages per delivery run
+failed=0
+passed=0
+t_start=$(date +%s)
+
+up() { cut -d' ' -f1 /proc/uptime; }
+now_ns() { xdom now; }
+pass() { passed=$((passed + 1)); echo "XDOM $1: PASS${2:+ ($2)} [uptime $(up) s]"; }
+fail() { failed=$((failed + 1)); echo "XDOM $1: FAIL${2:+ ($2)} [uptime $(up) s]"; }
+same() { [ -n "$1" ] && [ "$1" = "$2" ]; }
+check() { # check CASE DETAIL COMMAND...: PASS if COMMAND succeeds
+	local _c="$1" _d="$2"
+	shift 2
+	if "$@"; then pass "$_c" "$_d"; else fail "$_c" "$_d"; fi
+}
+
+# ---- guests ---------------------------------------------------------------
+
+domid() { xl domid "$1" 2>/dev/null; }
+
+# The guest's console so far, lines not shown yet, prefixed with its name.
+showlog() {
+	local f seen total
+	f=/var/log/xen/console/guest-$1.log
+	[ -f "$f" ] || return 0
+	seen=$(cat "/tmp/seen-$1" 2>/dev/null || echo 0)
+	total=$(wc -l < "$f")
+	[ "$total" -gt "$seen" ] && tail -n +"$((seen + 1))" "$f" | head -n "$((total - seen))" | sed "s/^/[$1] /"
+	echo "$total" > "/tmp/seen-$1"
+}
+
+# boot NAME PCPU: start guest NAME with its one vCPU pinned to PCPU, and
+# wait for its agent (guest-init writes data/ivc-rc/0).
+boot() {
+	local name=$1 t0 d end
+
+	cat > "/tmp/$name.cfg" <<-EOF
+	name = "$name"
+	type = "pv"
+	kernel = "/boot/vmlinuz"
+	ramdisk = "/boot/guest.cpio"
+	extra = "console=hvc0 quiet ivc_timeout=$LIMIT"
+	memory = 192
+	vcpus = 1
+	cpus = "$2"
+	on_poweroff = "destroy"
+	on_reboot = "destroy"
+	on_crash = "destroy"
+	EOF
+	t0=$(now_ns)
+	if ! xl create -q "/tmp/$name.cfg"; then
+		echo "xdom: xl create $name failed"
+		return 1
+	fi
+	d=$(domid "$name")
+	echo 0 > "/tmp/n-$name"
+	echo 0 > "/tmp/seen-$name"
+	end=$(( $(date +%s) + 180 ))
+	while ! xenstore-read "/local/domain/$d/data/ivc-rc/0" > /dev/null 2>&1; do
+		if [ "$(date +%s)" -gt "$end" ]; then
+			showlog "$name"
+			echo "xdom: guest $name (domain $d) did not come up in 180 s"
+			return 1
+		fi
+		sleep 0.1
+	done
+	showlog "$name"
+	echo "xdom: guest $name is domain $d, up $(( ($(now_ns) - t0) / 1000000 )) ms after xl create"
+}
+
+# gx NAME COMMAND [SECONDS]: run COMMAND in guest NAME (as its uid 1000)
+# and return its exit status; 124 if it did not end in SECONDS (default 120).
+gx() {
+	local name=$1 cmd=$2 secs=${3:-120} d n end rc
+	d=$(domid "$name") || return 125
+	n=$(( $(cat "/tmp/n-$name") + 1 ))
+	echo "$n" > "/tmp/n-$name"
+	xenstore-write "/local/domain/$d/ivc-cmd/$n" "$cmd"
+	end=$(( $(date +%s) + secs ))
+	while ! rc=$(xenstore-read "/local/domain/$d/data/ivc-rc/$n" 2>/dev/null); do
+		if [ "$(date +%s)" -gt "$end" ]; then
+			showlog "$name"
+			echo "xdom: '$cmd' in $name did not end in $secs s"
+			return 124
+		fi
+		sleep 0.1
+	done
+	showlog "$name"
+	return "$rc"
+}
+
+# wait_node PATH SECONDS: until the xenstore node exists (by the clock:
+# under TCG each look costs a good part of a second).
+wait_node() {
+	local end
+	end=$(( $(date +%s) + $2 ))
+	while ! xenstore-read "$1" > /dev/null 2>&1; do
+		[ "$(date +%s)" -gt "$end" ] && return 1
+		sleep 0.2
+	done
+}
+
+# ---- the phase ------------------------------------------------------------
+
+echo "=== xdom: ivc between domains (uptime $(up) s)"
+mkdir -p /var/log/xen/console /var/lib/xen /run/xen /dev/pts
+# xenconsoled gives every guest console a pty.
+grep -q devpts /proc/mounts || mount -t devpts devpts /dev/pts
+xenconsoled --log=guest --log-dir=/var/log/xen/console --pid-file=/run/xenconsoled.pid ||
+	{ fail boot "xenconsoled did not start"; exit 1; }
+
+t_boot=$(now_ns)
+if ! boot g1 0 || ! boot g2 1; then
+	fail boot "SKIPPED, NOT TESTED: the guests did not start"
+	xl list
+	exit 1
+fi
+G1=$(domid g1) G2=$(domid g2)
+pass boot "g1 = domain $G1, g2 = domain $G2, both up $(( ($(now_ns) - t_boot) / 1000000 )) ms after the first xl create"
+echo "--- vCPU placement (xl vcpu-list):"
+xl vcpu-list
+check placement "g1's vCPU on pCPU 0, g2's on pCPU 1" \
+	sh -c "xl vcpu-list g1 | awk 'NR == 2 && \$4 == 0 { ok = 1 } END { exit !ok }' &&
+	       xl vcpu-list g2 | awk 'NR == 2 && \$4 == 1 { ok = 1 } END { exit !ok }'"
+check guest-unprivileged "the guest runs as uid 1000 with /dev/xen/{evtchn,gntalloc,gntdev,xenbus} only" \
+	gx g1 'id; ls /dev/xen; [ "$(id -u)" = 1000 ] && [ ! -e /dev/xen/privcmd ] && [ ! -e /proc/xen/privcmd ]'
+
+# ---- delivery: every mode and API, three pairings ------------------------
+
+# deliver CASE LNAME LADDR CNAME CADDR LDIR ARGS: the listener side in LNAME
+# (dom0 or a guest) at LADDR with direction LDIR (send|recv), the connector
+# in CNAME to CADDR the other way; both with ARGS (mode, api, allow...).
+deliver() {
+	local c ln la cn ca ld args allow cd_ lcmd ccmd lp crc lrc
+	c=$1 ln=$2 la=$3 cn=$4 ca=$5 ld=$6 args=$7 allow=$8
+	cd_=send; [ "$ld" = send ] && cd_=recv
+	lcmd="xdom deliver --listen $la --allow $allow --$ld $args -n $N"
+	ccmd="xdom deliver --connect $ca --$cd_ $args -n $N"
+	if [ "$ln" = dom0 ]; then (eval "$lcmd") > /tmp/l.out 2>&1 & else gx "$ln" "$lcmd" 300 & fi
+	lp=$!
+	if [ "$cn" = dom0 ]; then eval "$ccmd" > /tmp/c.out 2>&1; else gx "$cn" "$ccmd" 300; fi
+	crc=$?
+	wait $lp
+	lrc=$?
+	[ "$ln" = dom0 ] && sed 's/^/[dom0] /' /tmp/l.out
+	[ "$cn" = dom0 ] && sed 's/^/[dom0] /' /tmp/c.out
+	if [ $lrc = 0 ] && [ $crc = 0 ]; then pass "$c"; else fail "$c" "listener exit $lrc, connector exit $crc"; fi
+}
+
+phase_deliver() {
+echo "--- delivery, $N messages a run (random sizes, sequence numbers, checksums)"
+for m in poll adaptive block; do
+	for a in zc copy; do
+		deliver "deliver.dom0-listens.g1-sends.$m.$a" dom0 xen:d0-$m-$a g1 xen:0/d0-$m-$a recv "--mode $m --api $a" "$G1"
+		deliver "deliver.g1-listens.sends-to-dom0.$m.$a" g1 xen:d1-$m-$a dom0 xen:$G1/d1-$m-$a send "--mode $m --api $a" 0
+		deliver "deliver.g1-listens.g2-sends.$m.$a" g1 xen:d2-$m-$a g2 xen:$G1/d2-$m-$a recv "--mode $m --api $a" "$G2"
+	done
+done
+deliver "deliver.g2-listens.sends-to-g1.poll.zc-inline" g2 xen:d3 g1 xen:$G2/d3 send "--mode poll --api zc --inline" "$G1"
+deliver "deliver.g2-listens.g1-sends.adaptive.copy-inline" g2 xen:d4 g1 xen:$G2/d4 recv "--mode adaptive --api copy --inline" "$G1"
+deliver "deliver.dom0-listens.sends-to-g2.block.zc-inline" dom0 xen:d5 g2 xen:0/d5 send "--mode block --api zc --inline" "$G2"
+}
+
+# ---- a peer killed, a peer's domain destroyed ----------------------------
+
+# on NAME COMMAND: run COMMAND in dom0 or in guest NAME (in the background
+# with a trailing &: then its pid is in /tmp/bg.pid there).
+on() {
+	if [ "$1" = dom0 ]; then sh -c "$2"; else gx "$1" "$2"; fi
+}
+
+# xsval DOMAIN NODE: a node of DOMAIN's data/xdom (written by xdom --ready
+# or --report), waiting up to 300 s for it.
+xsval() {
+	wait_node "/local/domain/$1/data/xdom/$2" 300 || return 1
+	xenstore-read "/local/domain/$1/data/xdom/$2"
+}
+
+# survive CASE SNAME SDOM SARGS PNAME PARGS HOW [AGAIN]: a survivor in SNAME
+# (domain SDOM) blocked in recv, send, alloc and wait on 4 channels to a
+# `hold -c 4` peer in PNAME; the peer's process is killed (HOW=kill) or its
+# domain destroyed (HOW=destroy).  The survivor must get ECONNRESET in every
+# wait and give back its descriptors and mappings; with AGAIN (a command in
+# another domain that pings the survivor's listener) it must accept again.
+survive() {
+	local c sn sd sargs pn pargs how again tag scmd sp t0 t1 src rep bound what direct
+	c=$1 sn=$2 sd=$3 sargs=$4 pn=$5 pargs=$6 how=$7 again=$8
+	tag=$(echo "$c" | tr . -) # (xenstore's node names have no dots)
+	scmd="xdom survive $sargs --ready xs:data/xdom/$tag-ready --report xs:data/xdom/$tag-report"
+	[ -n "$again" ] && scmd="$scmd --accept-again"
+	if [ "$sn" = dom0 ]; then (eval "$scmd") > /tmp/s.out 2>&1 & else gx "$sn" "$scmd" 400 & fi
+	sp=$!
+	on "$pn" "xdom hold $pargs -c 4 & echo \$! > /tmp/bg.pid"
+	if ! xsval "$sd" "$tag-ready" > /dev/null; then
+		fail "$c" "the survivor never got blocked"
+		kill $sp 2>/dev/null
+		[ "$sn" = dom0 ] && sed 's/^/[dom0] /' /tmp/s.out
+		showlog "$pn"
+		echo "xdom: xenstore of the peer's domain:"
+		xenstore-ls -p "/local/domain/$(domid "$pn")/data" 2>&1 | head -40
+		return
+	fi
+	t0=$(xdom now)
+	if [ "$how" = kill ]; then
+		on "$pn" 'kill -9 $(cat /tmp/bg.pid)'
+	else
+		xl destroy "$pn"
+	fi
+	t1=$(xdom now)
+	[ -n "$again" ] && on "${again%% *}" "${again#* }"
+	wait $sp
+	src=$?
+	[ "$sn" = dom0 ] && sed 's/^/[dom0] /' /tmp/s.out
+	rep=$(xenstore-read -R "/local/domain/$sd/data/xdom/$tag-report" 2>/dev/null)
+	# The bound, on the survivor's own clock (a guest's wall clock may be
+	# a second off dom0's): from "all four blocked" to the last return,
+	# which includes dom0 seeing that (it polls) and the kill or destroy.
+	bound=$(echo "$rep" | awk '$1 == "ready" { r = $2 } $1 != "ready" && $3 > m { m = $3 }
+		END { if (m && r) printf "%.0f", (m - r) / 1e6; else print "?" }')
+	what="every wait ECONNRESET; the last returned $bound ms after the survivor was blocked, which includes dom0 noticing that and the $how ($(( (t1 - t0) / 1000000 )) ms)"
+	if [ "$sd" = 0 ]; then # one clock: from the kill or destroy itself
+		direct=$(echo "$rep" | awk -v t0="$t0" '$1 != "ready" && $3 > m { m = $3 }
+			END { if (m) printf "%.0f", (m - t0) / 1e6; else print "?" }')
+		what="$what; $direct ms after the $how began"
+	fi
+	if [ $src = 0 ]; then pass "$c" "$what"; else fail "$c" "survivor exit $src; $what"; fi
+	echo "$c $how $bound" >> /tmp/bounds
+}
+
+phase_kill() {
+echo "--- a peer process killed with SIGKILL"
+survive kill.dom0-listener-survives dom0 0 "--listen xen:k0 --allow $G1" \
+	g1 "--connect xen:0/k0" kill
+survive kill.g1-connector-survives g1 "$G1" "--connect xen:$G2/k1" \
+	g2 "--listen xen:k1 --allow $G1" kill
+survive kill.g1-listener-survives g1 "$G1" "--listen xen:k2 --allow $G2" \
+	g2 "--connect xen:$G1/k2" kill
+
+}
+
+phase_destroy() {
+echo "--- the peer's whole domain destroyed (xl destroy): a third guest, g3, recreated each time"
+boot g3 0 || { fail destroy "g3 did not start"; return; }
+G3=$(domid g3)
+survive destroy.dom0-listener-survives dom0 0 "--listen xen:x0 --allow $G3,$G1" \
+	g3 "--connect xen:0/x0" destroy "g1 xdom ping --connect xen:0/x0"
+check reboot.g3 "g3 recreated with the same name" boot g3 0
+G3=$(domid g3)
+deliver "reboot.g3-delivers-again.adaptive.zc" g1 xen:r1 g3 xen:$G1/r1 recv "--mode adaptive --api zc" "$G3"
+survive destroy.g1-listener-survives g1 "$G1" "--listen xen:x1 --allow $G3,0" \
+	g3 "--connect xen:$G1/x1" destroy "dom0 xdom ping --connect xen:$G1/x1"
+check reboot.g3 "g3 recreated with the same name" boot g3 0
+G3=$(domid g3)
+survive destroy.g2-connector-survives g2 "$G2" "--connect xen:$G3/x2" \
+	g3 "--listen xen:x2 --allow $G2" destroy
+}
+
+# ---- access control -------------------------------------------------------
+
+phase_access() {
+echo "--- access control: xenstored and Xen refuse what the listener did not allow"
+gx g1 "xdom ping --listen xen:acl --allow 0 &"
+check acl.guest-not-allowed "g2 is not in g1's list: EACCES at once" \
+	gx g2 "xdom refused --connect xen:$G1/acl --expect EACCES"
+check acl.allowed-still-served "dom0, in the list, is served" \
+	xdom ping --connect "xen:$G1/acl"
+check acl.no-service-waits "a service not there yet: ETIMEDOUT, not EACCES" \
+	gx g2 "xdom refused --connect xen:$G1/none --expect ETIMEDOUT --timeout-ms 2000"
+# An offer made for dom0 by g1; g2 tries what an attacker would, with the
+# reference and port read by dom0 (which may read everything).
+gx g1 "xdom hold --listen xen:atk --allow 0 -c 1 & echo \$! > /tmp/bg.pid"
+if wait_node "/local/domain/$G1/data/ivc/atk/0/state" 60; then
+	ref=$(xenstore-read "/local/domain/$G1/data/ivc/atk/0/ring-ref")
+	port=$(xenstore-read "/local/domain/$G1/data/ivc/atk/0/event-channel")
+	check attack.g2-on-g1s-offer-for-dom0 "read the service and offer nodes, map grant $ref, bind port $port" \
+		gx g2 "xdom attack --read /local/domain/$G1/data/ivc/atk --read /local/domain/$G1/data/ivc/atk/0/ring-ref --map $G1:$ref --bind $G1:$port"
+else
+	fail attack.g2-on-g1s-offer-for-dom0 "g1's offer never appeared"
+fi
+gx g1 'kill -9 $(cat /tmp/bg.pid)'
+}
+
+# ---- grants and ports come back -------------------------------------------
+
+capacity() { # capacity TAG: what g1 and g2 can share, map and bind now
+	# (The logs to stderr: only the figures are the function's output.)
+	{ gx g2 "xdom capacity --connect xen:$G1/cap --report xs:data/xdom/cap-$1" 600 &&
+	  gx g1 "xdom evtchn --peer $G2 --report xs:data/xdom/ev-$1" &&
+	  gx g2 "xdom evtchn --peer $G1 --report xs:data/xdom/ev-$1"; } >&2
+	echo "$(xenstore-read /local/domain/$G2/data/xdom/cap-$1) $(xenstore-read /local/domain/$G1/data/xdom/ev-$1) $(xenstore-read /local/domain/$G2/data/xdom/ev-$1)"
+}
+
+phase_before() {
+echo "--- grants and event channels come back: before"
+gx g1 "xdom serve --listen xen:cap --allow $G2 --big & xdom serve --listen xen:cyc --allow $G2 &"
+before=$(capacity before)
+echo "xdom: capacity before: $before"
+}
+
+phase_after() {
+echo "--- grants and event channels come back: cycles, then after"
+check cycles.g2-to-g1 "100 connect/close cycles, every 10th peer killed with SIGKILL" \
+	gx g2 "xdom cycles --connect xen:$G1/cyc -n 100 --kill-every 10" 900
+after=$(capacity after)
+check grants-come-back "g2's big lanes to g1, g1's and g2's ports, before [$before] and after [$after] the kills, the destroyed g3s and the cycles" \
+	same "$before" "$after"
+}
+
+# ---- ivc-cat and ivc-bench between guests ---------------------------------
+
+catcase() { # catcase FROM TO
+	local f t ft tt cp a b
+	f=$1 t=$2 ft=$(domid "$1") tt=$(domid "$2")
+	gx "$t" "ivc-cat -r -l xen:cat -d $ft > /tmp/cat.out; md5sum < /tmp/cat.out | cut -c1-32 > /tmp/m; xenstore-write data/xdom/cat-md5 \$(cat /tmp/m)" 300 &
+	cp=$!
+	gx "$f" "head -c 3000000 /dev/urandom > /tmp/cat.in; ivc-cat -w 60 -s xen:$tt/cat < /tmp/cat.in; md5sum < /tmp/cat.in | cut -c1-32 > /tmp/m; xenstore-write data/xdom/cat-md5 \$(cat /tmp/m)" 300
+	wait $cp
+	a=$(xenstore-read "/local/domain/$ft/data/xdom/cat-md5") b=$(xenstore-read "/local/domain/$tt/data/xdom/cat-md5")
+	check "ivc-cat.$f-to-$t" "3000000 bytes, md5 $a / $b" same "$a" "$b"
+	xenstore-rm "/local/domain/$ft/data/xdom/cat-md5" "/local/domain/$tt/data/xdom/cat-md5" 2>/dev/null
+}
+phase_tools() {
+echo "--- ivc-cat and ivc-bench between guests"
+catcase g1 g2
+catcase g2 g1
+# The split ping-pong: the echoing side serves one point per size.
+gx g1 "ivc-bench serve --listen xen:bench --allow $G2 -x ivc -m adaptive --points 2 -c 0" 300 &
+bp=$!
+check ivc-bench.g2-to-g1 "round trips between two guests (under TCG: only that it works)" \
+	gx g2 "ivc-bench pingpong --connect xen:$G1/bench -x ivc -m adaptive -s 64,4k -n 500 -t 2 -c 0" 300
+wait $bp
+}
+
+for p in ${XDOM_CASES:-deliver kill access before destroy after tools}; do
+	"phase_$p"
+done
+
+echo "=== xdom: $passed passed, $failed failed, $(( $(date +%s) - t_start )) s (uptime $(up) s)"
+xl list
+exit $failed
