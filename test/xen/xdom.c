@@ -27,10 +27,11 @@
  *
  * deliver (--listen A [--allow ..]|--connect A) (--send|--recv) --mode M --api zc|copy
  *         [--inline] [-n N]
- *     test_delivery's traffic and checks with its two ends in two
- *     processes: lanes of 256 slots x 1 KiB buffers x 512, IVC_OPT_INLINE
- *     with --inline; message i of seed IVC_TEST_SEED (default 0x1dc0ffee)
- *     is t_msg_len(seed, i, 32 KiB) bytes of t_msg_fill(); zero-copy
+ *     test_delivery's traffic and checks (test/delivery_traffic.c) with
+ *     its two ends in two processes: lanes of 256 slots x 1 KiB buffers
+ *     x 512, IVC_OPT_INLINE with --inline; message i of seed
+ *     IVC_TEST_SEED (default 0x1dc0ffee) is t_msg_len(seed, i, 32 KiB)
+ *     bytes of t_msg_fill(); zero-copy
  *     (bursts of ivc_tx_alloc/ivc_tx_send; ivc_rx_burst, released in order
  *     and every 8th burst one by one in reverse) or copying (ivc_send/
  *     ivc_recv, with a too-small buffer's -EMSGSIZE every 1009 messages).
@@ -119,6 +120,7 @@
  * stretches the watchdogs and the data-path timeouts, as in the suite.
  */
 #include "check.h"
+#include "delivery_traffic.h"
 
 #include <fcntl.h>
 #include <getopt.h>
@@ -485,345 +487,31 @@ static void check_counts(const char *when, const struct counts *want,
 
 /* ---- deliver: test_delivery's traffic across two processes -------------------- */
 
-#define D_SLOTS 256u
-#define D_BUF_SIZE 1024u
-#define D_BUF_COUNT 512u
-#define D_MAX_MSG (32u * 1024u)
-#define D_BURST 64u
-
-static uint64_t g_seed;
-
-/* Liveness, as in test_delivery: while the peer streams, no call should
- * wait for seconds (a late or lost wake-up rescued by its own timeout).
- * Scaled like the watchdogs: the harness's CPU is emulated. */
-static uint64_t max_gap_ns(void)
+/* The stream of delivery_traffic.h, as the command line and environment
+ * set it.  Waits scale like the watchdogs: the harness's CPU is emulated. */
+static void deliver_cfg(struct delivery_cfg *c)
 {
-	return 5000000000ull * g_scale;
-}
-
-static void gap(uint64_t *last, uint64_t *max)
-{
-	uint64_t now = t_now_ns();
-
-	if (now - *last > *max)
-		*max = now - *last;
-	*last = now;
-}
-
-static void check_gap(const char *who, uint64_t max)
-{
-	if (max < max_gap_ns())
-		t_pass();
-	else
-		t_fail(__FILE__, __LINE__,
-		       "%s: one call waited %.1f s although the peer was "
-		       "streaming (a late or lost wake-up)", who, (double)max / 1e9);
-}
-
-static void deliver_opts(struct ivc_options *o)
-{
-	ivc_options_init(o);
-	o->tx.slots = D_SLOTS;
-	o->tx.buf_size = D_BUF_SIZE;
-	o->tx.buf_count = D_BUF_COUNT;
-	o->mode = g.mode;
-	if (g.inl)
-		o->flags |= IVC_OPT_INLINE;
-}
-
-/* A received buffer's cap: the lane's buffer size; with IVC_OPT_INLINE
- * (the peer was given --inline too) every piece of at most 112 bytes must
- * have come inline (cap 112). */
-static int cap_ok(const struct ivc_buf *b)
-{
-	if (g.inl && b->len <= 112)
-		return b->cap == 112;
-	return b->cap == D_BUF_SIZE;
-}
-
-static int flush(struct ivc_channel *ch, struct ivc_buf *p, unsigned *np)
-{
-	unsigned sent = 0;
-
-	while (sent < *np) {
-		int r = ivc_tx_send(ch, p + sent, *np - sent, call_ms());
-
-		if (r <= 0) {
-			t_fail(__FILE__, __LINE__, "ivc_tx_send: %d (%s)", r,
-			       errname(r));
-			return -1;
-		}
-		sent += (unsigned)r;
-	}
-	*np = 0;
-	return 0;
-}
-
-/* Message @i (@len bytes at @msg) into freshly allocated buffers appended
- * to the pending burst; flushes first when it would not fit. */
-static int queue_zc(struct ivc_channel *ch, const unsigned char *msg,
-		    size_t len, struct ivc_buf *pend, unsigned *np)
-{
-	unsigned nb = (unsigned)((len + D_BUF_SIZE - 1) / D_BUF_SIZE), got = 0;
-	size_t off = 0;
-
-	if (*np + nb > D_BURST && flush(ch, pend, np))
-		return -1;
-	while (got < nb) {
-		int r = ivc_tx_alloc(ch, pend + *np + got, nb - got, call_ms());
-
-		if (r <= 0 || (unsigned)r > nb - got) {
-			t_fail(__FILE__, __LINE__, "ivc_tx_alloc: %d (%s)", r,
-			       errname(r));
-			return -1;
-		}
-		got += (unsigned)r;
-	}
-	for (unsigned k = 0; k < nb; k++) {
-		struct ivc_buf *b = &pend[*np + k];
-		size_t chunk = len - off < D_BUF_SIZE ? len - off : D_BUF_SIZE;
-
-		if (b->cap != D_BUF_SIZE || b->data == NULL) {
-			t_fail(__FILE__, __LINE__, "allocated buffer: cap %u data %p",
-			       b->cap, b->data);
-			return -1;
-		}
-		memcpy(b->data, msg + off, chunk);
-		b->len = (uint32_t)chunk;
-		b->flags = k + 1 < nb ? IVC_BUF_MORE : 0;
-		off += chunk;
-	}
-	*np += nb;
-	return 0;
-}
-
-/* Send all N; return how many were sent. */
-static uint64_t deliver_send(struct ivc_channel *ch, uint64_t *bytes)
-{
-	unsigned char *msg = malloc(D_MAX_MSG);
-	struct ivc_buf pend[D_BURST];
-	unsigned np = 0;
-	uint64_t i, last = t_now_ns(), maxgap = 0;
-
-	REQUIRE(msg != NULL);
-	for (i = 0; i < g.n; i++) {
-		size_t len = t_msg_len(g_seed, i, D_MAX_MSG);
-
-		gap(&last, &maxgap);
-		t_msg_fill(g_seed, i, msg, len);
-		*bytes += len;
-		if (g.zc) {
-			if (queue_zc(ch, msg, len, pend, &np))
-				break;
-			continue;
-		}
-		int r = ivc_send(ch, msg, len, call_ms());
-		if (r != 0) {
-			t_fail(__FILE__, __LINE__, "ivc_send(#%llu, %zu bytes): %d (%s)",
-			       (unsigned long long)i, len, r, errname(r));
-			break;
-		}
-	}
-	if (g.zc && i == g.n)
-		(void)flush(ch, pend, &np); /* the last burst; a failure is recorded */
-	CHECK_EQ(i, g.n);
-	check_gap("sender", maxgap);
-	free(msg);
-	return i;
-}
-
-/* The sender's checks after its last message, before its close. */
-static void sender_after(struct ivc_channel *ch, uint64_t bytes)
-{
-	struct ivc_stats st;
-
-	if (g.zc) {
-		/* ivc_tx_free(): unsent buffers go back to the pool. */
-		struct ivc_buf b[3];
-		int r = ivc_tx_alloc(ch, b, 3, call_ms());
-
-		CHECK(r >= 1);
-		if (r >= 1) {
-			CHECK_ERR(ivc_tx_free(ch, b, (unsigned)r), 0);
-			CHECK_ERR(ivc_tx_free(ch, b, 1), -EINVAL); /* twice */
-		}
-	}
-	REQUIRE_OK(ivc_stats_get(ch, &st));
-	CHECK_EQ(st.tx_msgs, g.n);
-	CHECK_EQ(st.tx_bytes, bytes);
-	CHECK(st.tx_bufs >= g.n);
-	if (g.mode == IVC_MODE_POLL)
-		CHECK_EQ(st.sleeps, 0);
-	printf("xdom deliver: sender: %llu msgs, %llu bytes, %llu bufs, doorbells "
-	       "%llu, sleeps %llu, ring_full %llu, pool_empty %llu\n",
-	       (unsigned long long)st.tx_msgs, (unsigned long long)st.tx_bytes,
-	       (unsigned long long)st.tx_bufs, (unsigned long long)st.doorbells,
-	       (unsigned long long)st.sleeps,
-	       (unsigned long long)st.ring_full_stalls,
-	       (unsigned long long)st.pool_empty_stalls);
-}
-
-/* One received buffer, appended to the message being assembled; a whole
- * message is verified.  Return: 0, or -1 on a bad buffer or message. */
-static int take_piece(const struct ivc_buf *b, unsigned char *asmb, size_t *alen,
-		      unsigned char *scratch, uint64_t *seq, uint64_t *bytes)
-{
-	const char *why;
-
-	if (!cap_ok(b) || b->len > b->cap || (b->flags & ~IVC_BUF_MORE) ||
-	    *alen + b->len > D_MAX_MSG || *seq >= g.n) {
-		t_fail(__FILE__, __LINE__, "message %llu: bad buffer len %u cap %u "
-		       "flags %#x (so far %zu)", (unsigned long long)*seq, b->len,
-		       b->cap, b->flags, *alen);
-		return -1;
-	}
-	memcpy(asmb + *alen, b->data, b->len);
-	*alen += b->len;
-	if (b->flags & IVC_BUF_MORE)
-		return 0;
-	why = t_msg_verify(g_seed, *seq, D_MAX_MSG, asmb, *alen, scratch);
-	if (why) {
-		t_fail(__FILE__, __LINE__, "message %llu: %s",
-		       (unsigned long long)*seq, why);
-		return -1;
-	}
-	*bytes += *alen;
-	*alen = 0;
-	(*seq)++;
-	return 0;
-}
-
-static uint64_t receive_zc(struct ivc_channel *ch, unsigned char *asmb,
-			   unsigned char *scratch, uint64_t *bytes)
-{
-	struct ivc_buf b[D_BURST];
-	size_t alen = 0;
-	uint64_t seq = 0, bursts = 0, last = t_now_ns(), maxgap = 0;
-	int bad = 0;
-
-	while (seq < g.n && !bad) {
-		gap(&last, &maxgap);
-		int r = ivc_rx_burst(ch, b, D_BURST, call_ms());
-		if (r <= 0 || (unsigned)r > D_BURST) {
-			t_fail(__FILE__, __LINE__,
-			       "ivc_rx_burst after %llu messages: %d (%s)",
-			       (unsigned long long)seq, r, errname(r));
-			return seq;
-		}
-		for (int k = 0; k < r && !bad; k++)
-			bad = take_piece(&b[k], asmb, &alen, scratch, &seq, bytes) != 0;
-		/* Release in order, or one by one in reverse order. */
-		if (++bursts % 8 == 0) {
-			for (int k = r - 1; k >= 0; k--)
-				if (ivc_rx_release(ch, &b[k], 1) != 0)
-					bad = 1;
-		} else if (ivc_rx_release(ch, b, (unsigned)r) != 0) {
-			bad = 1;
-		}
-		CHECK(!bad);
-	}
-	CHECK_EQ(alen, 0); /* no chain left open */
-	check_gap("receiver", maxgap);
-	return seq;
-}
-
-static uint64_t receive_copy(struct ivc_channel *ch, unsigned char *buf,
-			     unsigned char *scratch, uint64_t *bytes)
-{
-	uint64_t seq, last = t_now_ns(), maxgap = 0;
-
-	for (seq = 0; seq < g.n; seq++) {
-		size_t want = t_msg_len(g_seed, seq, D_MAX_MSG);
-		ssize_t r;
-
-		gap(&last, &maxgap);
-		if (seq % 1009 == 0) {
-			/* Too small a buffer: -EMSGSIZE, the message stays. */
-			r = ivc_recv(ch, buf, want - 1, call_ms());
-			if (r != -EMSGSIZE) {
-				t_fail(__FILE__, __LINE__,
-				       "ivc_recv(cap %zu < len %zu) of #%llu: %zd (%s)",
-				       want - 1, want, (unsigned long long)seq, r,
-				       errname(r));
-				return seq;
-			}
-		}
-		r = ivc_recv(ch, buf, D_MAX_MSG, call_ms());
-		if (r < 0) {
-			t_fail(__FILE__, __LINE__, "ivc_recv after %llu messages: %zd (%s)",
-			       (unsigned long long)seq, r, errname(r));
-			return seq;
-		}
-		const char *why = t_msg_verify(g_seed, seq, D_MAX_MSG, buf,
-					       (size_t)r, scratch);
-		if (why) {
-			t_fail(__FILE__, __LINE__, "message %llu: %s",
-			       (unsigned long long)seq, why);
-			return seq;
-		}
-		*bytes += (size_t)r;
-	}
-	check_gap("receiver", maxgap);
-	return seq;
-}
-
-/* The receiver's checks after the last message: the orderly close comes
- * next (-EPIPE, and nothing more: an extra message would be a duplicate),
- * and the counters agree. */
-static void receiver_after(struct ivc_channel *ch, uint64_t got, uint64_t bytes,
-			   unsigned char *buf)
-{
-	struct ivc_stats st;
-
-	if (got == g.n) {
-		if (g.zc) {
-			struct ivc_buf b[1];
-
-			CHECK_ERR(ivc_rx_burst(ch, b, 1, call_ms()), -EPIPE);
-			CHECK_ERR(ivc_rx_burst(ch, b, 1, 0), -EPIPE);
-		} else {
-			CHECK_ERR(ivc_recv(ch, buf, D_MAX_MSG, call_ms()), -EPIPE);
-			CHECK_ERR(ivc_recv(ch, buf, D_MAX_MSG, 0), -EPIPE);
-		}
-		CHECK_ERR(ivc_channel_error(ch), -EPIPE);
-	}
-	CHECK_ERR(ivc_stats_get(ch, &st), 0);
-	CHECK_EQ(st.rx_msgs, got);
-	CHECK_EQ(st.rx_bytes, bytes);
-	if (g.mode == IVC_MODE_POLL)
-		CHECK_EQ(st.sleeps, 0);
-	printf("xdom deliver: receiver: rx_bufs %llu, doorbells %llu, sleeps %llu, "
-	       "spin_hits %llu, yields %llu\n",
-	       (unsigned long long)st.rx_bufs, (unsigned long long)st.doorbells,
-	       (unsigned long long)st.sleeps, (unsigned long long)st.spin_hits,
-	       (unsigned long long)st.yields);
-}
-
-static uint64_t deliver_recv(struct ivc_channel *ch, uint64_t *bytes)
-{
-	unsigned char *buf = malloc(D_MAX_MSG), *scratch = malloc(D_MAX_MSG);
-	uint64_t got;
-
-	REQUIRE(buf && scratch);
-	got = g.zc ? receive_zc(ch, buf, scratch, bytes)
-		   : receive_copy(ch, buf, scratch, bytes);
-	CHECK_EQ(got, g.n);
-	receiver_after(ch, got, *bytes, buf);
-	free(buf);
-	free(scratch);
-	return got;
+	delivery_cfg_init(c);
+	c->n = g.n;
+	c->seed = t_env_u64("IVC_TEST_SEED", DELIVERY_SEED);
+	c->zc = g.zc;
+	c->inl = g.inl;
+	c->mode = g.mode;
+	c->call_ms = call_ms();
+	c->max_gap_ns *= g_scale;
+	c->tag = "xdom deliver: ";
 }
 
 /* Both sides' geometry: the peer must have been given the same options. */
-static void deliver_info(struct ivc_channel *ch)
+static void deliver_info(const struct delivery_cfg *c, struct ivc_channel *ch)
 {
 	struct ivc_info info;
 
 	REQUIRE_OK(ivc_channel_info(ch, &info));
-	CHECK_EQ(info.tx.buf_size, D_BUF_SIZE);
-	CHECK_EQ(info.max_tx_msg, (size_t)D_BUF_SIZE * D_SLOTS);
-	CHECK_EQ(info.rx.buf_size, D_BUF_SIZE);
-	CHECK_EQ(info.max_rx_msg, (size_t)D_BUF_SIZE * D_SLOTS);
+	CHECK_EQ(info.tx.buf_size, c->buf_size);
+	CHECK_EQ(info.max_tx_msg, (size_t)c->buf_size * c->slots);
+	CHECK_EQ(info.rx.buf_size, c->buf_size);
+	CHECK_EQ(info.max_rx_msg, (size_t)c->buf_size * c->slots);
 	printf("xdom deliver: channel over %s, peer domain %ld pid %ld\n",
 	       info.transport,
 	       info.peer_domid == IVC_DOMID_NONE ? -1L : (long)info.peer_domid,
@@ -832,6 +520,7 @@ static void deliver_info(struct ivc_channel *ch)
 
 static int cmd_deliver(void)
 {
+	struct delivery_cfg dc;
 	struct ivc_options o;
 	struct ivc_listener *l;
 	struct ivc_channel *ch = NULL;
@@ -845,23 +534,25 @@ static int cmd_deliver(void)
 	t_init("xdom deliver", watchdog_s((uint64_t)g.timeout_ms, 600));
 	if (!g.n_set)
 		g.n = t_env_u64("IVC_TEST_MESSAGES", 5000);
-	g_seed = t_env_u64("IVC_TEST_SEED", 0x1dc0ffee);
+	deliver_cfg(&dc);
 	printf("xdom deliver: %s %s, %s, %s%s%s, %llu messages, seed %#llx\n",
 	       g.listen ? "listen" : "connect", g.addr, g.send ? "send" : "recv",
 	       t_mode_name(g.mode), g.zc ? " zc" : " copy", g.inl ? " inline" : "",
-	       (unsigned long long)g.n, (unsigned long long)g_seed);
+	       (unsigned long long)g.n, (unsigned long long)dc.seed);
 
-	deliver_opts(&o);
+	delivery_options(&dc, &o);
 	l = start_listener(&o);
 	REQUIRE_OK(open_channel(l, &o, g.timeout_ms, &ch));
 	ivc_listener_close(l); /* one channel only */
-	deliver_info(ch);
+	deliver_info(&dc, ch);
 
 	t0 = t_now_ns();
-	done = g.send ? deliver_send(ch, &bytes) : deliver_recv(ch, &bytes);
+	done = g.send ? delivery_send(&dc, ch, &bytes) : delivery_recv(&dc, ch, &bytes);
 	secs = (double)(t_now_ns() - t0) / 1e9;
 	if (g.send)
-		sender_after(ch, bytes);
+		delivery_send_after(&dc, ch, bytes);
+	else
+		delivery_recv_after(&dc, ch, done, bytes);
 	CHECK_ERR(ivc_close(ch), 0);
 	printf("xdom deliver: %s: %s %llu of %llu messages (%llu bytes) in %.2f s: "
 	       "%.0f msg/s (%s, %s, %s%s)\n", verdict(),
