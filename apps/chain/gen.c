@@ -27,6 +27,9 @@
 #include "pkt.h"
 #include "stage.h"
 
+/* Handshakes in a row that a dying firewall may cut (--reconnect). */
+#define GEN_MAX_HANDSHAKE_TRIES 64u
+
 struct gen {
 	struct stage st;
 	const char *addr;
@@ -161,14 +164,28 @@ static bool peer_gone(int r)
 	return r == -ECONNRESET || r == -EPIPE;
 }
 
-/* Connect; with --reconnect, again if the firewall died mid-handshake
- * (a generator that starts late may meet the one being killed). */
+/* The firewall went away during our handshake: killed with our connection
+ * still pending in its backlog (-ECONNREFUSED, docs/design.md: it never
+ * took us), or after it had answered (-ECONNRESET, -EPROTO).  A generator
+ * that starts late, or reconnects, may meet the one being killed. */
+static bool died_in_handshake(int r)
+{
+	return r == -ECONNREFUSED || r == -ECONNRESET || r == -EPROTO;
+}
+
+/* Connect; with --reconnect, again if the firewall died mid-handshake.
+ * ivc_connect() itself waits while nothing listens, so each try is one
+ * firewall that died under us: a bound on the tries only stops a loop on
+ * an address that refuses for good (not an ivc listener at all). */
 static int connect_gen(struct gen *g)
 {
+	unsigned tries = 0;
+
 	for (;;) {
 		int r = open_channel(g);
 
-		if (r == 0 || !g->reconnect || (r != -EPROTO && r != -ECONNRESET))
+		if (r == 0 || !g->reconnect || !died_in_handshake(r) ||
+		    ++tries >= GEN_MAX_HANDSHAKE_TRIES)
 			return r;
 		ivc_close(g->ch);
 		g->ch = NULL;
