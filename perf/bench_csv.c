@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NCOLS 20
+#define NCOLS 22
+#define NCOLS_V1 20
 
 void bench_csv_header(FILE *f)
 {
@@ -20,6 +21,14 @@ static void put_text(FILE *f, const char *s, char end)
 	for (; *s; s++)
 		fputc(*s == ',' || *s == '\n' ? ';' : *s, f);
 	fputc(end, f);
+}
+
+/* A CPU figure, or nothing where it was not measured. */
+static void put_cpu(FILE *f, double ns)
+{
+	if (ns > 0)
+		fprintf(f, "%.1f", ns);
+	fputc(',', f);
 }
 
 void bench_csv_write(FILE *f, const struct bench_row *r)
@@ -39,6 +48,8 @@ void bench_csv_write(FILE *f, const struct bench_row *r)
 			r->max);
 	else
 		fprintf(f, ",,,,,%.1f,%.5f,", r->msgs_per_s, r->gbytes_per_s);
+	put_cpu(f, r->cpu_ns_init);
+	put_cpu(f, r->cpu_ns_peer);
 	put_text(f, r->what, '\n');
 }
 
@@ -92,15 +103,18 @@ static bool num_d(const char *s, double *v)
 	return !*end;
 }
 
-static bool parse_row(char *line, struct bench_row *r)
+/* One row of a file with @ncols columns (NCOLS, or NCOLS_V1: no CPU
+ * figures). */
+static bool parse_row(char *line, int ncols, struct bench_row *r)
 {
 	char *f[NCOLS];
 	uint64_t a = 0, b = 0, burst = 0, touch = 0, runs = 0;
+	int what = ncols - 1;
 	bool ok;
 
 	memset(r, 0, sizeof(*r));
 	memset(f, 0, sizeof(f));
-	if (split(line, f, NCOLS) != NCOLS)
+	if (split(line, f, ncols) != ncols)
 		return false;
 	ok = copy_str(r->bench, sizeof(r->bench), f[0]) &&
 	     (!strcmp(r->bench, "pingpong") || !strcmp(r->bench, "stream")) &&
@@ -115,7 +129,10 @@ static bool parse_row(char *line, struct bench_row *r)
 	     num_d(f[12], &r->p50) && num_d(f[13], &r->p90) && num_d(f[14], &r->p99) &&
 	     num_d(f[15], &r->p999) && num_d(f[16], &r->max) &&
 	     num_d(f[17], &r->msgs_per_s) && num_d(f[18], &r->gbytes_per_s) &&
-	     copy_str(r->what, sizeof(r->what), f[19]);
+	     (ncols == NCOLS_V1 ||
+	      (num_d(f[19], &r->cpu_ns_init) && num_d(f[20], &r->cpu_ns_peer) &&
+	       r->cpu_ns_init >= 0 && r->cpu_ns_peer >= 0)) &&
+	     copy_str(r->what, sizeof(r->what), f[what]);
 	r->cpu_a = (int)a;
 	r->cpu_b = (int)b;
 	r->burst = (unsigned)burst;
@@ -175,10 +192,16 @@ static int read_error(const char **why)
 	return -err;
 }
 
-/* Whether the first line, as read_line() left it, is bench_csv_header()'s. */
-static bool is_header(enum line_status st, const char *buf)
+/* The columns of a file whose first line, as read_line() left it, is
+ * @buf: NCOLS for bench_csv_header()'s, NCOLS_V1 for the older header, 0
+ * for anything else. */
+static int header_cols(enum line_status st, const char *buf)
 {
-	return st == LINE_OK && !strcmp(buf, BENCH_CSV_HEADER);
+	if (st != LINE_OK)
+		return 0;
+	if (!strcmp(buf, BENCH_CSV_HEADER))
+		return NCOLS;
+	return strcmp(buf, BENCH_CSV_HEADER_V1) ? 0 : NCOLS_V1;
 }
 
 /* Room in *@v for row @have, the array grown by doubling, never past the cap. */
@@ -200,8 +223,8 @@ static bool make_room(struct bench_row **v, size_t *room, size_t have)
 }
 
 /* The rows after the header, into *@v (*@have of them); 0 or -errno. */
-static int read_rows(FILE *f, char *buf, struct bench_row **v, size_t *have,
-		     size_t *line, const char **why)
+static int read_rows(FILE *f, char *buf, int ncols, struct bench_row **v,
+		     size_t *have, size_t *line, const char **why)
 {
 	size_t room = 0;
 	enum line_status st;
@@ -224,7 +247,7 @@ static int read_rows(FILE *f, char *buf, struct bench_row **v, size_t *have,
 			*why = "out of memory";
 			return -ENOMEM;
 		}
-		if (!parse_row(buf, &(*v)[*have])) {
+		if (!parse_row(buf, ncols, &(*v)[*have])) {
 			*why = NOT_A_LINE;
 			return -EBADMSG;
 		}
@@ -240,7 +263,7 @@ int bench_csv_read(FILE *f, struct bench_row **rows, size_t *n, size_t *line,
 	struct bench_row *v = NULL;
 	size_t have = 0;
 	enum line_status st;
-	int ret;
+	int ret, ncols;
 
 	*line = 1;
 	st = read_line(f, buf);
@@ -248,12 +271,13 @@ int bench_csv_read(FILE *f, struct bench_row **rows, size_t *n, size_t *line,
 		return read_error(why);
 	/* Anything else first (text, NUL bytes, an endless line) means the file
 	 * is not a sweep's CSV: say that, not how line 1 is bad. */
-	if (!is_header(st, buf)) {
+	ncols = header_cols(st, buf);
+	if (!ncols) {
 		*why = st == LINE_EOF ? "not an ivc-bench sweep CSV (it is empty)"
 				      : "not an ivc-bench sweep CSV (the first line is not its header)";
 		return -EBADMSG;
 	}
-	ret = read_rows(f, buf, &v, &have, line, why);
+	ret = read_rows(f, buf, ncols, &v, &have, line, why);
 	if (ret) {
 		free(v);
 		return ret;

@@ -7,7 +7,11 @@
  * Columns (fields that do not apply are empty):
  *   bench,placement,cpu_a,cpu_b,transport,mode,kind,size,burst,touch,runs,
  *   samples,rtt_p50_us,rtt_p90_us,rtt_p99_us,rtt_p999_us,rtt_max_us,
- *   msgs_per_s,gbytes_per_s,what
+ *   msgs_per_s,gbytes_per_s,cpu_ns_initiator,cpu_ns_peer,what
+ *
+ * cpu_ns_*: CPU time per message at each end over the timed part (per round
+ * trip in ping-pong); empty where not measured.  A CSV of an older ivc-bench
+ * (without the two columns) is still read, with those figures absent.
  */
 #ifndef IVC_BENCH_CSV_H
 #define IVC_BENCH_CSV_H
@@ -31,10 +35,17 @@ struct bench_row {
 	uint64_t samples;       /* round trips / messages (median run) */
 	double p50, p90, p99, p999, max;        /* ping-pong, microseconds */
 	double msgs_per_s, gbytes_per_s;        /* stream */
+	double cpu_ns_init, cpu_ns_peer;        /* 0: not measured */
 	char what[128];
 };
 
 #define BENCH_CSV_HEADER \
+	"bench,placement,cpu_a,cpu_b,transport,mode,kind,size,burst,touch,runs," \
+	"samples,rtt_p50_us,rtt_p90_us,rtt_p99_us,rtt_p999_us,rtt_max_us," \
+	"msgs_per_s,gbytes_per_s,cpu_ns_initiator,cpu_ns_peer,what"
+
+/* The header of the CSVs ivc-bench wrote before the CPU columns. */
+#define BENCH_CSV_HEADER_V1 \
 	"bench,placement,cpu_a,cpu_b,transport,mode,kind,size,burst,touch,runs," \
 	"samples,rtt_p50_us,rtt_p90_us,rtt_p99_us,rtt_p999_us,rtt_max_us," \
 	"msgs_per_s,gbytes_per_s,what"
@@ -49,10 +60,10 @@ void bench_csv_write(FILE *f, const struct bench_row *r);
  * one line or the row cap, and is refused with an error, not read on.
  *
  * BENCH_CSV_MAX_LINE: bytes in a line, its newline not counted.  The longest
- * row bench_csv_write() can write is 1,868 bytes: every text field as
+ * row bench_csv_write() can write is about 2,500 bytes: every text field as
  * long as struct bench_row holds, every integer at its widest, and the five
- * ping-pong figures printed "%.4f" at up to 315 characters each (-DBL_MAX);
- * a real row is under 200 (docs/perf/ivc-sweep.csv: 187 at most).
+ * ping-pong figures and two CPU figures printed at up to 315 characters
+ * each (-DBL_MAX); a real row is under 220.
  *
  * BENCH_CSV_MAX_ROWS: rows after the header.  A full sweep writes about 870
  * rows per placement (docs/perf/ivc-sweep.csv: 1,734 on a 2-CPU box); the

@@ -192,6 +192,8 @@ static void make_row(const struct slot *s, unsigned runs, struct bench_row *r)
 	r->max = MEDIAN(s, runs, max);
 	r->msgs_per_s = MEDIAN(s, runs, msgs_per_s);
 	r->gbytes_per_s = MEDIAN(s, runs, gbytes_per_s);
+	r->cpu_ns_init = MEDIAN(s, runs, cpu_ns_init);
+	r->cpu_ns_peer = MEDIAN(s, runs, cpu_ns_peer);
 }
 
 /* Count the points of the whole plan, for the progress line. */

@@ -42,6 +42,8 @@ static bool in_view(const struct view *v, const struct bench_row *r)
 }
 
 static void within_memcpy(FILE *f, const struct view *v);
+static void cpu_table(FILE *f, const struct view *v, const struct series *s, int ns,
+		      const uint64_t *cols, int nc);
 
 static bool pingpong(const struct view *v)
 {
@@ -271,6 +273,36 @@ static void table(FILE *f, const struct view *v, const uint64_t *want, int n_wan
 		fputc('\n', f);
 	}
 	within_memcpy(f, v);
+	cpu_table(f, v, s, ns, cols, nc);
+}
+
+/* The CPU a message costs, both ends together (bench_print_detail() has
+ * each end): a transport that sleeps may be slower and still cheaper. */
+static void cpu_table(FILE *f, const struct view *v, const struct series *s, int ns,
+		      const uint64_t *cols, int nc)
+{
+	char name[48];
+	bool any = false;
+
+	for (size_t i = 0; i < v->n && !any; i++)
+		any = in_view(v, &v->rows[i]) && v->rows[i].cpu_ns_init > 0;
+	if (!any)
+		return;
+	fprintf(f, "  CPU ns per %s, both ends (lower is cheaper)\n",
+		pingpong(v) ? "round trip" : "message");
+	for (int i = 0; i < ns; i++) {
+		snprintf(name, sizeof(name), "%.15s:%.9s", s[i].transport, s[i].mode);
+		fprintf(f, "  %-26s", name);
+		for (int c = 0; c < nc; c++) {
+			const struct bench_row *r = find(v, s[i].transport, s[i].mode, cols[c]);
+
+			if (r && r->cpu_ns_init > 0)
+				put_fig(f, r->cpu_ns_init + r->cpu_ns_peer, "");
+			else
+				fprintf(f, " %9s", "-");
+		}
+		fputc('\n', f);
+	}
 }
 
 /* Streams with a reader that touches: the largest size at which ivc's best
@@ -340,6 +372,19 @@ void bench_report(FILE *f, const struct bench_row *rows, size_t n,
 			}
 }
 
+/* A detail row's two CPU figures ("-": not measured) and its newline. */
+static void put_cpu_cols(FILE *f, const struct bench_row *r)
+{
+	const double v[2] = { r->cpu_ns_init, r->cpu_ns_peer };
+
+	for (int i = 0; i < 2; i++)
+		if (v[i] > 0)
+			fprintf(f, " %9.1f", v[i]);
+		else
+			fprintf(f, " %9s", "-");
+	fputc('\n', f);
+}
+
 void bench_print_detail(FILE *f, const struct bench_row *rows, size_t n)
 {
 	bool pp_head = false, st_head = false;
@@ -352,22 +397,27 @@ void bench_print_detail(FILE *f, const struct bench_row *rows, size_t n)
 		size_str(sz, sizeof(sz), r->size);
 		if (!strcmp(r->bench, "pingpong")) {
 			if (!pp_head)
-				fprintf(f, "\n== round trips in detail (us)\n  %-16s %-20s %6s"
-					" %9s %9s %9s %9s %9s %9s\n", "placement", "series", "size",
-					"p50", "p90", "p99", "p99.9", "max", "samples");
+				fprintf(f, "\n== round trips in detail (us; CPU: ns per round"
+					" trip at each end)\n  %-16s %-20s %6s"
+					" %9s %9s %9s %9s %9s %9s %9s %9s\n", "placement", "series",
+					"size", "p50", "p90", "p99", "p99.9", "max", "samples",
+					"cpu init", "cpu peer");
 			pp_head = true;
-			fprintf(f, "  %-16s %-20s %6s %9.3f %9.3f %9.3f %9.3f %9.1f %9llu\n",
+			fprintf(f, "  %-16s %-20s %6s %9.3f %9.3f %9.3f %9.3f %9.1f %9llu",
 				r->placement, name, sz, r->p50, r->p90, r->p99, r->p999, r->max,
 				(unsigned long long)r->samples);
+			put_cpu_cols(f, r);
 		} else {
 			if (!st_head)
-				fprintf(f, "\n== streams in detail\n  %-16s %-20s %6s %5s %5s"
-					" %12s %9s\n", "placement", "series", "size", "burst",
-					"touch", "msgs/s", "GB/s");
+				fprintf(f, "\n== streams in detail (CPU: ns per message at each"
+					" end)\n  %-16s %-20s %6s %5s %5s %12s %9s %9s %9s\n",
+					"placement", "series", "size", "burst", "touch", "msgs/s",
+					"GB/s", "cpu init", "cpu peer");
 			st_head = true;
-			fprintf(f, "  %-16s %-20s %6s %5u %5s %12.0f %9.3f\n", r->placement,
+			fprintf(f, "  %-16s %-20s %6s %5u %5s %12.0f %9.3f", r->placement,
 				name, sz, r->burst, r->touch ? "yes" : "no", r->msgs_per_s,
 				r->gbytes_per_s);
+			put_cpu_cols(f, r);
 		}
 	}
 }

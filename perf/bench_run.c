@@ -36,6 +36,8 @@
 /* What the three processes share. */
 struct ctl {
 	int stop;                       /* stream: the initiator has its figure */
+	int win;                        /* the timed part: 0 before, 1 in, 2 after */
+	double peer_cpu_ns;             /* from the peer: CPU ns per message in it */
 	int res_ready;                  /* the initiator filled res */
 	struct bench_result res;        /* from the initiator */
 	int peer_err;                   /* from the peer */
@@ -50,6 +52,27 @@ static uint64_t mono_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* CPU time of the whole process (every thread), nanoseconds. */
+static uint64_t cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The initiator marks the timed part's start and end for the peer. */
+static void mark_window(struct ctl *ctl, int win)
+{
+	__atomic_store_n(&ctl->win, win, __ATOMIC_RELEASE);
+}
+
+/* CPU per message between two samples; 0 when nothing was counted. */
+static double per_msg(uint64_t cpu0, uint64_t cpu1, uint64_t msgs)
+{
+	return msgs && cpu1 > cpu0 ? (double)(cpu1 - cpu0) / (double)msgs : 0;
 }
 
 static inline uint64_t ticks(void)
@@ -123,11 +146,12 @@ static int round_trip(const struct bench_xport *x, struct bx_ep *e, uint64_t tag
 	return got == tag ? 0 : -EBADMSG;
 }
 
-static void pingpong(const struct bench_point *pt, struct bx_ep *e, struct bench_result *r)
+static void pingpong(const struct bench_point *pt, struct bx_ep *e, struct ctl *ctl,
+		     struct bench_result *r)
 {
 	const struct bench_xport *x = pt->x;
 	uint64_t warm = pt->max_msgs / 10, tag = 0, n = 0, budget, start, prev;
-	uint64_t t0ns, k0, *v = malloc(pt->max_msgs * sizeof(*v));
+	uint64_t t0ns, k0, cpu0, *v = malloc(pt->max_msgs * sizeof(*v));
 	double warm_secs = pt->secs / 5 < 1.0 ? pt->secs / 5 : 1.0, scale;
 	int ret = 0;
 
@@ -142,6 +166,8 @@ static void pingpong(const struct bench_point *pt, struct bx_ep *e, struct bench
 		ret = round_trip(x, e, ++tag);
 
 	budget = (uint64_t)(pt->secs * 1e9 / g_ns_per_tick);
+	mark_window(ctl, 1);
+	cpu0 = cpu_ns();
 	t0ns = mono_ns();
 	k0 = prev = start = ticks();
 	while (!ret && n < pt->max_msgs) {
@@ -154,6 +180,8 @@ static void pingpong(const struct bench_point *pt, struct bx_ep *e, struct bench
 		if (now - start > budget)
 			break;
 	}
+	mark_window(ctl, 2);
+	r->cpu_ns_init = per_msg(cpu0, cpu_ns(), n);
 	if (ret < 0) {
 		fail(r, ret, "round trip %llu: %s", (unsigned long long)tag, ivc_strerror(ret));
 		free(v);
@@ -183,7 +211,7 @@ static void stream(const struct bench_point *pt, struct bx_ep *e, struct ctl *ct
 		   struct bench_result *r)
 {
 	const struct bench_xport *x = pt->x;
-	uint64_t count = 0, t0, now, warm_end;
+	uint64_t count = 0, t0, now, warm_end, cpu0;
 	int n = 1;
 
 	/* Warm up: caches, the pool's pages, the peer's first burst. */
@@ -194,6 +222,8 @@ static void stream(const struct bench_point *pt, struct bx_ep *e, struct ctl *ct
 			break;
 	}
 	count = 0;
+	mark_window(ctl, 1);
+	cpu0 = cpu_ns();
 	t0 = now = mono_ns();
 	while (n > 0 && count < pt->max_msgs) {
 		if ((n = x->recv_burst(e)) > 0)
@@ -201,6 +231,8 @@ static void stream(const struct bench_point *pt, struct bx_ep *e, struct ctl *ct
 		if ((now = mono_ns()) - t0 >= (uint64_t)(pt->secs * 1e9))
 			break;
 	}
+	mark_window(ctl, 2);
+	r->cpu_ns_init = per_msg(cpu0, cpu_ns(), count);
 	__atomic_store_n(&ctl->stop, 1, __ATOMIC_RELEASE);
 	if (n <= 0) {
 		fail(r, n ? n : -EPIPE, "stream ended early: %s", ivc_strerror(n ? n : -EPIPE));
@@ -259,9 +291,12 @@ static void initiator_main(const struct bench_point *pt, struct bx_pair *pair,
 		uint64_t msgs = 0;
 		double el = 0;
 
+		uint64_t cpu0 = cpu_ns();
+
 		ret = pt->x->local(&pt->cfg, pt->max_msgs, pt->secs, &msgs, &el);
 		if (ret < 0)
 			fail(&r, ret, "%s", ivc_strerror(ret));
+		r.cpu_ns_init = per_msg(cpu0, cpu_ns(), msgs);
 		r.samples = msgs;
 		r.secs = el;
 		r.msgs_per_s = el > 0 ? (double)msgs / el : 0;
@@ -271,7 +306,7 @@ static void initiator_main(const struct bench_point *pt, struct bx_pair *pair,
 		if (ret < 0)
 			open_failed(pt, ret, &r);
 		else if (pt->bench == BENCH_PINGPONG)
-			pingpong(pt, e, &r);
+			pingpong(pt, e, ctl, &r);
 		else
 			stream(pt, e, ctl, &r);
 		if (e)
@@ -293,8 +328,37 @@ static void peer_exit(struct ctl *ctl, int err, const char *what)
 	_exit(err < 0 ? 1 : 0);
 }
 
+/* The peer's view of the timed part: its CPU time and message count when
+ * it saw the initiator's marks (after each message it handles: a load of a
+ * line written twice a point, so it stays in our cache). */
+struct peer_win {
+	int seen;
+	uint64_t cpu0, cpu1, m0, m1;
+};
+
+static void peer_mark(const struct ctl *ctl, struct peer_win *w, uint64_t msgs)
+{
+	int win = __atomic_load_n(&ctl->win, __ATOMIC_ACQUIRE);
+	uint64_t now;
+
+	if (win == w->seen)
+		return;
+	now = cpu_ns();
+	if (w->seen == 0) {
+		w->cpu0 = now;
+		w->m0 = msgs;
+	}
+	if (win == 2) {
+		w->cpu1 = now;
+		w->m1 = msgs;
+	}
+	w->seen = win;
+}
+
 static void peer_main(const struct bench_point *pt, struct bx_pair *pair, struct ctl *ctl)
 {
+	struct peer_win w = { 0 };
+	uint64_t msgs = 0;
 	const struct bench_xport *x = pt->x;
 	struct bench_result r;
 	struct bx_ep *e;
@@ -315,14 +379,20 @@ static void peer_main(const struct bench_point *pt, struct bx_pair *pair, struct
 				break;
 			if ((ret = x->send(e, tag)) < 0)
 				peer_exit(ctl, ret, "send");
+			peer_mark(ctl, &w, ++msgs);
 		}
 	} else {
-		while (!__atomic_load_n(&ctl->stop, __ATOMIC_ACQUIRE))
+		while (!__atomic_load_n(&ctl->stop, __ATOMIC_ACQUIRE)) {
 			if ((ret = x->send_burst(e, pt->cfg.burst)) < 0)
 				peer_exit(ctl, ret, "send");
+			msgs += pt->cfg.burst;
+			peer_mark(ctl, &w, msgs);
+		}
 		if (x->finish && (ret = x->finish(e)) < 0)
 			peer_exit(ctl, ret, "end of stream");
 	}
+	peer_mark(ctl, &w, msgs);
+	ctl->peer_cpu_ns = w.seen == 2 ? per_msg(w.cpu0, w.cpu1, w.m1 - w.m0) : 0;
 	x->close(e);
 	_exit(0);
 }
@@ -423,8 +493,11 @@ void bench_run(const struct bench_point *pt, struct bench_result *r)
 	}
 	if (init > 0 && !ok)
 		fail(r, -ETIMEDOUT, "no result within %.0f s: killed", 2 * BX_OPEN_WAIT_MS / 1000.0 + 10 + 2 * pt->secs);
-	if (__atomic_load_n(&ctl->res_ready, __ATOMIC_ACQUIRE) && !r->err)
+	if (__atomic_load_n(&ctl->res_ready, __ATOMIC_ACQUIRE) && !r->err) {
 		*r = ctl->res;
+		/* (Written before the peer exited, which reap() saw.) */
+		r->cpu_ns_peer = ctl->peer_cpu_ns;
+	}
 	else if (init > 0 && !r->err)
 		fail(r, -ECHILD, "the initiator died without a result (%s %d)",
 		     WIFSIGNALED(ist) ? "signal" : "exit", WIFSIGNALED(ist) ? WTERMSIG(ist) :

@@ -33,6 +33,12 @@ struct bench_result {
 	double p50, p90, p99, p999, max;
 	/* stream */
 	double msgs_per_s, gbytes_per_s;
+	/* CPU time (all the process's threads) per message over the timed
+	 * part, nanoseconds, at the initiator and at the peer: per round trip
+	 * in ping-pong (a send and a receive at each end), per message in a
+	 * stream.  0: not measured (a one-process limit has no peer; split
+	 * mode's peer is elsewhere). */
+	double cpu_ns_init, cpu_ns_peer;
 };
 
 /* Measure the TSC's rate once, before any point (no-op without a TSC). */

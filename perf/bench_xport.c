@@ -9,6 +9,8 @@ const struct bench_xport *const bench_xports[] = {
 	&bx_ivc_copy,
 	&bx_ivc_inline,
 	&bx_cacheline,
+	&bx_spsc,
+	&bx_yield,
 	&bx_memcpy,
 	&bx_unix,
 	&bx_tcp,

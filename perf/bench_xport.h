@@ -39,7 +39,7 @@
 enum bx_kind {
 	BX_KIND_IVC,      /* the thing under test */
 	BX_KIND_BASELINE, /* what users have today */
-	BX_KIND_LIMIT,    /* a physical limit (cache line, memcpy) */
+	BX_KIND_LIMIT,    /* a physical limit (cache line, bare ring, memcpy) */
 };
 
 /* The ping-pong tag that tells the echoing peer to stop. */
@@ -142,7 +142,7 @@ const struct bench_xport *bench_xport_find(const char *name);
 extern const struct bench_xport bx_ivc, bx_ivc_copy, bx_ivc_inline;
 extern const struct bench_xport bx_tcp, bx_unix, bx_pipe, bx_eventfd;
 extern const struct bench_xport bx_zmq, bx_rte_ring;
-extern const struct bench_xport bx_cacheline, bx_memcpy;
+extern const struct bench_xport bx_cacheline, bx_spsc, bx_yield, bx_memcpy;
 
 /* Payload helpers every transport uses, so all of them do the same work:
  * bx_fill() writes all @len bytes (tag first), bx_read() reads all of them

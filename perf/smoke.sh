@@ -47,22 +47,26 @@ ok "places"
 "$BENCH" sweep --quick --no-progress -o "$DIR/sweep.csv" > "$DIR/report.txt" ||
 	bad "the quick sweep failed"
 
-# 3. Well-formed CSV: the header, 20 fields a row, numbers where they belong,
-#    a row for ivc in each mode at each placement for both benchmarks.
+# 3. Well-formed CSV: the header, 22 fields a row, numbers where they belong,
+#    CPU per message at the initiator (and at ivc's peer on two CPUs: on one,
+#    a short point may end before the peer runs again), a row for ivc
+#    in each mode at each placement for both benchmarks.
 awk -F, -v want="$(wc -l < "$DIR/places-here.txt")" '
 NR == 1 {
-	if ($0 != "bench,placement,cpu_a,cpu_b,transport,mode,kind,size,burst,touch,runs,samples,rtt_p50_us,rtt_p90_us,rtt_p99_us,rtt_p999_us,rtt_max_us,msgs_per_s,gbytes_per_s,what") {
+	if ($0 != "bench,placement,cpu_a,cpu_b,transport,mode,kind,size,burst,touch,runs,samples,rtt_p50_us,rtt_p90_us,rtt_p99_us,rtt_p999_us,rtt_max_us,msgs_per_s,gbytes_per_s,cpu_ns_initiator,cpu_ns_peer,what") {
 		print "bad header: " $0; bad = 1
 	}
 	next
 }
-NF != 20 { print "line " NR ": " NF " fields"; bad = 1; next }
+NF != 22 { print "line " NR ": " NF " fields"; bad = 1; next }
 $1 != "pingpong" && $1 != "stream" { print "line " NR ": bench " $1; bad = 1 }
 $8 !~ /^[0-9]+$/ || $12 !~ /^[0-9]+$/ || $12 == 0 { print "line " NR ": size/samples"; bad = 1 }
 $1 == "pingpong" && !($13 > 0 && $14 >= $13 && $15 >= $14 && $16 >= $15 && $17 >= $16) {
 	print "line " NR ": percentiles not ordered"; bad = 1
 }
 $1 == "stream" && !($18 > 0 && $19 > 0) { print "line " NR ": no throughput"; bad = 1 }
+!($20 > 0) { print "line " NR ": no CPU per message at the initiator"; bad = 1 }
+$7 == "ivc" && $2 != "same-pu" && !($21 > 0) { print "line " NR ": no CPU per message at the peer"; bad = 1 }
 $5 == "ivc" { seen[$1 "/" $2 "/" $6] = 1; places[$2] = 1 }
 END {
 	np = 0
