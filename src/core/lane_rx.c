@@ -161,11 +161,77 @@ static void rx_count(struct ivc_lane_rx *rx, const struct ivc_buf *bufs,
 	IVC_COUNT(&rx->cnt_bufs, k);
 }
 
+/* ivc_lane_rx_poll() on a lane of 16-byte descriptors (no inline
+ * payloads, so no hold slots): rx_read_one() and rx_give() in one loop
+ * over locals, the same checks in the same order, and the counting done
+ * on the way (this is every small message's receive). */
+static int rx_poll_plain(struct ivc_lane_rx *rx, struct ivc_buf *bufs, unsigned n)
+{
+	const struct ivc_desc *ring = (const struct ivc_desc *)rx->ring;
+	const uint32_t mask = rx->mask, slots = rx->g.slots;
+	const uint32_t count = rx->g.buf_count, size = rx->g.buf_size;
+	const uint32_t max_chain = rx->max_chain;
+	uint8_t *const state = rx->state;
+	unsigned char *const base = rx->bufs;
+	uint32_t cons = rx->cons, chain = rx->chain;
+	uint64_t bytes = 0, msgs = 0;
+	unsigned k;
+	int r = 0;
+
+	for (k = 0; k < n; k++) {
+		const struct ivc_desc *d = &ring[cons & mask];
+		uint32_t seq = IVC_LOAD_ACQ(&d->seq), buf, len, flags;
+
+		if (seq != cons) {
+			/* Either last lap's stamp (not yet written) or a lie. */
+			r = seq == cons - slots ? 0 : -EPROTO;
+			break;
+		}
+		buf = IVC_LOAD(&d->buf);
+		len = IVC_LOAD(&d->len);
+		flags = IVC_LOAD(&d->flags);
+		/* INLINE too is a lie here: this lane has no room for it. */
+		if ((flags & ~IVC_DESC_MORE) || buf >= count ||
+		    state[buf] != IVC_RXB_PEER || len > size) {
+			r = -EPROTO;
+			break;
+		}
+		chain = (flags & IVC_DESC_MORE) ? chain + 1 : 0;
+		if (chain >= max_chain) {
+			r = -EPROTO; /* a chain that never ends */
+			break;
+		}
+		state[buf] = IVC_RXB_APP;
+		bufs[k].data = base + (uint64_t)buf * size;
+		bufs[k].len = len;
+		bufs[k].cap = size;
+		bufs[k].id = buf;
+		bufs[k].flags = flags;
+		/* Start the payload's cache miss now, in parallel with the
+		 * caller's bookkeeping, rather than at its first read. */
+		__builtin_prefetch(bufs[k].data);
+		bytes += len;
+		msgs += !flags;
+		cons++;
+	}
+	rx->chain = chain;
+	if (k) {
+		rx->cons = cons;
+		IVC_STORE_REL(&rx->rx_hot->desc_cons, cons);
+		IVC_COUNT(&rx->cnt_msgs, msgs);
+		IVC_COUNT(&rx->cnt_bytes, bytes);
+		IVC_COUNT(&rx->cnt_bufs, k);
+	}
+	return r < 0 ? r : (int)k;
+}
+
 int ivc_lane_rx_poll(struct ivc_lane_rx *rx, struct ivc_buf *bufs, unsigned n)
 {
 	unsigned k = 0;
 	int r = 0;
 
+	if (rx->g.desc_size == IVC_DESC_SIZE)
+		return rx_poll_plain(rx, bufs, n);
 	while (k < n) {
 		struct ivc_staged s;
 
@@ -241,14 +307,52 @@ static inline int rx_is_callers(const struct ivc_lane_rx *rx,
 	       rx->hold + (size_t)(id - rx->g.buf_count) * IVC_DESC_SIZE_INLINE;
 }
 
+/* ivc_lane_rx_release() on a lane without hold slots: check, mark and
+ * write each return entry in one pass.  The entries past ret_prod are
+ * not the sender's to read until ret_prod moves, so a bad buffer further
+ * on undoes only the marks.  (The ring holds every buffer, so an honest
+ * sender has read the entries we overwrite.) */
+static int rx_release_plain(struct ivc_lane_rx *rx, const struct ivc_buf *bufs,
+			    unsigned n)
+{
+	const uint32_t rmask = rx->g.ret_slots - 1, count = rx->g.buf_count;
+	const uint32_t size = rx->g.buf_size;
+	uint8_t *const state = rx->state;
+	const unsigned char *const base = rx->bufs;
+	uint32_t *const ret = rx->ret;
+	uint32_t prod = rx->ret_prod;
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		uint32_t id = bufs[i].id;
+
+		/* rx_is_callers(), on locals. */
+		if (id >= count || state[id] != IVC_RXB_APP ||
+		    bufs[i].data != base + (uint64_t)id * size) {
+			while (i--)
+				state[bufs[i].id] = IVC_RXB_APP;
+			return -EINVAL;
+		}
+		state[id] = IVC_RXB_PEER;
+		IVC_STORE(&ret[(prod + i) & rmask], id);
+	}
+	if (n) {
+		rx->ret_prod = prod + n;
+		IVC_STORE_REL(&rx->rx_hot->ret_prod, rx->ret_prod);
+	}
+	return 0;
+}
+
 int ivc_lane_rx_release(struct ivc_lane_rx *rx, const struct ivc_buf *bufs,
 			unsigned n)
 {
 	uint32_t rmask = rx->g.ret_slots - 1;
 	unsigned i;
 
-	uint32_t nids = rx->g.buf_count +
-			(rx->g.desc_size == IVC_DESC_SIZE_INLINE ? rx->g.slots : 0);
+	if (rx->g.desc_size == IVC_DESC_SIZE)
+		return rx_release_plain(rx, bufs, n);
+
+	uint32_t nids = rx->g.buf_count + rx->g.slots;
 	uint32_t nret = 0;
 
 	for (i = 0; i < n; i++) {

@@ -53,20 +53,26 @@ int ivc_lane_tx_reclaim(struct ivc_lane_tx *tx)
 {
 	uint32_t rp = IVC_LOAD_ACQ(&tx->rx_hot->ret_prod);
 	uint32_t cnt = rp - tx->ret_cons;
-	uint32_t rmask = tx->g.ret_slots - 1;
+	uint32_t rmask = tx->g.ret_slots - 1, i;
 
 	if (cnt > tx->n_lent)
 		return -EPROTO; /* more returned than we lent */
-	while (tx->ret_cons != rp) {
-		uint32_t idx = IVC_LOAD(&tx->ret[tx->ret_cons & rmask]);
+	for (i = 0; i < cnt; i++) {
+		uint32_t idx = IVC_LOAD(&tx->ret[(tx->ret_cons + i) & rmask]);
 
-		if (idx >= tx->g.buf_count || tx->state[idx] != IVC_BUF_LENT)
-			return -EPROTO; /* never lent, or returned twice */
+		if (idx >= tx->g.buf_count || tx->state[idx] != IVC_BUF_LENT) {
+			/* Never lent, or returned twice.  (What came before
+			 * it is taken back: the channel breaks anyway.) */
+			tx->n_lent -= i;
+			tx->ret_cons += i;
+			return -EPROTO;
+		}
 		tx->state[idx] = IVC_BUF_FREE;
-		tx->free_stack[tx->n_free++] = idx;
-		tx->n_lent--;
-		tx->ret_cons++;
+		tx->free_stack[tx->n_free + i] = idx;
 	}
+	tx->n_free += cnt;
+	tx->n_lent -= cnt;
+	tx->ret_cons = rp;
 	return (int)cnt;
 }
 
@@ -81,16 +87,24 @@ int ivc_lane_tx_alloc(struct ivc_lane_tx *tx, struct ivc_buf *bufs, unsigned n)
 			return r;
 	}
 	k = n < tx->n_free ? n : tx->n_free;
-	for (i = 0; i < k; i++) {
-		uint32_t idx = tx->free_stack[--tx->n_free];
+	/* On locals: the stores to @bufs could otherwise be our own fields,
+	 * as far as the compiler knows, and have them read again each time. */
+	const uint32_t *const stack = tx->free_stack + tx->n_free;
+	uint8_t *const state = tx->state;
+	unsigned char *const base = tx->bufs;
+	const uint32_t size = tx->g.buf_size;
 
-		tx->state[idx] = IVC_BUF_APP;
-		bufs[i].data = tx->bufs + (uint64_t)idx * tx->g.buf_size;
+	for (i = 0; i < k; i++) {
+		uint32_t idx = stack[-1 - (int)i];
+
+		state[idx] = IVC_BUF_APP;
+		bufs[i].data = base + (uint64_t)idx * size;
 		bufs[i].len = 0;
-		bufs[i].cap = tx->g.buf_size;
+		bufs[i].cap = size;
 		bufs[i].id = idx;
 		bufs[i].flags = 0;
 	}
+	tx->n_free -= k;
 	return (int)k;
 }
 
@@ -172,33 +186,72 @@ int ivc_lane_tx_in_flight(struct ivc_lane_tx *tx)
 static int tx_check_claim(struct ivc_lane_tx *tx, const struct ivc_buf *bufs,
 			  unsigned n)
 {
+	const uint32_t count = tx->g.buf_count, size = tx->g.buf_size;
+	const uint32_t max_chain = tx->max_chain;
+	const unsigned char *const base = tx->bufs;
+	uint8_t *const state = tx->state;
 	uint32_t chain = tx->chain;
 	unsigned i;
 	int r = 0;
 
 	for (i = 0; i < n; i++) {
 		const struct ivc_buf *b = &bufs[i];
+		uint32_t id = b->id;
 
-		/* The caller's only flag is MORE: INLINE is the lane's to set,
-		 * and set by the caller on a payload that sits in the buffer
-		 * it would make an honest receiver fail with -EPROTO. */
-		if (!tx_is_callers(tx, b) || b->len > tx->g.buf_size ||
+		/* tx_is_callers(), on locals.  The caller's only flag is
+		 * MORE: INLINE is the lane's to set, and set by the caller on
+		 * a payload that sits in the buffer it would make an honest
+		 * receiver fail with -EPROTO. */
+		if (id >= count || state[id] != IVC_BUF_APP ||
+		    b->data != base + (uint64_t)id * size || b->len > size ||
 		    (b->flags & ~IVC_DESC_MORE)) {
 			r = -EINVAL;
 			break;
 		}
-		if (!(b->flags & IVC_DESC_MORE))
-			chain = 0;
-		else if (++chain >= tx->max_chain) {
+		chain = (b->flags & IVC_DESC_MORE) ? chain + 1 : 0;
+		if (chain >= max_chain) {
 			r = -EMSGSIZE;
 			break;
 		}
-		tx->state[b->id] = IVC_BUF_LENT;
+		state[id] = IVC_BUF_LENT;
 	}
 	if (r)
 		while (i--)
-			tx->state[bufs[i].id] = IVC_BUF_APP;
+			state[bufs[i].id] = IVC_BUF_APP;
 	return r;
+}
+
+/* The descriptors of @k checked buffers on a lane of 16-byte descriptors
+ * (every buffer is lent), on locals; each stamp last. */
+static void tx_write_plain(struct ivc_lane_tx *tx, const struct ivc_buf *bufs,
+			   unsigned k)
+{
+	struct ivc_desc *const ring = (struct ivc_desc *)tx->ring;
+	const uint32_t mask = tx->mask;
+	uint32_t prod = tx->prod, chain = tx->chain;
+	uint64_t bytes = 0, msgs = 0;
+	unsigned i;
+
+	for (i = 0; i < k; i++) {
+		struct ivc_desc *d = &ring[prod & mask];
+		uint32_t more = bufs[i].flags & IVC_DESC_MORE;
+
+		IVC_STORE(&d->buf, bufs[i].id);
+		IVC_STORE(&d->len, bufs[i].len);
+		IVC_STORE(&d->flags, more);
+		/* The stamp last: it publishes the descriptor. */
+		IVC_STORE_REL(&d->seq, prod);
+		chain = more ? chain + 1 : 0;
+		prod++;
+		bytes += bufs[i].len;
+		msgs += !more;
+	}
+	tx->prod = prod;
+	tx->chain = chain;
+	tx->n_lent += k;
+	IVC_COUNT(&tx->cnt_msgs, msgs);
+	IVC_COUNT(&tx->cnt_bytes, bytes);
+	IVC_COUNT(&tx->cnt_bufs, k);
 }
 
 int ivc_lane_tx_post(struct ivc_lane_tx *tx, const struct ivc_buf *bufs,
@@ -219,6 +272,10 @@ int ivc_lane_tx_post(struct ivc_lane_tx *tx, const struct ivc_buf *bufs,
 	k = n < (unsigned)space ? n : (unsigned)space;
 	for (i = k; i < n; i++)
 		tx->state[bufs[i].id] = IVC_BUF_APP; /* not sent this time */
+	if (!tx->inline_max) {
+		tx_write_plain(tx, bufs, k);
+		return (int)k;
+	}
 	for (i = 0; i < k; i++) {
 		const struct ivc_buf *b = &bufs[i];
 		struct ivc_desc *d = ivc_desc_at(tx->ring, tx->g.desc_size,
