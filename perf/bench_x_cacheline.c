@@ -8,6 +8,7 @@
 #include "bench_xport.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
@@ -61,20 +62,34 @@ static void cl_close(struct bx_ep *e)
 	free(e);
 }
 
+void bx_line_send(uint64_t *mine, uint64_t tag)
+{
+	__atomic_store_n(mine, tag, __ATOMIC_RELEASE);
+}
+
+uint64_t bx_line_recv(const uint64_t *theirs, uint64_t *seen, bool yield)
+{
+	uint64_t v;
+
+	while ((v = __atomic_load_n(theirs, __ATOMIC_ACQUIRE)) == *seen) {
+		if (yield)
+			sched_yield();
+		else
+			bx_relax();
+	}
+	*seen = v;
+	return v;
+}
+
 static int cl_send(struct bx_ep *e, uint64_t tag)
 {
-	__atomic_store_n(&e->mine->v, tag, __ATOMIC_RELEASE);
+	bx_line_send(&e->mine->v, tag);
 	return 0;
 }
 
 static int cl_recv(struct bx_ep *e, uint64_t *tag)
 {
-	uint64_t v;
-
-	while ((v = __atomic_load_n(&e->theirs->v, __ATOMIC_ACQUIRE)) == e->seen)
-		bx_relax();
-	e->seen = v;
-	*tag = v;
+	*tag = bx_line_recv(&e->theirs->v, &e->seen, false);
 	return 0;
 }
 

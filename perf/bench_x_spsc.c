@@ -228,18 +228,13 @@ static int spsc_finish(struct bx_ep *e)
 /* yield's round trip: a cache line handed over, each wait a yield. */
 static int line_send(struct bx_ep *e, uint64_t tag)
 {
-	__atomic_store_n(&e->mine->v, tag, __ATOMIC_RELEASE);
+	bx_line_send(&e->mine->v, tag);
 	return 0;
 }
 
 static int line_recv(struct bx_ep *e, uint64_t *tag)
 {
-	uint64_t v;
-
-	while ((v = __atomic_load_n(&e->theirs->v, __ATOMIC_ACQUIRE)) == e->seen)
-		sched_yield();
-	e->seen = v;
-	*tag = v;
+	*tag = bx_line_recv(&e->theirs->v, &e->seen, true);
 	return 0;
 }
 

@@ -150,6 +150,12 @@ extern const struct bench_xport bx_cacheline, bx_spsc, bx_yield, bx_memcpy;
 void bx_fill(void *buf, size_t len, uint64_t tag);
 uint64_t bx_read(const void *buf, size_t len, bool touch);
 
+/* The bare cache-line hand-over (bench_x_cacheline.c): publish @tag on
+ * our line; wait until the peer's line holds a tag other than *@seen (the
+ * last one taken), spinning, or with sched_yield() when @yield. */
+void bx_line_send(uint64_t *mine, uint64_t tag);
+uint64_t bx_line_recv(const uint64_t *theirs, uint64_t *seen, bool yield);
+
 /* Spin-wait hint for polling loops. */
 static inline void bx_relax(void)
 {

@@ -168,6 +168,12 @@ int t_sem_wait(struct t_sem *s, int timeout_ms);
  * "xen:ivc-test-<name>-<pid>-<n>" (a service of the local domain, as inside
  * the dom0 harness).  An unknown transport exits with 2. */
 void t_addr(char *out, size_t size, const char *name);
+/* Listen at @addr, post @up, and return once a connection is pending in
+ * the listener's backlog (poll() on its fd, up to @timeout_ms: a failed
+ * check if it never is), never having accepted it.  For a listener that is
+ * to go away with a client still in ivc_connect(). */
+struct ivc_listener *t_listen_until_pending(const char *addr, struct t_sem *up,
+					    int timeout_ms);
 /* Whether the tests run over xen (IVC_TEST_TRANSPORT=xen). */
 int t_xen(void);
 /* Let the transport free what it keeps for closed channels whose peers

@@ -345,6 +345,24 @@ int t_xen(void)
 	return !strcmp(t_transport()->name, "xen");
 }
 
+struct ivc_listener *t_listen_until_pending(const char *addr, struct t_sem *up,
+					    int timeout_ms)
+{
+	struct ivc_listener *l = NULL;
+	struct pollfd p;
+	int n;
+
+	REQUIRE_OK(ivc_listen(addr, NULL, &l));
+	t_sem_post(up);
+	p.fd = ivc_listener_fd(l);
+	p.events = POLLIN;
+	do
+		n = poll(&p, 1, timeout_ms);
+	while (n < 0 && errno == EINTR);
+	CHECK_EQ(n, 1); /* a client is waiting in the backlog */
+	return l;
+}
+
 void t_addr(char *out, size_t size, const char *name)
 {
 	static atomic_uint counter;

@@ -16,7 +16,6 @@
 #include "check.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,17 +32,7 @@
  * pending, never having accepted it. */
 static _Noreturn void doomed_listener(const char *addr, struct t_sem *up)
 {
-	struct ivc_listener *l = NULL;
-
-	REQUIRE_OK(ivc_listen(addr, NULL, &l));
-	t_sem_post(up);
-	struct pollfd p = { .fd = ivc_listener_fd(l), .events = POLLIN };
-	int n;
-
-	do
-		n = poll(&p, 1, WAIT_MS);
-	while (n < 0 && errno == EINTR);
-	CHECK_EQ(n, 1);
+	(void)t_listen_until_pending(addr, up, WAIT_MS);
 	raise(SIGKILL);
 	t_child_exit();
 }

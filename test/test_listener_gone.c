@@ -53,17 +53,8 @@ enum leave {
  * is pending (never accepting it), and go away as @how says. */
 static _Noreturn void listener_main(const char *addr, struct t_sem *up, enum leave how)
 {
-	struct ivc_listener *l = NULL;
+	struct ivc_listener *l = t_listen_until_pending(addr, up, WAIT_MS);
 
-	REQUIRE_OK(ivc_listen(addr, NULL, &l));
-	t_sem_post(up);
-	struct pollfd p = { .fd = ivc_listener_fd(l), .events = POLLIN };
-	int n;
-
-	do
-		n = poll(&p, 1, WAIT_MS);
-	while (n < 0 && errno == EINTR);
-	CHECK_EQ(n, 1); /* a client is waiting in the backlog */
 	switch (how) {
 	case LEAVE_EXIT:
 		break;
