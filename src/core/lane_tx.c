@@ -61,8 +61,9 @@ int ivc_lane_tx_reclaim(struct ivc_lane_tx *tx)
 		uint32_t idx = IVC_LOAD(&tx->ret[(tx->ret_cons + i) & rmask]);
 
 		if (idx >= tx->g.buf_count || tx->state[idx] != IVC_BUF_LENT) {
-			/* Never lent, or returned twice.  (What came before
-			 * it is taken back: the channel breaks anyway.) */
+			/* Never lent, or returned twice.  What came before
+			 * it is taken back, as each was checked. */
+			tx->n_free += i;
 			tx->n_lent -= i;
 			tx->ret_cons += i;
 			return -EPROTO;
