@@ -11,7 +11,9 @@
 #ifndef IVC_LANE_PVT_H
 #define IVC_LANE_PVT_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <ivc/zerocopy.h>
 
@@ -83,6 +85,21 @@ struct ivc_lane_rx {
 	uint32_t n_hold_free;
 	uint64_t cnt_msgs, cnt_bytes, cnt_bufs; /* handed out (ivc_stats) */
 };
+
+/* Fill in a handed-out buffer: @len_cap is len | cap << 32 and @id_flags
+ * id | flags << 32, stored as two words (four 32-bit stores of values in
+ * four registers make compilers pack them into a vector first, which costs
+ * more than the stores). */
+static inline void ivc_buf_fill(struct ivc_buf *b, void *data, uint64_t len_cap,
+				uint64_t id_flags)
+{
+	_Static_assert(offsetof(struct ivc_buf, cap) == offsetof(struct ivc_buf, len) + 4 &&
+			       offsetof(struct ivc_buf, flags) == offsetof(struct ivc_buf, id) + 4,
+		       "ivc_buf_fill's pairs");
+	b->data = data;
+	memcpy(&b->len, &len_cap, sizeof(len_cap));
+	memcpy(&b->id, &id_flags, sizeof(id_flags));
+}
 
 /* Sender: set up over a region formatted with ivc_lane_format(). */
 int ivc_lane_tx_init(struct ivc_lane_tx *tx, void *region,

@@ -164,27 +164,29 @@ static void rx_count(struct ivc_lane_rx *rx, const struct ivc_buf *bufs,
 /* ivc_lane_rx_poll() on a lane of 16-byte descriptors (no inline
  * payloads, so no hold slots): rx_read_one() and rx_give() in one loop
  * over locals, the same checks in the same order, and the counting done
- * on the way (this is every small message's receive). */
+ * on the way (this is every small message's receive).  Only what every
+ * descriptor needs is kept in registers; the rest is read on the rare
+ * paths (a chain, the end of what is published). */
 static int rx_poll_plain(struct ivc_lane_rx *rx, struct ivc_buf *bufs, unsigned n)
 {
-	const struct ivc_desc *ring = (const struct ivc_desc *)rx->ring;
-	const uint32_t mask = rx->mask, slots = rx->g.slots;
+	const struct ivc_desc *const ring = (const struct ivc_desc *)rx->ring;
+	const uint32_t mask = rx->mask, first = rx->cons, end = first + n;
 	const uint32_t count = rx->g.buf_count, size = rx->g.buf_size;
-	const uint32_t max_chain = rx->max_chain;
+	const uint64_t cap_hi = (uint64_t)size << 32;
 	uint8_t *const state = rx->state;
 	unsigned char *const base = rx->bufs;
-	uint32_t cons = rx->cons, chain = rx->chain;
-	uint64_t bytes = 0, msgs = 0;
-	unsigned k;
+	uint32_t idx, chain = rx->chain, more = 0;
+	uint64_t bytes = 0;
+	struct ivc_buf *b = bufs;
 	int r = 0;
 
-	for (k = 0; k < n; k++) {
-		const struct ivc_desc *d = &ring[cons & mask];
+	for (idx = first; idx != end; idx++, b++) {
+		const struct ivc_desc *d = &ring[idx & mask];
 		uint32_t seq = IVC_LOAD_ACQ(&d->seq), buf, len, flags;
 
-		if (seq != cons) {
+		if (seq != idx) {
 			/* Either last lap's stamp (not yet written) or a lie. */
-			r = seq == cons - slots ? 0 : -EPROTO;
+			r = seq == idx - rx->g.slots ? 0 : -EPROTO;
 			break;
 		}
 		buf = IVC_LOAD(&d->buf);
@@ -196,33 +198,32 @@ static int rx_poll_plain(struct ivc_lane_rx *rx, struct ivc_buf *bufs, unsigned 
 			r = -EPROTO;
 			break;
 		}
-		chain = (flags & IVC_DESC_MORE) ? chain + 1 : 0;
-		if (chain >= max_chain) {
-			r = -EPROTO; /* a chain that never ends */
-			break;
+		if (flags) {
+			if (++chain >= rx->max_chain) {
+				r = -EPROTO; /* a chain that never ends */
+				break;
+			}
+			more++;
+		} else {
+			chain = 0;
 		}
 		state[buf] = IVC_RXB_APP;
-		bufs[k].data = base + (uint64_t)buf * size;
-		bufs[k].len = len;
-		bufs[k].cap = size;
-		bufs[k].id = buf;
-		bufs[k].flags = flags;
+		ivc_buf_fill(b, base + (uint64_t)buf * size, cap_hi | len,
+			     (uint64_t)flags << 32 | buf);
 		/* Start the payload's cache miss now, in parallel with the
 		 * caller's bookkeeping, rather than at its first read. */
-		__builtin_prefetch(bufs[k].data);
+		__builtin_prefetch(b->data);
 		bytes += len;
-		msgs += !flags;
-		cons++;
 	}
 	rx->chain = chain;
-	if (k) {
-		rx->cons = cons;
-		IVC_STORE_REL(&rx->rx_hot->desc_cons, cons);
-		IVC_COUNT(&rx->cnt_msgs, msgs);
+	if (idx != first) {
+		rx->cons = idx;
+		IVC_STORE_REL(&rx->rx_hot->desc_cons, idx);
+		IVC_COUNT(&rx->cnt_msgs, idx - first - more);
 		IVC_COUNT(&rx->cnt_bytes, bytes);
-		IVC_COUNT(&rx->cnt_bufs, k);
+		IVC_COUNT(&rx->cnt_bufs, idx - first);
 	}
-	return r < 0 ? r : (int)k;
+	return r < 0 ? r : (int)(idx - first);
 }
 
 int ivc_lane_rx_poll(struct ivc_lane_rx *rx, struct ivc_buf *bufs, unsigned n)

@@ -48,33 +48,35 @@ void ivc_lane_tx_fini(struct ivc_lane_tx *tx)
 	tx->state = NULL;
 }
 
-/* Take back the buffers the receiver has put on the return ring. */
+/* Take back the buffers the receiver has put on the return ring.  On
+ * locals: a store to the state bytes may alias any field of @tx, as far as
+ * the compiler knows, and would have each of them read again per entry. */
 int ivc_lane_tx_reclaim(struct ivc_lane_tx *tx)
 {
-	uint32_t rp = IVC_LOAD_ACQ(&tx->rx_hot->ret_prod);
-	uint32_t cnt = rp - tx->ret_cons;
-	uint32_t rmask = tx->g.ret_slots - 1, i;
+	const uint32_t rp = IVC_LOAD_ACQ(&tx->rx_hot->ret_prod);
+	const uint32_t first = tx->ret_cons, cnt = rp - first;
+	const uint32_t rmask = tx->g.ret_slots - 1, count = tx->g.buf_count;
+	const uint32_t *const ret = tx->ret;
+	uint8_t *const state = tx->state;
+	uint32_t *const stack = tx->free_stack + tx->n_free;
+	uint32_t i;
 
 	if (cnt > tx->n_lent)
 		return -EPROTO; /* more returned than we lent */
 	for (i = 0; i < cnt; i++) {
-		uint32_t idx = IVC_LOAD(&tx->ret[(tx->ret_cons + i) & rmask]);
+		uint32_t idx = IVC_LOAD(&ret[(first + i) & rmask]);
 
-		if (idx >= tx->g.buf_count || tx->state[idx] != IVC_BUF_LENT) {
-			/* Never lent, or returned twice.  What came before
-			 * it is taken back, as each was checked. */
-			tx->n_free += i;
-			tx->n_lent -= i;
-			tx->ret_cons += i;
-			return -EPROTO;
-		}
-		tx->state[idx] = IVC_BUF_FREE;
-		tx->free_stack[tx->n_free + i] = idx;
+		/* Never lent, or returned twice: what came before it is
+		 * taken back, as each was checked. */
+		if (idx >= count || state[idx] != IVC_BUF_LENT)
+			break;
+		state[idx] = IVC_BUF_FREE;
+		stack[i] = idx;
 	}
-	tx->n_free += cnt;
-	tx->n_lent -= cnt;
-	tx->ret_cons = rp;
-	return (int)cnt;
+	tx->n_free += i;
+	tx->n_lent -= i;
+	tx->ret_cons = first + i;
+	return i == cnt ? (int)cnt : -EPROTO;
 }
 
 int ivc_lane_tx_alloc(struct ivc_lane_tx *tx, struct ivc_buf *bufs, unsigned n)
@@ -99,11 +101,8 @@ int ivc_lane_tx_alloc(struct ivc_lane_tx *tx, struct ivc_buf *bufs, unsigned n)
 		uint32_t idx = stack[-1 - (int)i];
 
 		state[idx] = IVC_BUF_APP;
-		bufs[i].data = base + (uint64_t)idx * size;
-		bufs[i].len = 0;
-		bufs[i].cap = size;
-		bufs[i].id = idx;
-		bufs[i].flags = 0;
+		ivc_buf_fill(&bufs[i], base + (uint64_t)idx * size,
+			     (uint64_t)size << 32, idx);
 	}
 	tx->n_free -= k;
 	return (int)k;
