@@ -12,7 +12,10 @@
 #define _GNU_SOURCE
 #include "bench_xport.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +48,22 @@ struct bx_ep {
 	uint32_t tx_buf_size;
 };
 
+/* A port of 127.0.0.1 nobody uses now (bound to 0, read, let go). */
+static int free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = 0;
+
+	if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(s, (struct sockaddr *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	if (s >= 0)
+		close(s);
+	return port;
+}
+
 static int ivc_prepare(const struct bx_cfg *c, struct bx_pair **pp)
 {
 	static unsigned seq;
@@ -52,8 +71,11 @@ static int ivc_prepare(const struct bx_cfg *c, struct bx_pair **pp)
 
 	if (!p)
 		return -ENOMEM;
-	/* xen: a service of the local domain, which the peer connects to. */
-	if (c->ivc_via && !strcmp(c->ivc_via, "xen"))
+	/* xen: a service of the local domain, which the peer connects to;
+	 * tcp: a port of 127.0.0.1 the kernel has just said is free. */
+	if (c->ivc_via && !strcmp(c->ivc_via, "tcp"))
+		snprintf(p->addr, sizeof(p->addr), "tcp:127.0.0.1:%d", free_port());
+	else if (c->ivc_via && !strcmp(c->ivc_via, "xen"))
 		snprintf(p->addr, sizeof(p->addr), "xen:ivc-bench-%d-%u", (int)getpid(), seq++);
 	else
 		snprintf(p->addr, sizeof(p->addr), "shm:@ivc-bench-%d-%u", (int)getpid(), seq++);

@@ -55,7 +55,7 @@ struct bx_cfg {
 	struct ivc_geometry geo;     /* lane geometry (zero: library default) */
 	uint32_t spin_max_ns;        /* 0: library default */
 	unsigned ivc_flags;          /* extra IVC_OPT_* flags */
-	const char *ivc_via;         /* "shm" (NULL) or "xen" */
+	const char *ivc_via;         /* "shm" (NULL), "xen" or "tcp" */
 	const char *ivc_remote;      /* split mode: the serve address the
 					initiator connects to (bx_split_addr()),
 					or NULL: a local, forked peer */

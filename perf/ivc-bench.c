@@ -80,9 +80,10 @@ static void usage(FILE *f)
 "      --quick            sweep: a smoke run of about a minute\n"
 "      --csv              pingpong/stream: CSV on stdout, not tables\n"
 "      --no-progress      no progress line\n"
-"      --via SCHEME       the ivc transports' channels: shm (default) or xen\n"
-"                         (a service of the local Xen domain: run it in a\n"
-"                         domain that has /dev/xen, see docs/xen.md)\n"
+"      --via SCHEME       the ivc transports' channels: shm (default); xen (a\n"
+"                         service of the local Xen domain: run it in a\n"
+"                         domain that has /dev/xen, see docs/xen.md); or tcp\n"
+"                         (127.0.0.1: compare with the raw `tcp` baseline)\n"
 "  ivc channel geometry: --slots N --buf-size N --buf-count N\n"
 "      --spin-max-ns N    adaptive mode's spin bound\n"
 "      --inline           IVC_OPT_INLINE on every ivc channel\n"
@@ -501,8 +502,8 @@ static int cmd_run(enum cmd cmd, int argc, char **argv)
 		case OPT_QUICK: o.quick = true; break;
 		case OPT_NO_PROGRESS: o.no_progress = true; break;
 		case OPT_VIA:
-			if (strcmp(optarg, "shm") && strcmp(optarg, "xen"))
-				bench_die("--via: shm or xen");
+			if (strcmp(optarg, "shm") && strcmp(optarg, "xen") && strcmp(optarg, "tcp"))
+				bench_die("--via: shm, xen or tcp");
 			p.base.ivc_via = optarg;
 			break;
 		case OPT_CONNECT: o.connect = optarg; break;

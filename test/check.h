@@ -174,8 +174,11 @@ void t_addr(char *out, size_t size, const char *name);
  * to go away with a client still in ivc_connect(). */
 struct ivc_listener *t_listen_until_pending(const char *addr, struct t_sem *up,
 					    int timeout_ms);
-/* Whether the tests run over xen (IVC_TEST_TRANSPORT=xen). */
+/* Whether the tests run over xen (IVC_TEST_TRANSPORT=xen), over tcp. */
 int t_xen(void);
+int t_tcp(void);
+/* A free port on 127.0.0.1 (-1 if none). */
+int t_tcp_port(void);
 /* Let the transport free what it keeps for closed channels whose peers
  * have let go (over xen, a first closer's shares: docs/xen.md), before
  * counting descriptors and mappings. */

@@ -3,6 +3,7 @@
 #include "check.h"
 
 #include <dirent.h>
+#include <netinet/in.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -325,6 +326,7 @@ static const struct t_transport {
 } t_transports[] = {
 	{ "shm", "shm:@" }, /* Linux's abstract namespace: nothing to clean */
 	{ "xen", "xen:" },  /* a service of the local domain (dom0 harness) */
+	{ "tcp", NULL },    /* 127.0.0.1 and a free port (t_tcp_port()) */
 };
 
 static const struct t_transport *t_transport(void)
@@ -363,10 +365,44 @@ struct ivc_listener *t_listen_until_pending(const char *addr, struct t_sem *up,
 	return l;
 }
 
+int t_tcp(void)
+{
+	return !strcmp(t_transport()->name, "tcp");
+}
+
+/* A port nobody has bound on 127.0.0.1, below the ephemeral range (so no
+ * connecting socket takes it meanwhile), spread by pid: tests running side
+ * by side try different ones first. */
+int t_tcp_port(void)
+{
+	static atomic_uint counter;
+	unsigned base = ((unsigned)getpid() * 7919u) % 12000u;
+
+	for (unsigned i = 0; i < 12000u; i++) {
+		unsigned port = 20000u + (base + atomic_fetch_add(&counter, 1)) % 12000u;
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		int one = 1, s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), ok;
+
+		if (s < 0)
+			return -1;
+		(void)setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		ok = bind(s, (struct sockaddr *)&a, sizeof(a)) == 0;
+		close(s);
+		if (ok)
+			return (int)port;
+	}
+	return -1;
+}
+
 void t_addr(char *out, size_t size, const char *name)
 {
 	static atomic_uint counter;
 
+	if (t_tcp()) {
+		snprintf(out, size, "tcp:127.0.0.1:%d", t_tcp_port());
+		return;
+	}
 	snprintf(out, size, "%sivc-test-%s-%d-%u", t_transport()->prefix, name,
 		 (int)getpid(), atomic_fetch_add(&counter, 1));
 }

@@ -10,7 +10,10 @@
 
 #include "check.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -22,6 +25,7 @@
 #include "core/channel_pvt.h"
 #include "core/lane_pvt.h"
 #include "shm/shm_pvt.h"
+#include "tcp/tcp_pvt.h"
 #include "util/compiler_pvt.h"
 
 #define H_WAIT_NS 3000000000ull /* how long an attack waits for room */
@@ -39,9 +43,75 @@ static int stopped(struct h_shared *sh, uint64_t end)
 	return atomic_load(&sh->stop) || t_now_ns() > end;
 }
 
-/* Wake the victim whichever way it sleeps. */
+/* Write all of @len bytes of @v on @sock (blocking, 5 s at most). */
+static void tcp_put(int sock, struct iovec *v, int n)
+{
+	uint64_t end = t_now_ns() + 5000000000ull;
+
+	while (n > 0 && t_now_ns() < end) {
+		struct msghdr mh = { .msg_iov = v, .msg_iovlen = (size_t)n };
+		struct pollfd p = { sock, POLLOUT, 0 };
+		ssize_t w = sendmsg(sock, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (w < 0 && errno != EAGAIN && errno != EINTR)
+			return;
+		while (w > 0 && n > 0) {
+			size_t k = (size_t)w < v->iov_len ? (size_t)w : v->iov_len;
+
+			v->iov_base = (char *)v->iov_base + k;
+			v->iov_len -= k;
+			w -= (ssize_t)k;
+			if (!v->iov_len) {
+				v++;
+				n--;
+			}
+		}
+		if (n > 0)
+			(void)poll(&p, 1, 10);
+	}
+}
+
+static void tcp_frame(int sock, uint16_t kind, uint64_t off, const void *p, uint32_t len)
+{
+	struct tcp_frame f = { len, kind, 0, off };
+	struct iovec v[2] = { { &f, sizeof(f) }, { (void *)p, len } };
+
+	tcp_put(sock, v, 2);
+}
+
+/* Over tcp nothing we write in our lanes reaches the victim until it is
+ * sent, and the library sends only what an honest side publishes.  The
+ * wire lets a peer say anything it could write into shared memory, so
+ * say it: every part of both lanes a frame may carry, as it is now. */
+static void tcp_dump(struct ivc_channel *ch)
+{
+	struct tcp_xport *t = (struct tcp_xport *)ch->xp;
+	const struct ivc_lane_geom *g = &t->txg, *r = &t->rxg;
+	unsigned char *own = ch->xp->tx_region, *mir = ch->xp->rx_region;
+	uint64_t end = t_now_ns() + 2000000000ull;
+
+	while (ivc_tcp_push(ch->xp, IVC_PUSH_ALL) == 1 && t_now_ns() < end) {
+		struct pollfd p = { t->sock, POLLOUT, 0 };
+
+		(void)poll(&p, 1, 10);
+	}
+	pthread_mutex_lock(&t->out.mu);
+	tcp_frame(t->sock, TCP_MINE, g->buf_off, own + g->buf_off,
+		  (uint32_t)((uint64_t)g->buf_size * g->buf_count));
+	tcp_frame(t->sock, TCP_MINE, g->desc_off, own + g->desc_off, g->slots * g->desc_size);
+	tcp_frame(t->sock, TCP_MINE, IVC_OFF_TX_COLD + 4, own + IVC_OFF_TX_COLD + 4, 4);
+	tcp_frame(t->sock, TCP_YOURS, r->ret_off, mir + r->ret_off, r->ret_slots * 4);
+	tcp_frame(t->sock, TCP_YOURS, IVC_OFF_RX_HOT, mir + IVC_OFF_RX_HOT, 8);
+	pthread_mutex_unlock(&t->out.mu);
+}
+
+/* Wake the victim whichever way it sleeps (over tcp: tell it). */
 static void ring_both(struct ivc_channel *ch)
 {
+	if (ch->copied) {
+		tcp_dump(ch);
+		return;
+	}
 	(void)ch->xp->ops->ring(ch->xp, IVC_BELL_RX);
 	(void)ch->xp->ops->ring(ch->xp, IVC_BELL_TX);
 }
@@ -67,7 +137,7 @@ static int room(struct ivc_channel *ch, struct h_shared *sh)
 {
 	uint64_t end = t_now_ns() + H_WAIT_NS;
 
-	while (ivc_lane_tx_space(&ch->tx, 1) <= 0)
+	while ((void)ivc_channel_pull(ch, 0), ivc_lane_tx_space(&ch->tx, 1) <= 0)
 		if (stopped(sh, end))
 			return -1;
 		else

@@ -257,7 +257,11 @@ static void test_addresses(void)
 	printf("-- addresses\n");
 	check_addr("bogus:x", -EAFNOSUPPORT);
 	check_addr("vchan:1", -EAFNOSUPPORT); /* (xen: is test_xen's) */
-	check_addr("tcp:127.0.0.1:1", -EAFNOSUPPORT);
+	check_addr("udp:127.0.0.1:1", -EAFNOSUPPORT);
+	/* tcp (test_tcp has the rest): no port, port 0, a name that is not. */
+	check_addr("tcp:127.0.0.1", -EINVAL);
+	check_addr("tcp:127.0.0.1:0", -EINVAL);
+	check_addr("tcp:no-such-host.invalid:7000", -EADDRNOTAVAIL);
 	check_addr("shmx:/tmp/x", -EAFNOSUPPORT);
 	check_addr("shm:", -EINVAL);
 	check_addr("shm:@", -EINVAL);

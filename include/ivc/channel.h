@@ -139,6 +139,10 @@ void ivc_options_init(struct ivc_options *o);
  *        "xen:<service>" (or "xen:<local domid>/<service>") publishes an
  *        offer per allowed domain under /local/domain/<id>/data/ivc/ in
  *        xenstore; a service whose listener process is alive is not taken.
+ *        "tcp:<host>:<port>" ("tcp:[<IPv6>]:<port>") listens on a TCP
+ *        port; it accepts connections from loopback addresses only
+ *        (docs/tcp.md).  A malformed tcp address is -EINVAL, a name that
+ *        does not resolve -EADDRNOTAVAIL.
  * @opts: options applied to every accepted channel; NULL for defaults.
  * @out:  receives the listener.
  *
@@ -233,6 +237,8 @@ void ivc_listener_close(struct ivc_listener *l);
  * watch (no offer and timeout_ms 0: -ECONNREFUSED); a service that exists
  * but has no offer for this domain is -EACCES at once; -E2BIG, -ENOSPC as
  * for ivc_listen().
+ * tcp: -EADDRNOTAVAIL (a name that does not resolve); the peer's pid in
+ * ivc_channel_info() is what it claims, its uid (uid_t)-1.
  * No descriptor is leaked on any failure.
  */
 int ivc_connect(const char *addr, const struct ivc_options *opts,

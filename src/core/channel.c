@@ -9,6 +9,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "util/clock_pvt.h"
 #include "util/compiler_pvt.h"
 
 /* The public fd: one epoll set over both doorbells and the hang-up fd, so
@@ -99,6 +100,7 @@ int ivc_channel_create(struct ivc_xport *xp, const struct ivc_lane_geom *txg,
 	ch->epfd = r;
 	ch->xp = xp;
 	ch->mode = mode;
+	ch->copied = xp->ops->pull != NULL;
 	side_init(&ch->txs, spin_max_ns);
 	side_init(&ch->rxs, spin_max_ns);
 	r = side_make_ep(xp, IVC_BELL_RX);
@@ -109,6 +111,9 @@ int ivc_channel_create(struct ivc_xport *xp, const struct ivc_lane_geom *txg,
 	if (r < 0)
 		goto fail_ep;
 	ch->txs.sleep_ep = r;
+	xp->watch_ep[0] = ch->epfd;
+	xp->watch_ep[1] = ch->rxs.sleep_ep;
+	xp->watch_ep[2] = ch->txs.sleep_ep;
 	ivc_channel_note_cpu(ch);
 	*out = ch;
 	return 0;
@@ -192,6 +197,26 @@ int ivc_channel_check_peer(struct ivc_channel *ch)
 	return ps == -EPROTO ? ivc_channel_break(ch, ps) : ps;
 }
 
+int ivc_channel_pull(struct ivc_channel *ch, unsigned self)
+{
+	int r;
+
+	if (!ch->copied)
+		return 0;
+	r = ch->xp->ops->pull(ch->xp, self);
+	if (r == -EPROTO)
+		return ivc_channel_break(ch, r);
+	if (r == -ECONNRESET && !ivc_channel_peer_end(ch))
+		(void)peer_ended(ch, r);
+	return r;
+}
+
+void ivc_channel_sent(struct ivc_channel *ch, int timeout_ms)
+{
+	if (ch->copied && timeout_ms != 0)
+		(void)ch->xp->ops->drain(ch->xp, ivc_deadline(timeout_ms));
+}
+
 void ivc_channel_ring(struct ivc_channel *ch, enum ivc_bell bell,
 		      struct ivc_chan_side *side)
 {
@@ -203,8 +228,11 @@ void ivc_channel_ring(struct ivc_channel *ch, enum ivc_bell bell,
 void ivc_channel_rx_moved(struct ivc_channel *ch, uint32_t before)
 {
 	/* We freed ring slots: wake the sender if it sleeps for room. */
-	if (ch->rx.cons != before && ivc_lane_rx_need_bell(&ch->rx))
+	if (ch->rx.cons == before)
+		return;
+	if (ivc_lane_rx_need_bell(&ch->rx))
 		ivc_channel_ring(ch, IVC_BELL_TX, &ch->rxs);
+	ivc_channel_published(ch, IVC_PUSH_LAZY);
 }
 
 int ivc_channel_fetch(struct ivc_channel *ch, uint32_t want)
@@ -262,13 +290,35 @@ static int tx_ready(struct ivc_channel *ch, unsigned ev)
 	return mask;
 }
 
+static int channel_probe_lanes(struct ivc_channel *ch, unsigned ev);
+
 int ivc_channel_probe(struct ivc_channel *ch, unsigned ev)
 {
 	int err = ivc_channel_broken(ch);
-	int mask = 0, r;
+	int mask, r;
 
 	if (err)
 		return err;
+	if (ch->copied) {
+		r = ivc_channel_pull(ch, (ev & (IVC_EVI_RX | IVC_EVI_RXMORE) ?
+						  1u << IVC_BELL_RX : 0u) |
+					 (ev & (IVC_EVI_TX | IVC_EVI_TXBUF | IVC_EVI_TXSLOT) ?
+						  1u << IVC_BELL_TX : 0u));
+		if (r == -EPROTO)
+			return r;
+	}
+	mask = channel_probe_lanes(ch, ev);
+	/* Nothing to do: the caller may wait next, so everything it owes
+	 * the peer (returns it kept back) goes out now. */
+	if (!mask)
+		ivc_channel_published(ch, IVC_PUSH_ALL);
+	return mask;
+}
+
+static int channel_probe_lanes(struct ivc_channel *ch, unsigned ev)
+{
+	int mask = 0, r;
+
 	if (ev & (IVC_EVI_RX | IVC_EVI_RXMORE)) {
 		r = rx_ready(ch, ev);
 		if (r < 0)
@@ -330,6 +380,9 @@ IVC_PUBLIC int ivc_close(struct ivc_channel *ch)
 	IVC_FENCE();
 	(void)ch->xp->ops->ring(ch->xp, IVC_BELL_RX);
 	(void)ch->xp->ops->ring(ch->xp, IVC_BELL_TX);
+	/* Over tcp: what we sent, our returns and the flag go out first. */
+	ivc_channel_published(ch, IVC_PUSH_ALL);
+	ivc_channel_sent(ch, IVC_CLOSE_DRAIN_MS);
 	ivc_channel_discard(ch);
 	return 0;
 }

@@ -48,6 +48,7 @@ struct ivc_channel {
 	struct ivc_chan_side rxs;
 	alignas(64) struct ivc_xport *xp;
 	int mode;
+	int copied;     /* the transport copies the lanes (push/pull ops) */
 	int err;        /* sticky error (atomic access) */
 	int peer_state; /* the peer's end once seen, for good: 0, -EPIPE,
 			 * -ECONNRESET, -EPROTO (atomic access) */
@@ -89,6 +90,22 @@ int ivc_channel_peer_end(struct ivc_channel *ch);
 /* The same, after asking the transport whether the peer is still there
  * (a system call, and a look at the headers): for waits, rate-limited. */
 int ivc_channel_check_peer(struct ivc_channel *ch);
+
+/* Over a transport that copies the lanes (tcp): send what changed
+ * (IVC_PUSH_*), and read and apply what came (waking the other side's
+ * sleeper, not @self's: 1 << IVC_BELL_*).  The pull makes a stream's end
+ * the peer's end, and junk sticky -EPROTO; it returns that error or 0.
+ * Both do nothing over shm and xen. */
+static inline void ivc_channel_published(struct ivc_channel *ch, unsigned how)
+{
+	if (__builtin_expect(ch->copied, 0))
+		(void)ch->xp->ops->push(ch->xp, how);
+}
+int ivc_channel_pull(struct ivc_channel *ch, unsigned self);
+/* After a send: wait until what was pushed has left this host, within
+ * @timeout_ms (0: not at all), so that a message reported sent survives
+ * the sender's death as it does in shared memory. */
+void ivc_channel_sent(struct ivc_channel *ch, int timeout_ms);
 
 /* Ring the peer's @bell, counting it on the @side doing it. */
 void ivc_channel_ring(struct ivc_channel *ch, enum ivc_bell bell,

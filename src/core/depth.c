@@ -22,6 +22,7 @@ IVC_PUBLIC int ivc_tx_slots_free(struct ivc_channel *ch)
 {
 	if (!ch)
 		return -EINVAL;
+	(void)ivc_channel_pull(ch, 0);
 	return depth_result(ch, ivc_lane_tx_space(&ch->tx, ch->tx.g.slots / 2));
 }
 
@@ -31,6 +32,7 @@ IVC_PUBLIC int ivc_tx_bufs_free(struct ivc_channel *ch)
 
 	if (!ch)
 		return -EINVAL;
+	(void)ivc_channel_pull(ch, 0);
 	if (ch->tx.n_lent && ch->tx.n_free < ch->tx.g.buf_count / 2) {
 		r = ivc_lane_tx_reclaim(&ch->tx);
 		if (r < 0)
@@ -43,6 +45,7 @@ IVC_PUBLIC int ivc_tx_in_flight(struct ivc_channel *ch)
 {
 	if (!ch)
 		return -EINVAL;
+	(void)ivc_channel_pull(ch, 0);
 	return depth_result(ch, ivc_lane_tx_in_flight(&ch->tx));
 }
 
@@ -50,5 +53,6 @@ IVC_PUBLIC int ivc_rx_waiting(struct ivc_channel *ch)
 {
 	if (!ch)
 		return -EINVAL;
+	(void)ivc_channel_pull(ch, 0);
 	return (int)ch->rx.st_n + ivc_lane_rx_ring_count(&ch->rx);
 }

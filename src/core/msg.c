@@ -113,7 +113,7 @@ IVC_PUBLIC int ivc_send(struct ivc_channel *ch, const void *data, size_t len,
 	}
 	send_fill(b, k, data, len);
 	while (sent < k && r >= 0) {
-		r = ivc_tx_send(ch, b + sent, k - sent, -1);
+		r = ivc_tx_send(ch, b + sent, k - sent, ms_left(timeout_ms, deadline));
 		if (r > 0)
 			sent += (uint32_t)r;
 	}

@@ -53,8 +53,8 @@ static int ready_or_gone(struct ivc_channel *ch, unsigned ev,
 /* A first look for the spin loop: one load, no function calls. */
 static int maybe_ready(const struct ivc_channel *ch, unsigned ev)
 {
-	if (ev & EV_TXSIDE)
-		return 1; /* rare path: let ivc_channel_probe() decide */
+	if ((ev & EV_TXSIDE) || ch->copied)
+		return 1; /* rare path, or tcp: let ivc_channel_probe() pull */
 	return ivc_lane_rx_maybe(&ch->rx) || ivc_lane_rx_peer_closed(&ch->rx);
 }
 
@@ -119,8 +119,11 @@ static void woke(struct ivc_channel *ch, enum ivc_bell bell,
 	int i;
 
 	for (i = 0; i < n; i++) {
-		if (e[i].data.u32 == 1)
+		if (e[i].data.u32 == 1) {
+			/* tcp: the socket has data, or room for what waits. */
+			(void)ivc_channel_pull(ch, 1u << bell);
 			(void)ivc_channel_check_peer(ch);
+		}
 		else if (ch->xp->ack_on_wake)
 			ch->xp->ops->ack(ch->xp, bell);
 	}

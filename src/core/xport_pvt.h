@@ -10,6 +10,7 @@
 #define IVC_XPORT_PVT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Each endpoint has two doorbells: "data arrived" and "room was made".
@@ -30,7 +31,25 @@ struct ivc_xport_ops {
 	int (*check_peer)(struct ivc_xport *x);
 	/* Unmap both regions, close every descriptor, free @x. */
 	void (*destroy)(struct ivc_xport *x);
+	/* A transport without shared memory (tcp) copies what each side
+	 * writes to the other's memory; NULL for the others.  push: send
+	 * what changed (IVC_PUSH_*), never blocking: 0 all sent, 1 some
+	 * waits for room, or -errno.  pull: read and apply what came, never
+	 * blocking, waking the sleepers of bells not in @self (1 << bell):
+	 * 0, -ECONNRESET (no more will come), -EPROTO.  drain: wait until
+	 * what was pushed has left this host, at most until @deadline
+	 * (ivc_now_ns() clock): 0, -ETIMEDOUT, -ECONNRESET. */
+	int (*push)(struct ivc_xport *x, unsigned how);
+	int (*pull)(struct ivc_xport *x, unsigned self);
+	int (*drain)(struct ivc_xport *x, uint64_t deadline);
 };
+
+/* What to push: everything (before a wait, at close), or after a receive,
+ * what the peer needs soon (its returns, once they are many). */
+#define IVC_PUSH_ALL 0u
+#define IVC_PUSH_LAZY 1u
+/* ivc_close() waits at most this long for its last bytes to leave. */
+#define IVC_CLOSE_DRAIN_MS 2000
 
 struct ivc_xport {
 	const struct ivc_xport_ops *ops;
@@ -46,6 +65,10 @@ struct ivc_xport {
 	pid_t peer_pid;
 	uid_t peer_uid;
 	uint32_t peer_domid; /* IVC_DOMID_NONE unless xen */
+	/* The channel's epoll sets that watch hup_fd (its public set, the RX
+	 * and TX sleep sets), for a transport that must add EPOLLOUT to them
+	 * while output waits for room: set by ivc_channel_create(). */
+	int watch_ep[3];
 };
 
 #endif

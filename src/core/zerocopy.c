@@ -32,6 +32,14 @@ IVC_PUBLIC int ivc_tx_alloc(struct ivc_channel *ch, struct ivc_buf *bufs,
 		if (r)
 			return r;
 		r = ivc_lane_tx_alloc(&ch->tx, bufs, n);
+		/* tcp: returns may wait in the socket, as they would already
+		 * be in the ring over shared memory. */
+		if (ch->copied && r >= 0 && (unsigned)r < n && !ivc_channel_pull(ch, 0)) {
+			int more = ivc_lane_tx_alloc(&ch->tx, bufs + r, n - (unsigned)r);
+
+			if (more > 0 || !r)
+				r += more;
+		}
 		if (r > 0)
 			return r;
 		if (r < 0)
@@ -56,6 +64,14 @@ IVC_PUBLIC int ivc_tx_send(struct ivc_channel *ch, const struct ivc_buf *bufs,
 		if (r)
 			return r;
 		r = ivc_lane_tx_post(&ch->tx, bufs, n);
+		if (ch->copied && r >= 0 && (unsigned)r < n && !ivc_channel_pull(ch, 0)) {
+			int more = ivc_lane_tx_post(&ch->tx, bufs + r, n - (unsigned)r);
+
+			if (more > 0 || !r)
+				r += more;
+			else if (more == -EPROTO)
+				(void)ivc_channel_break(ch, more);
+		}
 		if (r > 0)
 			break;
 		if (r == -EPROTO)
@@ -70,6 +86,10 @@ IVC_PUBLIC int ivc_tx_send(struct ivc_channel *ch, const struct ivc_buf *bufs,
 	}
 	if (ivc_lane_tx_need_bell(&ch->tx))
 		ivc_channel_ring(ch, IVC_BELL_RX, &ch->txs);
+	if (ch->copied) {
+		(void)ch->xp->ops->push(ch->xp, IVC_PUSH_ALL);
+		ivc_channel_sent(ch, timeout_ms);
+	}
 	return r;
 }
 
@@ -120,6 +140,8 @@ static int rx_take_then_poll(struct ivc_channel *ch, struct ivc_buf *bufs,
 	}
 	if (r > 0 && ivc_lane_rx_need_bell(&ch->rx))
 		ivc_channel_ring(ch, IVC_BELL_TX, &ch->rxs);
+	if (r > 0)
+		ivc_channel_published(ch, IVC_PUSH_LAZY);
 	return (int)k + r;
 }
 
@@ -138,11 +160,15 @@ IVC_PUBLIC int ivc_rx_burst(struct ivc_channel *ch, struct ivc_buf *bufs,
 			return r;
 		if (ch->rx.st_n)
 			return rx_take_then_poll(ch, bufs, n);
+		/* tcp: what came on the socket into the ring first. */
+		if (ch->copied)
+			(void)ivc_channel_pull(ch, 1u << IVC_BELL_RX);
 		/* The common case: straight from the ring, no staging. */
 		r = ivc_lane_rx_poll(&ch->rx, bufs, n);
 		if (r > 0) {
 			if (ivc_lane_rx_need_bell(&ch->rx))
 				ivc_channel_ring(ch, IVC_BELL_TX, &ch->rxs);
+			ivc_channel_published(ch, IVC_PUSH_LAZY);
 			return r;
 		}
 		if (r < 0)
@@ -172,7 +198,10 @@ IVC_PUBLIC int ivc_rx_release(struct ivc_channel *ch, const struct ivc_buf *bufs
 	if (r)
 		return r;
 	/* Inline messages free no buffer of the sender's: nothing to wake. */
-	if (ch->rx.ret_prod != before && ivc_lane_rx_need_bell(&ch->rx))
+	if (ch->rx.ret_prod == before)
+		return 0;
+	if (ivc_lane_rx_need_bell(&ch->rx))
 		ivc_channel_ring(ch, IVC_BELL_TX, &ch->rxs);
+	ivc_channel_published(ch, IVC_PUSH_LAZY);
 	return 0;
 }

@@ -14,6 +14,7 @@ static const struct ivc_transport *const transports[] = {
 #ifdef IVC_HAVE_XEN
 	&ivc_xen_transport,
 #endif
+	&ivc_tcp_transport,
 };
 
 /* The transport of @addr into *@t: -EINVAL without an address, a scheme or

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Endpoints: the public ivc_listen()/ivc_accept()/ivc_connect() pick a
- * transport by the address's scheme ("shm:", "xen:") and hand the
+ * transport by the address's scheme ("shm:", "xen:", "tcp:") and hand the
  * call to it.  Each transport's listener starts with struct ivc_listener,
  * whose ops do the rest.
  */
@@ -32,5 +32,6 @@ struct ivc_transport {
 
 extern const struct ivc_transport ivc_shm_transport;
 extern const struct ivc_transport ivc_xen_transport;
+extern const struct ivc_transport ivc_tcp_transport;
 
 #endif

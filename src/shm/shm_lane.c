@@ -14,7 +14,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -52,20 +51,6 @@ static int allocate(int fd, uint64_t size)
 	return errno == ENOSPC ? -ENOMEM : -errno;
 }
 
-/* Our doorbells start at 1 and we never read them: a peer's ring (a write
- * of 0) then always wakes an edge-triggered sleeper (channel.c). */
-static int bells_make(int bell[2])
-{
-	int i;
-
-	for (i = 0; i < 2; i++) {
-		bell[i] = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (bell[i] < 0)
-			return -errno;
-	}
-	return 0;
-}
-
 static int memfd_make(struct shm_local *l)
 {
 	struct stat st;
@@ -101,7 +86,7 @@ int ivc_shm_local_make(struct shm_local *l, const struct ivc_lane_geom *g)
 	l->g = *g;
 	r = memfd_make(l);
 	if (!r)
-		r = bells_make(l->bell);
+		r = ivc_bells_make(l->bell);
 	if (r)
 		goto fail;
 	/* The pages are there: populating only fills our page tables. */

@@ -2,6 +2,8 @@
 /* Descriptor helpers any transport may use. */
 #include "util/fds_pvt.h"
 
+#include <errno.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 void ivc_close_fds(int *fds, int n)
@@ -13,4 +15,16 @@ void ivc_close_fds(int *fds, int n)
 			close(fds[i]);
 		fds[i] = -1;
 	}
+}
+
+int ivc_bells_make(int bell[2])
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		bell[i] = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (bell[i] < 0)
+			return -errno;
+	}
+	return 0;
 }

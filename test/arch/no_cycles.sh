@@ -54,7 +54,7 @@ fi
 # that choose it, the core never calls a transport or the poller).
 rank() {
 	case $1 in
-	util) echo 0 ;; core | placement) echo 1 ;; shm | xen) echo 2 ;;
+	util) echo 0 ;; core | placement) echo 1 ;; shm | xen | tcp) echo 2 ;;
 	endpoint) echo 3 ;; poller) echo 4 ;; *) echo "" ;;
 	esac
 }

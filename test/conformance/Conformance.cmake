@@ -1,6 +1,8 @@
 # The conformance suite (cases.list, README.md): every case once per
 # transport of IVC_CONFORMANCE_TRANSPORTS, named conformance.<transport>.<case>.
 # Included by test/CMakeLists.txt once the test programs are targets.
+# IVC_CONFORMANCE_ENV_<transport>: more environment for one transport's
+# runs (a list of NAME=value).
 file(STRINGS ${CMAKE_CURRENT_LIST_DIR}/cases.list ivc_conf_lines)
 set(IVC_CONFORMANCE_CASES "")
 foreach(line IN LISTS ivc_conf_lines)
@@ -29,7 +31,7 @@ foreach(line IN LISTS ivc_conf_lines)
     set(test conformance.${t}.${name})
     add_test(NAME ${test} COMMAND ${prog} ${args})
     set_tests_properties(${test} PROPERTIES LABELS "${label};conformance"
-      TIMEOUT ${timeout} ENVIRONMENT "IVC_TEST_TRANSPORT=${t}")
+      TIMEOUT ${timeout} ENVIRONMENT "IVC_TEST_TRANSPORT=${t};${IVC_CONFORMANCE_ENV_${t}}")
     if(lock STREQUAL "cpu")
       set_tests_properties(${test} PROPERTIES RESOURCE_LOCK ivc_cpu_pair)
     endif()

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The tcp transport, between the files that make it up:
+ *
+ *   tcp_addr.c       addresses: "tcp:<host>:<port>", "tcp:[<v6>]:<port>"
+ *   tcp_opts.c       the options a tcp endpoint takes, whom it lets in
+ *   tcp_transport.c  the entry in the transport table (listen, connect)
+ *   tcp_listen.c     listening and accepting
+ *   tcp_connect.c    connecting
+ *   tcp_handshake.c  HELLO -> WELCOME | REJECT: the two lanes' geometries
+ *   tcp_wire.c       the frames: building them from our lanes (push) and
+ *                    applying the peer's (pull)
+ *   tcp_xport.c      the transport object: its ops, its channel
+ *
+ * There is no shared memory between hosts, so each side keeps two lanes in
+ * its own memory, laid out exactly as a shm lane (docs/layout.md): its own
+ * (the sender's side of that direction) and a mirror of the peer's.  The
+ * lane code runs on them unchanged.  What a side writes into a lane that
+ * the other side reads travels as frames on the socket:
+ *
+ *   MINE   a range of the sender's own lane: payload bytes, descriptors
+ *          (stamps applied last, one descriptor at a time), its closed flag;
+ *          applied to the receiver's mirror of that lane;
+ *   YOURS  a range the receiver writes in the peer's lane: the return ring,
+ *          then desc_cons/ret_prod; applied to the sender's own lane.
+ *
+ * A frame names only the parts its side may write (tcp_wire.c checks the
+ * range), so a peer can do no more to our lanes than a shm peer can to a
+ * mapping, and the lane code's checks are the same.  No thread of ours
+ * moves the bytes: the caller's own calls push after they publish and pull
+ * when they look for work (run to completion).  Both ends must be
+ * little-endian (the handshake says so).
+ */
+#ifndef IVC_TCP_PVT_H
+#define IVC_TCP_PVT_H
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <ivc/channel.h>
+
+#include "core/lane_layout_pvt.h"
+#include "core/xport_pvt.h"
+
+/* A handshake message must come within this long. */
+#define IVC_TCP_STEP_MS 2000
+/* ivc_close() waits at most this long for what it queued to leave. */
+#define IVC_TCP_CLOSE_MS 2000
+/* One pull reads at most this much: a peer that never stops sending
+ * cannot keep a call of ours from returning. */
+#define IVC_TCP_PULL_MAX (1u << 20)
+/* The input buffer; payloads at least this long are read in place. */
+#define IVC_TCP_IN_CAP (64u << 10)
+#define IVC_TCP_DIRECT_MIN 4096u
+/* iovecs of one batch (frames are a header and a body: half as many). */
+#define IVC_TCP_IOV 256u
+/* Payload bytes after which a batch is closed (it goes out in one call). */
+#define IVC_TCP_BATCH_BYTES (1u << 20)
+
+/* A frame's header (little-endian on the wire). */
+struct tcp_frame {
+	uint32_t len;
+	uint16_t kind;
+	uint16_t zero;
+	uint64_t off;
+};
+_Static_assert(sizeof(struct tcp_frame) == 16, "wire header");
+
+enum { TCP_MINE = 1, TCP_YOURS = 2 };
+
+/* Where the peer can be, by address family: filled by tcp_addr.c. */
+struct tcp_addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+};
+
+struct tcp_opts {
+	struct ivc_lane_geom txg;
+	int mode;
+	uint32_t spin_max_ns;
+	uint64_t peer_lane_max;
+};
+
+/* Push's state: what of our lanes has gone out, and the batch going now.
+ * Under smu (the sending and the receiving thread both push). */
+struct tcp_out {
+	pthread_mutex_t mu;
+	uint32_t prod;    /* our next descriptor to send */
+	uint32_t cons;    /* the mirror's desc_cons as last sent */
+	uint32_t ret;     /* the mirror's ret_prod as last sent */
+	uint32_t closed;  /* our closed flag was sent */
+	struct iovec iov[IVC_TCP_IOV];
+	struct tcp_frame hdr[IVC_TCP_IOV / 2];
+	uint32_t hot[2];  /* the desc_cons/ret_prod pair being sent */
+	uint32_t one;     /* the closed flag being sent */
+	unsigned n, i;    /* iovecs in the batch, first not fully sent */
+	int want_out;     /* EPOLLOUT is on in the channel's sets */
+};
+
+/* Pull's state: a frame being read.  Under mu. */
+struct tcp_in {
+	pthread_mutex_t mu;
+	unsigned char *buf; /* IVC_TCP_IN_CAP bytes */
+	uint32_t pos, len;
+	int in_body;        /* reading @f's body, @done bytes of it so far */
+	int cls;            /* what @f's body is (tcp_wire.c) */
+	struct tcp_frame f;
+	uint32_t done;
+	alignas(8) unsigned char stage[IVC_DESC_SIZE_INLINE]; /* one unit */
+	uint32_t staged;
+};
+
+struct tcp_xport {
+	struct ivc_xport x;
+	int sock;
+	struct ivc_lane_geom txg, rxg;
+	struct tcp_out out;
+	struct tcp_in in;
+	int end;            /* 0, -ECONNRESET, -EPROTO (atomic) */
+	uint64_t pushes;    /* pushes done (atomic; see tcp_wire.c) */
+	int eps[3];         /* the channel's epoll sets watching @sock */
+};
+
+/* ---- tcp_addr.c ---- */
+
+/* Parse "tcp:<host>:<port>" (IPv6 literals in brackets) and resolve it
+ * with getaddrinfo(): -EINVAL (malformed), -EADDRNOTAVAIL (unknown name),
+ * -ENAMETOOLONG. */
+int ivc_tcp_addr(const char *addr, struct tcp_addr *out);
+/* Whether @ss is a loopback address (127/8, ::1, ::ffff:127/104). */
+int ivc_tcp_is_loopback(const struct sockaddr_storage *ss);
+
+/* ---- tcp_opts.c ---- */
+
+int ivc_tcp_opts(const struct ivc_options *o, struct tcp_opts *out);
+/* Socket options every channel socket gets: no delay, close on exec,
+ * non-blocking, unsent data bounded (TCP_NOTSENT_LOWAT). */
+int ivc_tcp_sock_setup(int sock);
+
+/* ---- tcp_handshake.c ---- */
+
+/* Our HELLO (client) or WELCOME (server): our lane's geometry. */
+int ivc_tcp_hs_send(int sock, uint16_t type, const struct ivc_lane_geom *g,
+		    int32_t err, uint64_t deadline);
+/* The peer's message of @type: its lane's geometry, checked and at most
+ * @max bytes (-E2BIG), its start index, the pid it claims.  A REJECT is
+ * its error. */
+int ivc_tcp_hs_recv(int sock, uint16_t type, uint64_t max,
+		    struct ivc_lane_geom *g, uint32_t *start, pid_t *pid,
+		    uint64_t deadline);
+enum { TCP_HELLO = 1, TCP_WELCOME = 2, TCP_REJECT = 3 };
+
+/* ---- tcp_xport.c ---- */
+
+/* A transport with our lane made (before we connect: a lane we cannot
+ * have fails here, not after the peer said yes), not yet connected. */
+int ivc_tcp_xport_new(const struct tcp_opts *o, struct tcp_xport **out);
+void ivc_tcp_xport_free(struct tcp_xport *t);
+/* The channel over connected @sock whose peer's lane has geometry @rxg and
+ * start @rx_start.  Takes @t and @sock on every path. */
+int ivc_tcp_channel(struct tcp_xport *t, int sock, const struct tcp_opts *o,
+		    const struct ivc_lane_geom *rxg, uint32_t rx_start,
+		    pid_t peer_pid, struct ivc_channel **out);
+
+/* ---- tcp_wire.c ---- */
+
+int ivc_tcp_wire_init(struct tcp_xport *t);
+void ivc_tcp_wire_fini(struct tcp_xport *t);
+/* Send what changed in our lanes (IVC_PUSH_*).  Return: 0 (all out), 1
+ * (some waits for room in the socket), -ECONNRESET. */
+int ivc_tcp_push(struct ivc_xport *x, unsigned how);
+/* Read and apply what came, at most IVC_TCP_PULL_MAX bytes, then go on
+ * with output that waited.  @self: the bells (1 << IVC_BELL_*) of the
+ * caller's own side, which is not woken.  Return: 0, -ECONNRESET (the
+ * stream ended), -EPROTO. */
+int ivc_tcp_pull(struct ivc_xport *x, unsigned self);
+/* Wait until everything pushed has left this host (pulling meanwhile),
+ * at most until @deadline.  Return: 0, -ETIMEDOUT, -ECONNRESET. */
+int ivc_tcp_drain(struct ivc_xport *x, uint64_t deadline);
+
+/* ---- the transport's entry points ---- */
+
+int ivc_tcp_listen(const char *addr, const struct ivc_options *opts,
+		   struct ivc_listener **out);
+int ivc_tcp_connect(const char *addr, const struct ivc_options *opts,
+		    int timeout_ms, struct ivc_channel **out);
+
+#endif

@@ -1,0 +1,525 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The tcp transport's frames (tcp_pvt.h): push builds them from what our
+ * lanes published since the last push and sends them without copying (the
+ * iovecs point into the lanes, whose published parts stay put until the
+ * peer has them); pull reads the peer's and applies them to the lanes.
+ */
+#include "tcp/tcp_pvt.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <poll.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "util/clock_pvt.h"
+#include "util/compiler_pvt.h"
+
+/* What a frame's body is, once its header passed the checks. */
+enum { CLS_PAYLOAD, CLS_DESC, CLS_CLOSED, CLS_RET, CLS_HOT };
+
+#define OFF_CLOSED (IVC_OFF_TX_COLD + offsetof(struct ivc_lane_tx_cold, closed))
+
+int ivc_tcp_wire_init(struct tcp_xport *t)
+{
+	const struct ivc_lane_rx_hot *h =
+		(const void *)((unsigned char *)t->x.rx_region + IVC_OFF_RX_HOT);
+
+	t->in.buf = mmap(NULL, IVC_TCP_IN_CAP, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (t->in.buf == MAP_FAILED) {
+		t->in.buf = NULL;
+		return -ENOMEM;
+	}
+	t->out.prod = IVC_IDX_START;
+	t->out.cons = IVC_LOAD(&h->desc_cons);
+	t->out.ret = IVC_LOAD(&h->ret_prod);
+	pthread_mutex_init(&t->out.mu, NULL);
+	pthread_mutex_init(&t->in.mu, NULL);
+	return 0;
+}
+
+void ivc_tcp_wire_fini(struct tcp_xport *t)
+{
+	if (!t->in.buf)
+		return;
+	munmap(t->in.buf, IVC_TCP_IN_CAP);
+	pthread_mutex_destroy(&t->out.mu);
+	pthread_mutex_destroy(&t->in.mu);
+}
+
+/* ---- push ---- */
+
+static void add(struct tcp_out *o, uint16_t kind, uint64_t off, const void *p,
+		uint32_t len)
+{
+	struct tcp_frame *h = &o->hdr[o->n / 2];
+
+	h->len = htole32(len);
+	h->kind = htole16(kind);
+	h->zero = 0;
+	h->off = htole64(off);
+	o->iov[o->n++] = (struct iovec){ h, sizeof(*h) };
+	o->iov[o->n++] = (struct iovec){ (void *)p, len };
+}
+
+/* The peer's lane as our receiving side changed it: the return ring, then
+ * the indices.  Sent as soon as they change, lazy or not: a sender must
+ * see its room and its buffers come back when a shm sender would (the
+ * conformance suite checks it: test_depth, test_ownership). */
+static void build_yours(struct tcp_xport *t, unsigned how)
+{
+	struct tcp_out *o = &t->out;
+	unsigned char *m = t->x.rx_region;
+	const struct ivc_lane_rx_hot *h = (const void *)(m + IVC_OFF_RX_HOT);
+	uint32_t ret = IVC_LOAD_ACQ(&h->ret_prod), cons = IVC_LOAD_ACQ(&h->desc_cons);
+	uint32_t rs = t->rxg.ret_slots, nret = ret - o->ret;
+
+	(void)how;
+	if (ret == o->ret && cons == o->cons)
+		return;
+	if (nret > rs) { /* only a peer that re-sent held buffers gets here */
+		o->ret = ret - rs;
+		nret = rs;
+	}
+	while (nret) {
+		uint32_t at = o->ret & (rs - 1), run = nret < rs - at ? nret : rs - at;
+		uint64_t off = t->rxg.ret_off + (uint64_t)at * 4;
+
+		add(o, TCP_YOURS, off, m + off, run * 4);
+		o->ret += run;
+		nret -= run;
+	}
+	o->hot[0] = cons;
+	o->hot[1] = ret;
+	o->cons = cons;
+	add(o, TCP_YOURS, IVC_OFF_RX_HOT, o->hot, sizeof(o->hot));
+}
+
+/* One run of our descriptors from o->prod, up to the ring's end: each
+ * buffer's payload, then the descriptors.  Return: 1 if the run stopped
+ * at the ring's end (more may follow), 0 otherwise. */
+static int build_run(struct tcp_xport *t, uint64_t *bytes, int *all)
+{
+	struct tcp_out *o = &t->out;
+	const struct ivc_lane_geom *g = &t->txg;
+	unsigned char *b = t->x.tx_region;
+	uint32_t at = o->prod & (g->slots - 1), n = 0;
+
+	while (at + n < g->slots && o->n + 4 <= IVC_TCP_IOV &&
+	       *bytes < IVC_TCP_BATCH_BYTES) {
+		struct ivc_desc *d = ivc_desc_at(b + g->desc_off, g->desc_size, at + n);
+		uint32_t len, buf;
+
+		if (IVC_LOAD_ACQ(&d->seq) != o->prod + n) {
+			*all = 1;
+			break;
+		}
+		len = IVC_LOAD(&d->len);
+		buf = IVC_LOAD(&d->buf);
+		if (!(IVC_LOAD(&d->flags) & IVC_DESC_INLINE) && len &&
+		    buf < g->buf_count && len <= g->buf_size) {
+			uint64_t off = g->buf_off + (uint64_t)buf * g->buf_size;
+
+			add(o, TCP_MINE, off, b + off, len);
+			*bytes += len;
+		}
+		n++;
+	}
+	if (n) {
+		uint64_t off = g->desc_off + (uint64_t)at * g->desc_size;
+
+		add(o, TCP_MINE, off, b + off, n * g->desc_size);
+		o->prod += n;
+	}
+	return !*all && n && at + n == g->slots;
+}
+
+/* Our lane: what was published since, then the closed flag once every
+ * descriptor before it is out. */
+static void build_mine(struct tcp_xport *t)
+{
+	struct tcp_out *o = &t->out;
+	const struct ivc_lane_tx_cold *c =
+		(const void *)((unsigned char *)t->x.tx_region + IVC_OFF_TX_COLD);
+	uint32_t closed = IVC_LOAD_ACQ(&c->closed);
+	uint64_t bytes = 0;
+	int all = 0;
+
+	while (build_run(t, &bytes, &all))
+		;
+	if (all && closed && !o->closed && o->n + 2 <= IVC_TCP_IOV) {
+		o->one = 1;
+		o->closed = 1;
+		add(o, TCP_MINE, OFF_CLOSED, &o->one, sizeof(o->one));
+	}
+}
+
+/* Send the batch's rest.  Return: 0 (all of it), 1 (the socket is full),
+ * -ECONNRESET. */
+static int flush(struct tcp_xport *t)
+{
+	struct tcp_out *o = &t->out;
+
+	while (o->i < o->n) {
+		struct msghdr mh = { .msg_iov = o->iov + o->i, .msg_iovlen = o->n - o->i };
+		ssize_t w = sendmsg(t->sock, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 1 : -ECONNRESET;
+		}
+		while (w > 0) {
+			struct iovec *v = &o->iov[o->i];
+
+			if ((size_t)w >= v->iov_len) {
+				w -= (ssize_t)v->iov_len;
+				o->i++;
+			} else {
+				v->iov_base = (unsigned char *)v->iov_base + w;
+				v->iov_len -= (size_t)w;
+				w = 0;
+			}
+		}
+	}
+	o->n = o->i = 0;
+	return 0;
+}
+
+/* While output waits for room, the channel's sleepers must also wake when
+ * room comes: EPOLLOUT on the socket in its sets, only then. */
+static void want_out(struct tcp_xport *t, int on)
+{
+	unsigned i;
+
+	if (t->out.want_out == on)
+		return;
+	for (i = 0; i < 3; i++) {
+		struct epoll_event ev = {
+			.events = EPOLLIN | (i ? EPOLLRDHUP : 0u) | (on ? EPOLLOUT : 0u),
+			.data.u32 = i ? 1u : 2u,
+		};
+
+		if (t->x.watch_ep[i] >= 0)
+			(void)epoll_ctl(t->x.watch_ep[i], EPOLL_CTL_MOD, t->sock, &ev);
+	}
+	IVC_STORE(&t->out.want_out, on);
+}
+
+static int push_locked(struct tcp_xport *t, unsigned how)
+{
+	for (;;) {
+		int r = flush(t);
+
+		if (r)
+			return r;
+		build_yours(t, how);
+		build_mine(t);
+		if (!t->out.n)
+			return 0;
+	}
+}
+
+int ivc_tcp_push(struct ivc_xport *x, unsigned how)
+{
+	struct tcp_xport *t = (struct tcp_xport *)x;
+	int r;
+
+	pthread_mutex_lock(&t->out.mu);
+	r = push_locked(t, how);
+	want_out(t, r == 1);
+	pthread_mutex_unlock(&t->out.mu);
+	/* Whatever the peer does next in answer comes after this push: pull
+	 * acquires this, so that (for TSan) our writes before the push happen
+	 * before the peer's answer is applied to the same memory. */
+	__atomic_fetch_add(&t->pushes, 1, __ATOMIC_RELEASE);
+	return r;
+}
+
+/* ---- pull ---- */
+
+/* A header's range must lie wholly in one part its sender may write. */
+static int in_range(uint64_t off, uint64_t len, uint64_t lo, uint64_t hi)
+{
+	return off >= lo && off <= hi && len <= hi - off;
+}
+
+static int frame_class(const struct tcp_xport *t, const struct tcp_frame *f)
+{
+	uint64_t off = f->off, len = f->len;
+
+	if (f->zero || !len)
+		return -EPROTO;
+	if (f->kind == TCP_MINE) {
+		const struct ivc_lane_geom *g = &t->rxg;
+		uint64_t ring_end = g->desc_off + (uint64_t)g->slots * g->desc_size;
+
+		if (in_range(off, len, g->buf_off, g->region_size))
+			return CLS_PAYLOAD;
+		if (in_range(off, len, g->desc_off, ring_end) &&
+		    (off - g->desc_off) % g->desc_size == 0 && len % g->desc_size == 0)
+			return CLS_DESC;
+		if (off == OFF_CLOSED && len == 4)
+			return CLS_CLOSED;
+	} else if (f->kind == TCP_YOURS) {
+		const struct ivc_lane_geom *g = &t->txg;
+
+		if (in_range(off, len, g->ret_off, g->ret_off + (uint64_t)g->ret_slots * 4) &&
+		    off % 4 == 0 && len % 4 == 0)
+			return CLS_RET;
+		if (off == IVC_OFF_RX_HOT && len == 8)
+			return CLS_HOT;
+	}
+	return -EPROTO;
+}
+
+/* A descriptor, its stamp last: the lane reads the stamp with acquire. */
+static void apply_desc(struct ivc_desc *d, const unsigned char *s, uint32_t size)
+{
+	struct ivc_desc v;
+
+	memcpy(&v, s, sizeof(v));
+	IVC_STORE(&d->buf, v.buf);
+	IVC_STORE(&d->len, v.len);
+	IVC_STORE(&d->flags, v.flags);
+	if (size > sizeof(v))
+		memcpy(d->data, s + sizeof(v), size - sizeof(v));
+	IVC_STORE_REL(&d->seq, v.seq);
+}
+
+/* The staged unit of @cls complete at @at (bytes into the frame). */
+static unsigned apply_unit(struct tcp_xport *t, int cls, uint64_t at)
+{
+	struct tcp_in *in = &t->in;
+	unsigned char *m = t->x.rx_region, *own = t->x.tx_region;
+	uint32_t v[2];
+
+	memcpy(v, in->stage, sizeof(v));
+	switch (cls) {
+	case CLS_DESC:
+		apply_desc((struct ivc_desc *)(m + in->f.off + at), in->stage,
+			   t->rxg.desc_size);
+		return 1u << IVC_BELL_RX;
+	case CLS_CLOSED:
+		IVC_STORE_REL((uint32_t *)(m + OFF_CLOSED), v[0]);
+		return 1u << IVC_BELL_RX;
+	case CLS_RET:
+		IVC_STORE((uint32_t *)(own + in->f.off + at), v[0]);
+		return 0;
+	default: { /* CLS_HOT: the returns before it are in place */
+		struct ivc_lane_rx_hot *h = (void *)(own + IVC_OFF_RX_HOT);
+
+		IVC_STORE_REL(&h->ret_prod, v[1]);
+		IVC_STORE_REL(&h->desc_cons, v[0]);
+		return 1u << IVC_BELL_TX;
+	}
+	}
+}
+
+static uint32_t unit_size(const struct tcp_xport *t, int cls)
+{
+	return cls == CLS_DESC ? t->rxg.desc_size : cls == CLS_HOT ? 8u : 4u;
+}
+
+/* @n bytes of the current frame's body.  Return: the bells to wake. */
+static unsigned body(struct tcp_xport *t, const unsigned char *p, uint32_t n)
+{
+	struct tcp_in *in = &t->in;
+	int cls = in->cls;
+	unsigned woke = 0;
+
+	if (cls == CLS_PAYLOAD) {
+		memcpy((unsigned char *)t->x.rx_region + in->f.off + in->done, p, n);
+		in->done += n;
+		return 0;
+	}
+	while (n) {
+		uint32_t unit = unit_size(t, cls), take = unit - in->staged;
+
+		if (take > n)
+			take = n;
+		memcpy(in->stage + in->staged, p, take);
+		in->staged += take;
+		in->done += take;
+		p += take;
+		n -= take;
+		if (in->staged == unit) {
+			woke |= apply_unit(t, cls, in->done - unit);
+			in->staged = 0;
+		}
+	}
+	return woke;
+}
+
+/* Apply what the input buffer holds.  Return: 0, or -EPROTO. */
+static int parse(struct tcp_xport *t, unsigned *woke)
+{
+	struct tcp_in *in = &t->in;
+
+	while (in->pos < in->len) {
+		uint32_t avail = in->len - in->pos, take;
+
+		if (!in->in_body) {
+			struct tcp_frame f;
+
+			if (avail < sizeof(f))
+				break;
+			memcpy(&f, in->buf + in->pos, sizeof(f));
+			in->pos += sizeof(f);
+			in->f.len = le32toh(f.len);
+			in->f.kind = le16toh(f.kind);
+			in->f.zero = f.zero;
+			in->f.off = le64toh(f.off);
+			in->cls = frame_class(t, &in->f);
+			if (in->cls < 0)
+				return -EPROTO;
+			in->in_body = 1;
+			in->done = in->staged = 0;
+			continue;
+		}
+		take = in->f.len - in->done < avail ? in->f.len - in->done : avail;
+		*woke |= body(t, in->buf + in->pos, take);
+		in->pos += take;
+		if (in->done == in->f.len)
+			in->in_body = 0;
+	}
+	/* Only a header's first bytes can be left: move them to the front. */
+	if (in->pos == in->len) {
+		in->pos = in->len = 0;
+	} else if (in->pos) {
+		memmove(in->buf, in->buf + in->pos, in->len - in->pos);
+		in->len -= in->pos;
+		in->pos = 0;
+	}
+	return 0;
+}
+
+/* One read: a large payload straight into the lane, else into the buffer.
+ * Return: bytes, 0 at the stream's end, -1 with errno. */
+static ssize_t read_some(struct tcp_xport *t)
+{
+	struct tcp_in *in = &t->in;
+	ssize_t n;
+
+	if (in->in_body && in->cls == CLS_PAYLOAD && in->len == 0 &&
+	    in->f.len - in->done >= IVC_TCP_DIRECT_MIN) {
+		n = recv(t->sock, (unsigned char *)t->x.rx_region + in->f.off + in->done,
+			 in->f.len - in->done, MSG_DONTWAIT);
+		if (n > 0) {
+			in->done += (uint32_t)n;
+			if (in->done == in->f.len)
+				in->in_body = 0;
+		}
+		return n;
+	}
+	n = recv(t->sock, in->buf + in->len, IVC_TCP_IN_CAP - in->len, MSG_DONTWAIT);
+	if (n > 0)
+		in->len += (uint32_t)n;
+	return n;
+}
+
+static int pull_locked(struct tcp_xport *t, unsigned *woke)
+{
+	uint64_t total = 0;
+
+	for (;;) {
+		ssize_t n;
+
+		if (parse(t, woke))
+			return -EPROTO;
+		if (total >= IVC_TCP_PULL_MAX)
+			return 0;
+		n = read_some(t);
+		if (n > 0) {
+			total += (uint64_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		return -ECONNRESET; /* the end of the stream, or a reset */
+	}
+}
+
+/* Wake the sleeper of a side that got something, unless it is the
+ * caller's: it declared itself asleep (odd epoch) before its last look. */
+static void wake_others(struct tcp_xport *t, unsigned woke, unsigned self)
+{
+	const struct ivc_lane_rx_cold *rc =
+		(const void *)((unsigned char *)t->x.rx_region + IVC_OFF_RX_COLD);
+	const struct ivc_lane_tx_cold *tc =
+		(const void *)((unsigned char *)t->x.tx_region + IVC_OFF_TX_COLD);
+	uint64_t zero = 0;
+
+	woke &= ~self;
+	if (!woke)
+		return;
+	IVC_FENCE();
+	if ((woke & (1u << IVC_BELL_RX)) && (IVC_LOAD(&rc->rx_sleep) & 1))
+		(void)!write(t->x.bell_fd[IVC_BELL_RX], &zero, sizeof(zero));
+	if ((woke & (1u << IVC_BELL_TX)) && (IVC_LOAD(&tc->tx_sleep) & 1))
+		(void)!write(t->x.bell_fd[IVC_BELL_TX], &zero, sizeof(zero));
+}
+
+int ivc_tcp_pull(struct ivc_xport *x, unsigned self)
+{
+	struct tcp_xport *t = (struct tcp_xport *)x;
+	unsigned woke = 0;
+	int r;
+
+	(void)__atomic_load_n(&t->pushes, __ATOMIC_ACQUIRE);
+	pthread_mutex_lock(&t->in.mu);
+	r = __atomic_load_n(&t->end, __ATOMIC_RELAXED);
+	if (!r) {
+		r = pull_locked(t, &woke);
+		if (r)
+			__atomic_store_n(&t->end, r, __ATOMIC_RELAXED);
+	}
+	pthread_mutex_unlock(&t->in.mu);
+	wake_others(t, woke, self);
+	if (IVC_LOAD(&t->out.want_out))
+		(void)ivc_tcp_push(x, IVC_PUSH_ALL);
+	return r;
+}
+
+/* ---- drain ---- */
+
+/* With TCP_NOTSENT_LOWAT at 1, the socket polls writable only once none of
+ * what we queued is still waiting to be sent. */
+int ivc_tcp_drain(struct ivc_xport *x, uint64_t deadline)
+{
+	struct tcp_xport *t = (struct tcp_xport *)x;
+
+	for (;;) {
+		struct pollfd p = { t->sock, POLLIN | POLLOUT, 0 };
+		int r = ivc_tcp_push(x, IVC_PUSH_ALL), n;
+
+		if (r < 0)
+			return r;
+		n = poll(&p, 1, 0);
+		if (n > 0 && !r && (p.revents & POLLOUT))
+			return 0;
+		if (n == 0) {
+			if (ivc_now_ns() >= deadline)
+				return -ETIMEDOUT;
+			n = poll(&p, 1, ivc_ms_left(deadline));
+		}
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (n > 0 && (p.revents & (POLLERR | POLLHUP | POLLNVAL)))
+			return -ECONNRESET;
+		if (n > 0 && (p.revents & POLLIN)) {
+			r = ivc_tcp_pull(x, 0);
+			if (r)
+				return r;
+		}
+		if (n == 0 && ivc_now_ns() >= deadline)
+			return -ETIMEDOUT;
+	}
+}
