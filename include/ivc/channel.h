@@ -100,13 +100,19 @@ struct ivc_geometry {
  * @xen:         settings of the xen transport (struct ivc_xen_options in
  *               <ivc/xen.h>: the domains a listener serves), or NULL for
  *               its defaults.
+ * @tcp:         settings of the tcp transport (struct ivc_tcp_options in
+ *               <ivc/tcp.h>: the networks a listener lets in), or NULL
+ *               for its defaults (loopback only).  It took the room of a
+ *               reserved word: a program built before it leaves it zero.
  * @reserved:    must be zero (-EINVAL otherwise): room for settings to come
  *               (another transport's pointer among them), whose zero will
  *               mean what the library does now.
  *
- * Each transport has its own access control: a shm endpoint given @xen, or
- * a xen endpoint given @shm or IVC_OPT_ANY_UID, fails with -EINVAL, and
- * nothing is created.  The library reads the structure, and what @shm and
+ * Each transport has its own access control: a shm endpoint given @xen or
+ * @tcp, a xen endpoint given @shm, @tcp or IVC_OPT_ANY_UID, or a tcp endpoint
+ * given @shm, @xen or IVC_OPT_ANY_UID fails with -EINVAL, and nothing is
+ * created.  A "net:" endpoint takes @shm (for a local peer) and @tcp (for
+ * the others), not @xen.  The library reads the structure, and what @shm and
  * @xen point to, only during the call it is given to (lists are copied).
  */
 struct ivc_options {
@@ -116,7 +122,9 @@ struct ivc_options {
 	unsigned flags;
 	const struct ivc_shm_options *shm;
 	const struct ivc_xen_options *xen;
-	uint64_t reserved[8];
+	/* (the union keeps the size and offsets where a pointer is 32-bit) */
+	union { const struct ivc_tcp_options *tcp; uint64_t reserved_tcp_; };
+	uint64_t reserved[7];
 };
 
 /** ivc_info.peer_domid of a channel that is not over Xen. */
@@ -140,9 +148,13 @@ void ivc_options_init(struct ivc_options *o);
  *        offer per allowed domain under /local/domain/<id>/data/ivc/ in
  *        xenstore; a service whose listener process is alive is not taken.
  *        "tcp:<host>:<port>" ("tcp:[<IPv6>]:<port>") listens on a TCP
- *        port; it accepts connections from loopback addresses only
- *        (docs/tcp.md).  A malformed tcp address is -EINVAL, a name that
- *        does not resolve -EADDRNOTAVAIL.
+ *        port; it lets in the networks of ivc_tcp_options.allow, by
+ *        default loopback only (docs/tcp.md).  A malformed tcp address is
+ *        -EINVAL, a name that does not resolve -EADDRNOTAVAIL.
+ *        "net:<host>:<port>" listens on that tcp port and registers a
+ *        local rendezvous, so that a "net:" connector in this network
+ *        namespace gets shm and one elsewhere tcp (docs/design.md,
+ *        "Choosing the transport").
  * @opts: options applied to every accepted channel; NULL for defaults.
  * @out:  receives the listener.
  *
@@ -258,17 +270,38 @@ int ivc_connect(const char *addr, const struct ivc_options *opts,
 int ivc_close(struct ivc_channel *ch);
 
 /**
+ * enum ivc_route - why a channel runs over the transport it does
+ * (ivc_info.route).
+ * @IVC_ROUTE_NAMED:  the address named its transport ("shm:", "xen:", "tcp:").
+ * @IVC_ROUTE_LOCAL:  "net:": the peer listens in this kernel and network
+ *                    namespace, so the channel is shm.
+ * @IVC_ROUTE_REMOTE: "net:": the peer does not, so the channel is tcp.
+ * @IVC_ROUTE_FORCED: "net:" with switching turned off (IVC_NET=tcp in the
+ *                    environment): tcp although the peer may be local.
+ */
+enum ivc_route {
+	IVC_ROUTE_NAMED = 0,
+	IVC_ROUTE_LOCAL = 1,
+	IVC_ROUTE_REMOTE = 2,
+	IVC_ROUTE_FORCED = 3,
+};
+
+/**
  * struct ivc_info - what is known about a connected channel; filled in
  * whole by ivc_channel_info().
- * @transport: "shm" or "xen" (static string).
- * @peer_pid:  the peer's pid (SO_PEERCRED at connect time; over xen, what
- *             the peer wrote in the handshake, informational only).
- * @peer_uid:  the peer's effective uid ((uid_t)-1 over xen: unknowable).
+ * @transport: "shm", "xen" or "tcp" (static string).
+ * @peer_pid:  the peer's pid (SO_PEERCRED at connect time; over xen and
+ *             tcp, what the peer wrote in the handshake, informational only).
+ * @peer_uid:  the peer's effective uid ((uid_t)-1 over xen and tcp:
+ *             unknowable).
  * @peer_domid: the peer's Xen domain, or IVC_DOMID_NONE (shm).
  * @tx:        geometry of the lane this endpoint sends on.
  * @rx:        geometry of the lane this endpoint receives on.
  * @max_tx_msg: largest message this endpoint can send, in bytes.
  * @max_rx_msg: largest message the peer can send, in bytes.
+ * @route:     why this transport (enum ivc_route), in what was reserved
+ *             room.
+ * @reserved32: zero.
  * @reserved:  zeroed by the library: room for fields to come, which a
  *             program built against this header never reads.
  */
@@ -281,7 +314,9 @@ struct ivc_info {
 	struct ivc_geometry rx;
 	size_t max_tx_msg;
 	size_t max_rx_msg;
-	uint64_t reserved[8];
+	uint32_t route;
+	uint32_t reserved32;
+	uint64_t reserved[7];
 };
 
 /**

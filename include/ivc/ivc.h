@@ -11,6 +11,7 @@
 #include <ivc/channel.h>
 #include <ivc/shm.h>
 #include <ivc/xen.h>
+#include <ivc/tcp.h>
 #include <ivc/zerocopy.h>
 #include <ivc/depth.h>
 #include <ivc/msg.h>

@@ -228,11 +228,8 @@ void ivc_channel_ring(struct ivc_channel *ch, enum ivc_bell bell,
 void ivc_channel_rx_moved(struct ivc_channel *ch, uint32_t before)
 {
 	/* We freed ring slots: wake the sender if it sleeps for room. */
-	if (ch->rx.cons == before)
-		return;
-	if (ivc_lane_rx_need_bell(&ch->rx))
+	if (ch->rx.cons != before && ivc_lane_rx_need_bell(&ch->rx))
 		ivc_channel_ring(ch, IVC_BELL_TX, &ch->rxs);
-	ivc_channel_published(ch, IVC_PUSH_LAZY);
 }
 
 int ivc_channel_fetch(struct ivc_channel *ch, uint32_t want)
@@ -243,6 +240,8 @@ int ivc_channel_fetch(struct ivc_channel *ch, uint32_t want)
 	if (r < 0)
 		return ivc_channel_break(ch, r);
 	ivc_channel_rx_moved(ch, before);
+	if (ch->rx.cons != before)
+		ivc_channel_published(ch, IVC_PUSH_LAZY);
 	return r;
 }
 
@@ -397,6 +396,7 @@ IVC_PUBLIC int ivc_channel_info(const struct ivc_channel *ch,
 	out->peer_pid = ch->xp->peer_pid;
 	out->peer_uid = ch->xp->peer_uid;
 	out->peer_domid = ch->xp->peer_domid;
+	out->route = ch->xp->route;
 	out->tx.slots = ch->tx.g.slots;
 	out->tx.buf_size = ch->tx.g.buf_size;
 	out->tx.buf_count = ch->tx.g.buf_count;

@@ -112,7 +112,9 @@ void ivc_channel_ring(struct ivc_channel *ch, enum ivc_bell bell,
 		      struct ivc_chan_side *side);
 
 /* After consuming descriptors from index @before on: wake a sender that
- * sleeps waiting for ring room (one fence, one check). */
+ * sleeps waiting for ring room (one fence, one check).  Over tcp the
+ * caller also pushes (ivc_channel_published()): ivc_recv() does it once,
+ * with its release. */
 void ivc_channel_rx_moved(struct ivc_channel *ch, uint32_t before);
 
 /* Stage what the ring holds, up to @want staged, waking a sender that

@@ -45,7 +45,7 @@ int ivc_opts_shm(const struct ivc_options *o, const struct ivc_shm_options **out
 	const struct ivc_shm_options *s = o ? o->shm : NULL;
 
 	*out = NULL;
-	if (o && o->xen)
+	if (o && (o->xen || o->tcp))
 		return -EINVAL;
 	if (!s)
 		return 0;
@@ -62,7 +62,7 @@ int ivc_opts_xen(const struct ivc_options *o, const struct ivc_xen_options **out
 	const struct ivc_xen_options *x = o ? o->xen : NULL;
 
 	*out = NULL;
-	if (o && o->shm)
+	if (o && (o->shm || o->tcp))
 		return -EINVAL;
 	if (!x)
 		return 0;
@@ -70,6 +70,22 @@ int ivc_opts_xen(const struct ivc_options *o, const struct ivc_xen_options **out
 	    (x->n_allowed_domids && !x->allowed_domids))
 		return -EINVAL;
 	*out = x;
+	return 0;
+}
+
+int ivc_opts_tcp(const struct ivc_options *o, const struct ivc_tcp_options **out)
+{
+	const struct ivc_tcp_options *t = o ? o->tcp : NULL;
+
+	*out = NULL;
+	if (o && (o->shm || o->xen))
+		return -EINVAL;
+	if (!t)
+		return 0;
+	if (!all_zero(t->reserved, IVC_ARRAY_LEN(t->reserved)) ||
+	    (t->n_allow && !t->allow) || t->n_allow > IVC_TCP_MAX_ALLOW)
+		return -EINVAL;
+	*out = t;
 	return 0;
 }
 

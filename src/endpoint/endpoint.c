@@ -15,6 +15,7 @@ static const struct ivc_transport *const transports[] = {
 	&ivc_xen_transport,
 #endif
 	&ivc_tcp_transport,
+	&ivc_net_transport,
 };
 
 /* The transport of @addr into *@t: -EINVAL without an address, a scheme or

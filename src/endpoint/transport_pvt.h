@@ -33,5 +33,6 @@ struct ivc_transport {
 extern const struct ivc_transport ivc_shm_transport;
 extern const struct ivc_transport ivc_xen_transport;
 extern const struct ivc_transport ivc_tcp_transport;
+extern const struct ivc_transport ivc_net_transport;
 
 #endif

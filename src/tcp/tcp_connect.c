@@ -45,11 +45,15 @@ fail:
 	return -e;
 }
 
-/* Connect, retrying every 1..50 ms while nobody listens, until @deadline. */
+/* Connect, retrying every 1..50 ms while nobody listens, until @deadline.
+ * With @timeout_ms 0 one attempt, which may take a handshake step's time
+ * (a listener must answer; only its absence is not waited for). */
 static int connect_sock(const struct tcp_addr *a, int timeout_ms, uint64_t deadline)
 {
 	uint64_t pause = 1000000ull;
 
+	if (timeout_ms == 0)
+		deadline = ivc_deadline(IVC_TCP_STEP_MS);
 	for (;;) {
 		int s = connect_once(a, deadline);
 
@@ -70,7 +74,7 @@ static int handshake(int s, const struct tcp_opts *o, int timeout_ms, uint64_t d
 	uint64_t step = ivc_deadline(IVC_TCP_STEP_MS);
 	int r = ivc_tcp_sock_setup(s);
 
-	if (timeout_ms >= 0 && deadline < step)
+	if (timeout_ms > 0 && deadline < step)
 		step = deadline;
 	if (!r)
 		r = ivc_tcp_hs_send(s, TCP_HELLO, &o->txg, 0, step);
@@ -94,9 +98,12 @@ int ivc_tcp_connect(const char *addr, const struct ivc_options *opts,
 
 	if (!r)
 		r = ivc_tcp_opts(opts, &o);
+	if (r)
+		return r;
+	/* A connector lets in whom it named: the list is a listener's. */
+	ivc_tcp_opts_free(&o);
 	/* Our lane first: one we cannot have fails before anyone hears of us. */
-	if (!r)
-		r = ivc_tcp_xport_new(&o, &t);
+	r = ivc_tcp_xport_new(&o, &t);
 	if (r)
 		return r;
 	s = connect_sock(&a, timeout_ms, deadline);

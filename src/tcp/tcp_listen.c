@@ -93,7 +93,7 @@ static int tcp_accept(struct ivc_listener *l, int timeout_ms, struct ivc_channel
 				return -errno;
 			continue; /* gone before we took it, or interrupted */
 		}
-		if (!ivc_tcp_is_loopback(&ss)) {
+		if (!ivc_tcp_allowed(&tl->o, &ss)) {
 			close(c); /* not on the allow list: dropped unheard */
 			continue;
 		}
@@ -115,6 +115,7 @@ static void tcp_listener_close(struct ivc_listener *l)
 	struct tcp_listener *tl = (struct tcp_listener *)l;
 
 	close(tl->sock);
+	ivc_tcp_opts_free(&tl->o);
 	free(tl);
 }
 
@@ -157,6 +158,7 @@ int ivc_tcp_listen(const char *addr, const struct ivc_options *opts,
 	if (!r)
 		r = bind_listen(&a);
 	if (r < 0) {
+		ivc_tcp_opts_free(&tl->o);
 		free(tl);
 		return r;
 	}

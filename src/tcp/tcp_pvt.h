@@ -78,11 +78,20 @@ struct tcp_addr {
 	socklen_t len;
 };
 
+/* One network of a listener's allow list. */
+struct tcp_net {
+	int family;
+	unsigned prefix;
+	uint8_t addr[16];
+};
+
 struct tcp_opts {
 	struct ivc_lane_geom txg;
 	int mode;
 	uint32_t spin_max_ns;
 	uint64_t peer_lane_max;
+	struct tcp_net *allow; /* our own copy, or NULL: loopback only */
+	size_t n_allow;
 };
 
 /* Push's state: what of our lanes has gone out, and the batch going now.
@@ -136,7 +145,12 @@ int ivc_tcp_is_loopback(const struct sockaddr_storage *ss);
 
 /* ---- tcp_opts.c ---- */
 
+/* Check @o (NULL: defaults) and copy what a tcp endpoint needs:
+ * -EINVAL (another transport's settings, a malformed network), -ENOMEM. */
 int ivc_tcp_opts(const struct ivc_options *o, struct tcp_opts *out);
+void ivc_tcp_opts_free(struct tcp_opts *o);
+/* Whether a listener of @o lets in a peer at @ss. */
+int ivc_tcp_allowed(const struct tcp_opts *o, const struct sockaddr_storage *ss);
 /* Socket options every channel socket gets: no delay, close on exec,
  * non-blocking, unsent data bounded (TCP_NOTSENT_LOWAT). */
 int ivc_tcp_sock_setup(int sock);

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Connecting to a net: address (net_pvt.h): shm when the host is ours and
+ * a net: listener's rendezvous answers in this network namespace, tcp
+ * otherwise.  A local listener that refuses us (its uid checks) is an
+ * error, never a reason to go round it over tcp.
+ */
+#include "endpoint/net_pvt.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <time.h>
+
+#include "core/channel_pvt.h"
+#include "shm/shm_addr_pvt.h"
+#include "tcp/tcp_pvt.h"
+#include "util/clock_pvt.h"
+
+/* Whether a listener is bound at the shm address @rv: a bare connect(),
+ * closed at once (the listener drops a client that leaves before its
+ * HELLO without a word).  A shm connect would first make its whole lane:
+ * over a millisecond for a miss, which every connect to a remote peer
+ * would pay. */
+static int rendezvous_there(const char *rv)
+{
+	struct ivc_addr a;
+	int s, ok;
+
+	if (ivc_addr_parse(rv, &a))
+		return 0;
+	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (s < 0)
+		return 1; /* let the real connect say why */
+	ok = connect(s, (const struct sockaddr *)&a.sun, a.len) == 0 || errno == EAGAIN;
+	close(s);
+	return ok;
+}
+
+/* Try the rendezvous of @ss, then of its family's wildcard.  Return: 0,
+ * -ECONNREFUSED (none listens here), or the local listener's error. */
+static int try_local(const struct sockaddr_storage *ss, const struct ivc_options *o,
+		     struct ivc_channel **out)
+{
+	char rv[2][NET_ADDR_MAX];
+	int i, r = -ECONNREFUSED;
+
+	ivc_net_rendezvous(ss, rv[0], sizeof(rv[0]));
+	ivc_net_rendezvous_any(ss, rv[1], sizeof(rv[1]));
+	for (i = 0; i < 2 && r == -ECONNREFUSED; i++)
+		if (rendezvous_there(rv[i]))
+			r = ivc_shm_transport.connect(rv[i], o, 0, out);
+	if (!r)
+		(*out)->xp->route = IVC_ROUTE_LOCAL;
+	return r;
+}
+
+static int via_tcp(const char *tcp, const struct ivc_options *o, int timeout_ms,
+		   uint32_t route, struct ivc_channel **out)
+{
+	int r = ivc_tcp_transport.connect(tcp, o, timeout_ms, out);
+
+	if (!r)
+		(*out)->xp->route = route;
+	return r;
+}
+
+/* Ours: local first, then tcp without waiting, until one answers or the
+ * deadline passes (a listener that is not up yet is waited for). */
+static int connect_ours(const struct sockaddr_storage *ss, const char *tcp,
+			const struct ivc_options *os, const struct ivc_options *ot,
+			int timeout_ms, struct ivc_channel **out)
+{
+	uint64_t deadline = ivc_deadline(timeout_ms), pause = 1000000ull;
+
+	for (;;) {
+		int r = try_local(ss, os, out);
+
+		if (r != -ECONNREFUSED)
+			return r;
+		r = via_tcp(tcp, ot, 0, IVC_ROUTE_REMOTE, out);
+		if (r != -ECONNREFUSED)
+			return r;
+		if (timeout_ms == 0)
+			return r;
+		if (ivc_now_ns() + pause >= deadline)
+			return -ETIMEDOUT;
+		nanosleep(&(struct timespec){ 0, (long)pause }, NULL);
+		if (pause < 50000000ull)
+			pause *= 2;
+	}
+}
+
+int ivc_net_connect(const char *addr, const struct ivc_options *opts,
+		    int timeout_ms, struct ivc_channel **out)
+{
+	struct ivc_options os, ot;
+	char tcp[NET_ADDR_MAX];
+	struct tcp_addr a;
+	int r = ivc_net_tcp_addr(addr, tcp, sizeof(tcp));
+
+	if (!r)
+		r = ivc_tcp_addr(tcp, &a);
+	if (r)
+		return r;
+	if (opts && opts->xen)
+		return -EINVAL;
+	ivc_net_opts_for(opts, 0, &ot);
+	ivc_net_opts_for(opts, 1, &os);
+	if (ivc_net_forced_tcp())
+		return via_tcp(tcp, &ot, timeout_ms, IVC_ROUTE_FORCED, out);
+	if (!ivc_net_is_ours(&a.ss))
+		return via_tcp(tcp, &ot, timeout_ms, IVC_ROUTE_REMOTE, out);
+	return connect_ours(&a.ss, tcp, &os, &ot, timeout_ms, out);
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Residency-aware addresses, "net:<host>:<port>" (docs/design.md,
+ * "Choosing the transport"): a listener listens on tcp and registers a
+ * local rendezvous, an shm listener whose abstract name says the tcp
+ * address; a connector whose host is an address of its own network
+ * namespace tries that rendezvous first (abstract names are per network
+ * namespace, so 127.0.0.1 in another namespace is another host) and
+ * otherwise, or when switching is off (IVC_NET=tcp), connects over tcp.
+ *
+ *   net_addr.c     the address, the rendezvous names, "is it ours?"
+ *   net_listen.c   the listener over both
+ *   net_connect.c  the choice
+ */
+#ifndef IVC_NET_PVT_H
+#define IVC_NET_PVT_H
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <ivc/channel.h>
+
+#include "endpoint/transport_pvt.h"
+
+/* Room for "shm:@ivc-net/[<IPv6>]:<port>" and "tcp:<host>:<port>". */
+#define NET_ADDR_MAX 300
+
+/* "net:<rest>" as "tcp:<rest>" into @tcp (@size bytes): 0, -EINVAL,
+ * -ENAMETOOLONG. */
+int ivc_net_tcp_addr(const char *addr, char *tcp, size_t size);
+/* The rendezvous of a tcp listener bound to @ss (its numeric address and
+ * port), as an shm address. */
+void ivc_net_rendezvous(const struct sockaddr_storage *ss, char *out, size_t size);
+/* The same for the wildcard address of @ss's family and port. */
+void ivc_net_rendezvous_any(const struct sockaddr_storage *ss, char *out, size_t size);
+/* Whether @ss is an address of this host in this network namespace. */
+int ivc_net_is_ours(const struct sockaddr_storage *ss);
+/* Switching turned off by the environment (IVC_NET=tcp). */
+int ivc_net_forced_tcp(void);
+/* @o for one side of a net endpoint: only that transport's settings. */
+void ivc_net_opts_for(const struct ivc_options *o, int shm, struct ivc_options *out);
+
+int ivc_net_listen(const char *addr, const struct ivc_options *opts,
+		   struct ivc_listener **out);
+int ivc_net_connect(const char *addr, const struct ivc_options *opts,
+		    int timeout_ms, struct ivc_channel **out);
+
+#endif

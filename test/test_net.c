@@ -1,0 +1,359 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_net - residency-aware addresses, "net:<host>:<port>" (docs/design.md,
+ * "Choosing the transport"):
+ *
+ *  1. same kernel, same network namespace: the channel is shm, both ends
+ *     say IVC_ROUTE_LOCAL, and it carries messages both ways;
+ *  2. switching off (IVC_NET=tcp): the same listener, reached over tcp
+ *     (IVC_ROUTE_FORCED at the connector, REMOTE at the listener);
+ *  3. another network namespace (a child that unshares it): 127.0.0.1 there
+ *     is another host, so the parent's listener is not reachable at all
+ *     (-ECONNREFUSED), and a listener of the child's own on the same port
+ *     gives the child shm;
+ *  4. tcp fallback: a child in another namespace joined by a veth pair
+ *     reaches the parent's listener at its veth address over tcp
+ *     (IVC_ROUTE_REMOTE both ends) when the listener's allow list names
+ *     that network, and is refused when it does not (the default,
+ *     loopback only);
+ *  5. a local listener's refusal is not gone round: a shm uid list that
+ *     does not name us is -EACCES, not a tcp channel.
+ *
+ * Parts 3 and 4 need root (unshare(CLONE_NEWNET)) and, for 4, ip(8) from
+ * iproute2; without them they are skipped, saying so.
+ */
+#include "check.h"
+
+#include <net/if.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <ivc/ivc.h>
+
+#define VETH_PARENT "ivcnet0"
+#define VETH_CHILD "ivcnet1"
+#define NET_PARENT "10.253.71.1"
+#define NET_CHILD "10.253.71.2"
+
+struct conn {
+	char addr[96];
+	const struct ivc_options *o;
+	struct ivc_channel *ch;
+	int rc;
+	atomic_int *done; /* set once the connect returned, if not NULL */
+};
+
+static void *connect_thread(void *p)
+{
+	struct conn *c = p;
+
+	c->rc = ivc_connect(c->addr, c->o, 5000, &c->ch);
+	if (c->done)
+		atomic_store(c->done, 1);
+	return NULL;
+}
+
+static void route_of(struct ivc_channel *ch, const char *transport, uint32_t route)
+{
+	struct ivc_info in;
+
+	REQUIRE_OK(ivc_channel_info(ch, &in));
+	if (strcmp(in.transport, transport))
+		t_fail(__FILE__, __LINE__, "transport %s, want %s", in.transport, transport);
+	else
+		t_pass();
+	CHECK_EQ(in.route, route);
+}
+
+static void talk(struct ivc_channel *a, struct ivc_channel *b)
+{
+	char buf[32];
+
+	CHECK_OK(ivc_send(a, "ping", 5, 2000));
+	CHECK_EQ(ivc_recv(b, buf, sizeof(buf), 2000), 5);
+	CHECK_OK(ivc_send(b, "pong", 5, 2000));
+	CHECK_EQ(ivc_recv(a, buf, sizeof(buf), 2000), 5);
+	CHECK(!strcmp(buf, "pong"));
+}
+
+/* Connect from a thread to @addr while @l accepts: both ends. */
+static int pair(struct ivc_listener *l, const char *addr, const struct ivc_options *o,
+		struct ivc_channel **srv, struct ivc_channel **cli)
+{
+	struct conn c = { .o = o, .rc = -1 };
+	pthread_t th;
+	int r;
+
+	snprintf(c.addr, sizeof(c.addr), "%s", addr);
+	REQUIRE_EQ(pthread_create(&th, NULL, connect_thread, &c), 0);
+	r = ivc_accept(l, 5000, srv);
+	pthread_join(th, NULL);
+	*cli = c.ch;
+	if (r && c.ch)
+		ivc_close(c.ch);
+	return r ? r : c.rc;
+}
+
+static void same_namespace(void)
+{
+	struct ivc_listener *l = NULL;
+	struct ivc_channel *s = NULL, *c = NULL;
+	char addr[64];
+
+	printf("-- same namespace\n");
+	snprintf(addr, sizeof(addr), "net:127.0.0.1:%d", t_tcp_port());
+	REQUIRE_OK(ivc_listen(addr, NULL, &l));
+	REQUIRE_OK(pair(l, addr, NULL, &s, &c));
+	route_of(c, "shm", IVC_ROUTE_LOCAL);
+	route_of(s, "shm", IVC_ROUTE_LOCAL);
+	talk(c, s);
+	ivc_close(c);
+	ivc_close(s);
+
+	printf("-- switching off: IVC_NET=tcp\n");
+	setenv("IVC_NET", "tcp", 1);
+	REQUIRE_OK(pair(l, addr, NULL, &s, &c));
+	unsetenv("IVC_NET");
+	route_of(c, "tcp", IVC_ROUTE_FORCED);
+	route_of(s, "tcp", IVC_ROUTE_REMOTE);
+	talk(c, s);
+	ivc_close(c);
+	ivc_close(s);
+
+	printf("-- a local listener's refusal stands\n");
+	{
+		uid_t nobody = 65534;
+		struct ivc_shm_options so = { .allowed_uids = &nobody, .n_allowed_uids = 1 };
+		struct ivc_options o = { .shm = &so };
+		struct ivc_listener *l2 = NULL;
+		struct ivc_channel *x = NULL;
+		char a2[64];
+
+		snprintf(a2, sizeof(a2), "net:127.0.0.1:%d", t_tcp_port());
+		REQUIRE_OK(ivc_listen(a2, &o, &l2));
+		/* The listener refuses our uid; its accept reports that. */
+		struct conn cc = { .o = NULL, .rc = -1 };
+		pthread_t th;
+		snprintf(cc.addr, sizeof(cc.addr), "%s", a2);
+		atomic_int done = 0;
+		cc.done = &done;
+		REQUIRE_EQ(pthread_create(&th, NULL, connect_thread, &cc), 0);
+		/* A server accepts in a loop; the connector's look at the
+		 * rendezvous is a client too, refused like the real one. */
+		int refused = 0, r;
+		while (!atomic_load(&done))
+			if ((r = ivc_accept(l2, 100, &x)) == -EACCES)
+				refused++;
+			else if (r == 0)
+				ivc_close(x);
+		pthread_join(th, NULL);
+		CHECK(refused >= 1);
+		CHECK_ERR(cc.rc, -EACCES);
+		ivc_listener_close(l2);
+	}
+	/* Another transport's settings: refused. */
+	{
+		struct ivc_xen_options xo = { 0 };
+		struct ivc_options o = { .xen = &xo };
+		struct ivc_listener *l3 = NULL;
+
+		CHECK_ERR(ivc_listen(addr, &o, &l3), -EINVAL);
+		CHECK_ERR(ivc_connect(addr, &o, 0, &c), -EINVAL);
+	}
+	ivc_listener_close(l);
+}
+
+/* Bring this namespace's loopback up. */
+static int lo_up(void)
+{
+	struct ifreq r;
+	int s = socket(AF_INET, SOCK_DGRAM, 0), ok;
+
+	if (s < 0)
+		return -1;
+	memset(&r, 0, sizeof(r));
+	snprintf(r.ifr_name, sizeof(r.ifr_name), "lo");
+	ok = ioctl(s, SIOCGIFFLAGS, &r) == 0;
+	r.ifr_flags |= IFF_UP;
+	ok = ok && ioctl(s, SIOCSIFFLAGS, &r) == 0;
+	close(s);
+	return ok ? 0 : -1;
+}
+
+/* Exit codes of the namespace children: 0 as expected, 77 could not
+ * unshare, else a failure (its message on stderr). */
+static int child_other_ns(int port)
+{
+	struct ivc_listener *l = NULL;
+	struct ivc_channel *s = NULL, *c = NULL;
+	char addr[64];
+	int r;
+
+	if (unshare(CLONE_NEWNET) < 0 || lo_up() < 0)
+		_exit(77);
+	snprintf(addr, sizeof(addr), "net:127.0.0.1:%d", port);
+	r = ivc_connect(addr, NULL, 0, &c);
+	if (r != -ECONNREFUSED) {
+		fprintf(stderr, "other ns: connect to the parent's port gave %d\n", r);
+		_exit(1);
+	}
+	if (ivc_listen(addr, NULL, &l) || pair(l, addr, NULL, &s, &c)) {
+		fprintf(stderr, "other ns: its own listener failed\n");
+		_exit(1);
+	}
+	struct ivc_info in;
+	if (ivc_channel_info(c, &in) || strcmp(in.transport, "shm") ||
+	    in.route != IVC_ROUTE_LOCAL) {
+		fprintf(stderr, "other ns: its own listener is not shm\n");
+		_exit(1);
+	}
+	_exit(0);
+}
+
+static void other_namespace(void)
+{
+	struct ivc_listener *l = NULL;
+	char addr[64];
+	int port = t_tcp_port(), st;
+
+	printf("-- another network namespace\n");
+	snprintf(addr, sizeof(addr), "net:127.0.0.1:%d", port);
+	REQUIRE_OK(ivc_listen(addr, NULL, &l));
+	pid_t pid = t_fork();
+	if (pid == 0)
+		child_other_ns(port);
+	st = t_wait_child(pid, 20000);
+	ivc_listener_close(l);
+	if (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 77) {
+		printf("# skipped: cannot unshare the network namespace (not root?)\n");
+		return;
+	}
+	CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* The veth child: waits on @go until the parent moved its end in, sets it
+ * up, connects to the parent's veth address. */
+static void child_veth(int go_fd, int done_fd, int port, int want_ok)
+{
+	char addr[64], c;
+	struct ivc_channel *ch = NULL;
+	int r;
+
+	if (unshare(CLONE_NEWNET) < 0 || lo_up() < 0)
+		_exit(77);
+	if (write(done_fd, "u", 1) != 1 || read(go_fd, &c, 1) != 1)
+		_exit(2);
+	if (system("ip addr add " NET_CHILD "/24 dev " VETH_CHILD " && ip link set " VETH_CHILD " up"))
+		_exit(78);
+	snprintf(addr, sizeof(addr), "net:" NET_PARENT ":%d", port);
+	r = ivc_connect(addr, NULL, 5000, &ch);
+	if (!want_ok) {
+		if (r == 0) {
+			fprintf(stderr, "veth: a listener without the network let us in\n");
+			_exit(1);
+		}
+		_exit(0);
+	}
+	struct ivc_info in;
+	char buf[16];
+	if (r || ivc_channel_info(ch, &in) || strcmp(in.transport, "tcp") ||
+	    in.route != IVC_ROUTE_REMOTE) {
+		fprintf(stderr, "veth: connect %d, transport %s\n", r, r ? "-" : in.transport);
+		_exit(1);
+	}
+	if (ivc_send(ch, "from afar", 10, 2000) || ivc_recv(ch, buf, sizeof(buf), 2000) != 5) {
+		fprintf(stderr, "veth: no talk\n");
+		_exit(1);
+	}
+	ivc_close(ch);
+	_exit(0);
+}
+
+static int veth_round(int want_ok)
+{
+	int go[2], done[2], port = t_tcp_port(), st;
+	const char *nets[1] = { NET_PARENT "/24" };
+	struct ivc_tcp_options to = { .allow = nets, .n_allow = 1 };
+	struct ivc_options o = { .tcp = &to };
+	struct ivc_listener *l = NULL;
+	char addr[64], cmd[256], c;
+
+	REQUIRE_EQ(pipe(go), 0);
+	REQUIRE_EQ(pipe(done), 0);
+	pid_t pid = t_fork();
+	if (pid == 0)
+		child_veth(go[0], done[1], port, want_ok);
+	if (read(done[0], &c, 1) != 1) { /* the child could not unshare */
+		int s2 = t_wait_child(pid, 5000);
+		return s2 != -1 && WIFEXITED(s2) ? WEXITSTATUS(s2) : 1;
+	}
+	snprintf(cmd, sizeof(cmd),
+		 "ip link add " VETH_PARENT " type veth peer name " VETH_CHILD " netns %d && "
+		 "ip addr add " NET_PARENT "/24 dev " VETH_PARENT " && ip link set " VETH_PARENT " up",
+		 (int)pid);
+	if (system(cmd)) {
+		t_kill_child(pid);
+		return 78;
+	}
+	snprintf(addr, sizeof(addr), "net:" NET_PARENT ":%d", port);
+	REQUIRE_OK(ivc_listen(addr, want_ok ? &o : NULL, &l));
+	REQUIRE_EQ(write(go[1], "g", 1), 1);
+	if (want_ok) {
+		struct ivc_channel *s = NULL;
+		char buf[16];
+
+		REQUIRE_OK(ivc_accept(l, 10000, &s));
+		route_of(s, "tcp", IVC_ROUTE_REMOTE);
+		CHECK_EQ(ivc_recv(s, buf, sizeof(buf), 5000), 10);
+		CHECK_OK(ivc_send(s, "back", 5, 2000));
+		CHECK_ERR(ivc_recv(s, buf, sizeof(buf), 5000), -EPIPE);
+		ivc_close(s);
+	} else {
+		struct ivc_channel *s = NULL;
+
+		/* The child's connection is closed unheard: nothing to take. */
+		CHECK_ERR(ivc_accept(l, 3000, &s), -ETIMEDOUT);
+	}
+	st = t_wait_child(pid, 20000);
+	ivc_listener_close(l);
+	(void)!system("ip link del " VETH_PARENT " 2>/dev/null");
+	close(go[0]);
+	close(go[1]);
+	close(done[0]);
+	close(done[1]);
+	return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+}
+
+static void veth_fallback(void)
+{
+	int r;
+
+	printf("-- another namespace over a veth pair: tcp\n");
+	r = veth_round(1);
+	if (r == 77 || r == 78) {
+		printf("# skipped: %s\n", r == 77 ? "cannot unshare the network namespace"
+						  : "ip(8) could not make the veth pair");
+		return;
+	}
+	CHECK_EQ(r, 0);
+	printf("-- the same without the network on the allow list: refused\n");
+	CHECK_EQ(veth_round(0), 0);
+}
+
+int main(void)
+{
+	t_init("test_net", 90);
+	signal(SIGPIPE, SIG_IGN);
+	same_namespace();
+	other_namespace();
+	veth_fallback();
+	return t_finish();
+}
