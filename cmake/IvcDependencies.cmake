@@ -5,14 +5,22 @@ find_package(Threads REQUIRED)
 set(IVC_HAVE_HWLOC OFF)
 set(IVC_HAVE_URCU OFF)
 set(IVC_HAVE_XEN OFF)
+set(IVC_HAVE_NETTLE OFF)
 if(PKG_CONFIG_FOUND)
   pkg_check_modules(HWLOC IMPORTED_TARGET hwloc)
   if(HWLOC_FOUND)
     set(IVC_HAVE_HWLOC ON)
   endif()
-  pkg_check_modules(URCU IMPORTED_TARGET liburcu)
+  # The registry: the "bulletproof" flavour (a library cannot register
+  # its callers' threads) and the lock-free hash table.
+  pkg_check_modules(URCU IMPORTED_TARGET liburcu-bp liburcu-cds)
   if(URCU_FOUND)
     set(IVC_HAVE_URCU ON)
+  endif()
+  # nettle (nettle-dev): HMAC-SHA256 for the tcp transport's pre-shared key.
+  pkg_check_modules(NETTLE IMPORTED_TARGET nettle)
+  if(NETTLE_FOUND)
+    set(IVC_HAVE_NETTLE ON)
   endif()
   # xengntshr ships inside xengnttab.pc on Debian.
   pkg_check_modules(XEN IMPORTED_TARGET xengnttab xenevtchn xenstore)

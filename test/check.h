@@ -121,6 +121,10 @@ const char *t_retname(long long ret);
 void t_init(const char *name, unsigned seconds);
 /* t_watchdog() - re-arm t_init()'s watchdog: @seconds from now. */
 void t_watchdog(unsigned seconds);
+/* t_scaled_ms() - @ms times IVC_TEST_TIME_SCALE (default 1): a bound that
+ * only detects a hang, stretched where the CPU is emulated. */
+unsigned t_scaled_ms(unsigned ms);
+
 /* t_finish() - kill leftover children, print "name: N passed, M failed". */
 int t_finish(void);
 

@@ -164,6 +164,14 @@ static unsigned scaled(unsigned seconds)
 	return s > 86400 ? 86400 : (unsigned)s;
 }
 
+unsigned t_scaled_ms(unsigned ms)
+{
+	uint64_t k = t_env_u64("IVC_TEST_TIME_SCALE", 1);
+	uint64_t v = (uint64_t)ms * (k ? k : 1);
+
+	return v > 86400000u ? 86400000u : (unsigned)v;
+}
+
 void t_init(const char *name, unsigned seconds)
 {
 	g_name = name;

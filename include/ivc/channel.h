@@ -249,8 +249,10 @@ void ivc_listener_close(struct ivc_listener *l);
  * watch (no offer and timeout_ms 0: -ECONNREFUSED); a service that exists
  * but has no offer for this domain is -EACCES at once; -E2BIG, -ENOSPC as
  * for ivc_listen().
- * tcp: -EADDRNOTAVAIL (a name that does not resolve); the peer's pid in
- * ivc_channel_info() is what it claims, its uid (uid_t)-1.
+ * tcp: -EADDRNOTAVAIL (a name that does not resolve); -EACCES also for a
+ * listener that does not prove our pre-shared key (ivc_tcp_options.psk);
+ * the peer's pid in ivc_channel_info() is what it claims, its uid
+ * (uid_t)-1.
  * No descriptor is leaked on any failure.
  */
 int ivc_connect(const char *addr, const struct ivc_options *opts,

@@ -21,6 +21,9 @@ extern "C" {
 
 /** Most networks one tcp listener may allow (ivc_tcp_options.n_allow). */
 #define IVC_TCP_MAX_ALLOW 256u
+/** Shortest and longest pre-shared key (ivc_tcp_options.psk_len), bytes. */
+#define IVC_TCP_PSK_MIN 16u
+#define IVC_TCP_PSK_MAX 256u
 
 /**
  * struct ivc_tcp_options - settings of a tcp endpoint; zero = defaults.
@@ -32,11 +35,24 @@ extern "C" {
  *            reaches an IPv6 socket (::ffff:a.b.c.d) matches as IPv4.
  *            Copied during the call; a malformed entry is -EINVAL.
  * @n_allow:  entries of @allow (at most IVC_TCP_MAX_ALLOW).
+ * @psk:      a pre-shared key, or NULL.  With a key, each side proves to
+ *            the other that it holds the same key before the channel
+ *            exists (an HMAC-SHA256 challenge-response on fresh random
+ *            nonces, docs/tcp.md); a listener with a key refuses a client
+ *            without it, and a connector with a key refuses a listener
+ *            without it: -EACCES.  It authenticates the two ends at
+ *            connect time only: nothing is encrypted, and the bytes that
+ *            follow are not authenticated.  Copied during the call.  A
+ *            build without nettle (nettle-dev) gives -EAFNOSUPPORT.
+ * @psk_len:  its length, IVC_TCP_PSK_MIN to IVC_TCP_PSK_MAX bytes (-EINVAL
+ *            otherwise, or without @psk).
  * @reserved: must be zero.
  */
 struct ivc_tcp_options {
 	const char *const *allow;
 	size_t n_allow;
+	const void *psk;
+	size_t psk_len;
 	uint64_t reserved[8];
 };
 

@@ -38,21 +38,43 @@ static int rendezvous_there(const char *rv)
 	return ok;
 }
 
-/* Try the rendezvous of @ss, then of its family's wildcard.  Return: 0,
- * -ECONNREFUSED (none listens here), or the local listener's error. */
-static int try_local(const struct sockaddr_storage *ss, const struct ivc_options *o,
-		     struct ivc_channel **out)
+/* The shm connect to rendezvous @which (0 @ss's own, 1 its wildcard). */
+static int local_at(const struct sockaddr_storage *ss, unsigned which,
+		    const struct ivc_options *o, struct ivc_channel **out)
 {
-	char rv[2][NET_ADDR_MAX];
-	int i, r = -ECONNREFUSED;
+	char rv[NET_ADDR_MAX];
+	int r;
 
-	ivc_net_rendezvous(ss, rv[0], sizeof(rv[0]));
-	ivc_net_rendezvous_any(ss, rv[1], sizeof(rv[1]));
-	for (i = 0; i < 2 && r == -ECONNREFUSED; i++)
-		if (rendezvous_there(rv[i]))
-			r = ivc_shm_transport.connect(rv[i], o, 0, out);
+	if (which)
+		ivc_net_rendezvous_any(ss, rv, sizeof(rv));
+	else
+		ivc_net_rendezvous(ss, rv, sizeof(rv));
+	r = ivc_shm_transport.connect(rv, o, 0, out);
 	if (!r)
 		(*out)->xp->route = IVC_ROUTE_LOCAL;
+	return r;
+}
+
+/* Try the rendezvous of @ss, then of its family's wildcard, each after a
+ * look.  Return: 0 (*@which the one that answered), -ECONNREFUSED (none
+ * listens here), or the local listener's error. */
+static int try_local(const struct sockaddr_storage *ss, const struct ivc_options *o,
+		     unsigned *which, struct ivc_channel **out)
+{
+	char rv[NET_ADDR_MAX];
+	int r = -ECONNREFUSED;
+
+	for (*which = 0; *which < 2; ++*which) {
+		if (*which)
+			ivc_net_rendezvous_any(ss, rv, sizeof(rv));
+		else
+			ivc_net_rendezvous(ss, rv, sizeof(rv));
+		if (!rendezvous_there(rv))
+			continue;
+		r = local_at(ss, *which, o, out);
+		if (r != -ECONNREFUSED)
+			return r;
+	}
 	return r;
 }
 
@@ -66,20 +88,50 @@ static int via_tcp(const char *tcp, const struct ivc_options *o, int timeout_ms,
 	return r;
 }
 
-/* Ours: local first, then tcp without waiting, until one answers or the
- * deadline passes (a listener that is not up yet is waited for). */
+/* What the registry remembers for @k, tried first: 0 with a channel,
+ * -ECONNREFUSED (nothing remembered, or no longer so: forgotten), or the
+ * error of the transport it named. */
+static int remembered(const struct net_key *k, const struct sockaddr_storage *ss,
+		      const char *tcp, const struct ivc_options *os,
+		      const struct ivc_options *ot, struct ivc_channel **out)
+{
+	unsigned which = 0;
+	int seen = ivc_net_reg_get(k, &which), r;
+
+	if (!seen)
+		return -ECONNREFUSED;
+	r = seen == NET_SEEN_LOCAL ? local_at(ss, which, os, out) :
+				     via_tcp(tcp, ot, 0, IVC_ROUTE_REMOTE, out);
+	if (r == -ECONNREFUSED)
+		ivc_net_reg_forget(k);
+	return r;
+}
+
+/* Ours: what the registry remembers, else local first, then tcp without
+ * waiting, until one answers or the deadline passes (a listener that is
+ * not up yet is waited for); what answered is remembered. */
 static int connect_ours(const struct sockaddr_storage *ss, const char *tcp,
 			const struct ivc_options *os, const struct ivc_options *ot,
 			int timeout_ms, struct ivc_channel **out)
 {
 	uint64_t deadline = ivc_deadline(timeout_ms), pause = 1000000ull;
+	struct net_key k;
+	unsigned which;
+	int r;
 
+	ivc_net_key(ss, &k);
+	r = remembered(&k, ss, tcp, os, ot, out);
+	if (r != -ECONNREFUSED)
+		return r;
 	for (;;) {
-		int r = try_local(ss, os, out);
-
+		r = try_local(ss, os, &which, out);
+		if (!r)
+			ivc_net_reg_put(&k, NET_SEEN_LOCAL, which);
 		if (r != -ECONNREFUSED)
 			return r;
 		r = via_tcp(tcp, ot, 0, IVC_ROUTE_REMOTE, out);
+		if (!r)
+			ivc_net_reg_put(&k, NET_SEEN_REMOTE, 0);
 		if (r != -ECONNREFUSED)
 			return r;
 		if (timeout_ms == 0)

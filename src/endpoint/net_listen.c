@@ -18,6 +18,8 @@ struct net_listener {
 	struct ivc_listener l; /* first: the public handle */
 	struct ivc_listener *tcp, *shm;
 	int ep;                /* both listeners' descriptors */
+	struct net_key key;    /* the bound address, in the registry */
+	int registered;
 };
 
 /* One accept from @sub if it has something: 0 with *@out, -EAGAIN. */
@@ -65,6 +67,9 @@ static void net_listener_close(struct ivc_listener *l)
 {
 	struct net_listener *nl = (struct net_listener *)l;
 
+	/* Gone: this process's next connect there looks afresh. */
+	if (nl->registered)
+		ivc_net_reg_forget(&nl->key);
 	if (nl->shm)
 		nl->shm->ops->close(nl->shm);
 	if (nl->tcp)
@@ -97,6 +102,7 @@ static int listen_local(struct net_listener *nl, const struct ivc_options *o)
 	if (getsockname(nl->tcp->ops->fd(nl->tcp), (struct sockaddr *)&ss, &len) < 0)
 		return -errno;
 	ivc_net_rendezvous(&ss, rv, sizeof(rv));
+	ivc_net_key(&ss, &nl->key);
 	return ivc_shm_transport.listen(rv, o, &nl->shm);
 }
 
@@ -132,6 +138,9 @@ int ivc_net_listen(const char *addr, const struct ivc_options *opts,
 		r = watch(nl->ep, nl->shm);
 	if (r)
 		goto fail;
+	/* Here: this process's connects to this address need not look. */
+	ivc_net_reg_put(&nl->key, NET_SEEN_LOCAL, 0);
+	nl->registered = 1;
 	*out = &nl->l;
 	return 0;
 fail:

@@ -9,6 +9,7 @@
  * otherwise, or when switching is off (IVC_NET=tcp), connects over tcp.
  *
  *   net_addr.c     the address, the rendezvous names, "is it ours?"
+ *   net_registry.c what connects found, per address (liburcu)
  *   net_listen.c   the listener over both
  *   net_connect.c  the choice
  */
@@ -16,6 +17,7 @@
 #define IVC_NET_PVT_H
 
 #include <netinet/in.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include <ivc/channel.h>
@@ -39,6 +41,25 @@ int ivc_net_is_ours(const struct sockaddr_storage *ss);
 int ivc_net_forced_tcp(void);
 /* @o for one side of a net endpoint: only that transport's settings. */
 void ivc_net_opts_for(const struct ivc_options *o, int shm, struct ivc_options *out);
+
+/* ---- net_registry.c: the co-residency registry ---- */
+
+/* A net: address as the registry keys it: numeric address and port. */
+struct net_key {
+	uint16_t family;
+	uint16_t port;
+	uint8_t addr[16];
+};
+enum { NET_SEEN_LOCAL = 1, NET_SEEN_REMOTE = 2 };
+
+void ivc_net_key(const struct sockaddr_storage *ss, struct net_key *k);
+/* What a connect to @k found, if still fresh: NET_SEEN_LOCAL with *@which
+ * (the rendezvous that answered: 0 the address's own, 1 the wildcard),
+ * NET_SEEN_REMOTE (ours, but no rendezvous: tcp), or 0.  Never blocks. */
+int ivc_net_reg_get(const struct net_key *k, unsigned *which);
+/* Remember (replacing), forget. */
+void ivc_net_reg_put(const struct net_key *k, int seen, unsigned which);
+void ivc_net_reg_forget(const struct net_key *k);
 
 int ivc_net_listen(const char *addr, const struct ivc_options *opts,
 		   struct ivc_listener **out);

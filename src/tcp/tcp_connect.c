@@ -67,19 +67,26 @@ static int connect_sock(const struct tcp_addr *a, int timeout_ms, uint64_t deadl
 	}
 }
 
-/* HELLO, then the listener's answer: its lane, or why it refused. */
+/* HELLO (with a nonce when we hold a key), the key's exchange, then the
+ * listener's answer: its lane, or why it refused. */
 static int handshake(int s, const struct tcp_opts *o, int timeout_ms, uint64_t deadline,
-		     struct ivc_lane_geom *rxg, uint32_t *start, pid_t *pid)
+		     struct tcp_peer_hs *p)
 {
 	uint64_t step = ivc_deadline(IVC_TCP_STEP_MS);
+	uint8_t cn[IVC_TCP_NONCE] = { 0 };
 	int r = ivc_tcp_sock_setup(s);
 
 	if (timeout_ms > 0 && deadline < step)
 		step = deadline;
+	if (!r && o->psk)
+		r = ivc_tcp_nonce(cn);
 	if (!r)
-		r = ivc_tcp_hs_send(s, TCP_HELLO, &o->txg, 0, step);
+		r = ivc_tcp_hs_send(s, TCP_HELLO, &o->txg, 0, o->psk ? TCP_HS_PSK : 0,
+				    cn, step);
+	if (!r && o->psk)
+		r = ivc_tcp_auth_client(s, o, cn, step);
 	if (!r)
-		r = ivc_tcp_hs_recv(s, TCP_WELCOME, o->peer_lane_max, rxg, start, pid, step);
+		r = ivc_tcp_hs_recv(s, TCP_WELCOME, o->peer_lane_max, p, step);
 	/* Dropped before an answer: it never took us (ivc_connect()). */
 	return r == -ECONNRESET ? -ECONNREFUSED : r;
 }
@@ -89,33 +96,34 @@ int ivc_tcp_connect(const char *addr, const struct ivc_options *opts,
 {
 	uint64_t deadline = ivc_deadline(timeout_ms);
 	struct tcp_xport *t = NULL;
-	struct ivc_lane_geom rxg;
+	struct tcp_peer_hs p;
 	struct tcp_opts o;
 	struct tcp_addr a;
-	uint32_t start;
-	pid_t pid = 0;
 	int r = ivc_tcp_addr(addr, &a), s;
 
 	if (!r)
 		r = ivc_tcp_opts(opts, &o);
 	if (r)
 		return r;
-	/* A connector lets in whom it named: the list is a listener's. */
-	ivc_tcp_opts_free(&o);
-	/* Our lane first: one we cannot have fails before anyone hears of us. */
+	/* Our lane first: one we cannot have fails before anyone hears of us.
+	 * (The allow list is a listener's: a connector talks to whom it named.) */
 	r = ivc_tcp_xport_new(&o, &t);
 	if (r)
-		return r;
+		goto out;
 	s = connect_sock(&a, timeout_ms, deadline);
 	if (s < 0) {
 		ivc_tcp_xport_free(t);
-		return s == -ENETUNREACH || s == -EHOSTUNREACH ? -ECONNREFUSED : s;
+		r = s == -ENETUNREACH || s == -EHOSTUNREACH ? -ECONNREFUSED : s;
+		goto out;
 	}
-	r = handshake(s, &o, timeout_ms, deadline, &rxg, &start, &pid);
+	r = handshake(s, &o, timeout_ms, deadline, &p);
 	if (r) {
 		close(s);
 		ivc_tcp_xport_free(t);
-		return r;
+		goto out;
 	}
-	return ivc_tcp_channel(t, s, &o, &rxg, start, pid, out);
+	r = ivc_tcp_channel(t, s, &o, &p.g, p.start, p.pid, out);
+out:
+	ivc_tcp_opts_free(&o);
+	return r;
 }

@@ -40,33 +40,39 @@ static int wait_client(int sock, int timeout_ms, uint64_t deadline)
 	return timeout_ms == 0 ? -EAGAIN : -ETIMEDOUT;
 }
 
-/* The handshake with a client: its HELLO; the channel, made before we
- * answer (a client told yes must get a listener's channel); our WELCOME,
- * or a REJECT that says why.  Takes @c. */
+/* A failed handshake: tell the client why where it is its fault (or our
+ * refusal), and say whether ivc_accept() reports it. */
+static int refuse(int c, int r, uint64_t step)
+{
+	if (r == -EPROTO || r == -E2BIG || r == -EPROTONOSUPPORT || r == -EACCES)
+		(void)ivc_tcp_hs_send(c, TCP_REJECT, NULL, r, 0, NULL, step);
+	close(c);
+	/* A client that left or stayed silent is nobody's error. */
+	return r == -ECONNRESET || r == -ETIMEDOUT ? -EAGAIN : r;
+}
+
+/* The handshake with a client: its HELLO; the key's exchange, if either
+ * side has one; the channel, made before we answer (a client told yes
+ * must get a listener's channel); our WELCOME.  Takes @c. */
 static int serve(struct tcp_listener *tl, int c, struct ivc_channel **out)
 {
 	uint64_t step = ivc_deadline(IVC_TCP_STEP_MS);
 	struct tcp_xport *t = NULL;
-	struct ivc_lane_geom rxg;
-	uint32_t start;
-	pid_t pid = 0;
+	struct tcp_peer_hs p;
 	int r = ivc_tcp_sock_setup(c);
 
 	if (!r)
-		r = ivc_tcp_hs_recv(c, TCP_HELLO, tl->o.peer_lane_max, &rxg, &start, &pid, step);
-	if (r == -EPROTO || r == -E2BIG || r == -EPROTONOSUPPORT)
-		(void)ivc_tcp_hs_send(c, TCP_REJECT, NULL, r, step);
+		r = ivc_tcp_hs_recv(c, TCP_HELLO, tl->o.peer_lane_max, &p, step);
+	if (!r)
+		r = ivc_tcp_auth_server(c, &tl->o, &p, step);
 	if (!r)
 		r = ivc_tcp_xport_new(&tl->o, &t);
-	if (r) {
-		close(c);
-		/* A client that left or stayed silent is nobody's error. */
-		return r == -ECONNRESET || r == -ETIMEDOUT ? -EAGAIN : r;
-	}
-	r = ivc_tcp_channel(t, c, &tl->o, &rxg, start, pid, out);
+	if (r)
+		return refuse(c, r, step);
+	r = ivc_tcp_channel(t, c, &tl->o, &p.g, p.start, p.pid, out);
 	if (r)
 		return r;
-	r = ivc_tcp_hs_send(c, TCP_WELCOME, &tl->o.txg, 0, step);
+	r = ivc_tcp_hs_send(c, TCP_WELCOME, &tl->o.txg, 0, 0, NULL, step);
 	if (r) {
 		ivc_channel_discard(*out);
 		*out = NULL;

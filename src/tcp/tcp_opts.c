@@ -63,6 +63,23 @@ static int allow_copy(const struct ivc_tcp_options *t, struct tcp_opts *out)
 	return 0;
 }
 
+static int psk_copy(const struct ivc_tcp_options *t, struct tcp_opts *out)
+{
+	if (!t || (!t->psk && !t->psk_len))
+		return 0;
+	if (!t->psk || t->psk_len < IVC_TCP_PSK_MIN || t->psk_len > IVC_TCP_PSK_MAX)
+		return -EINVAL;
+#ifndef IVC_HAVE_NETTLE
+	return -EAFNOSUPPORT; /* built without nettle: no HMAC */
+#endif
+	out->psk = malloc(t->psk_len);
+	if (!out->psk)
+		return -ENOMEM;
+	memcpy(out->psk, t->psk, t->psk_len);
+	out->psk_len = t->psk_len;
+	return 0;
+}
+
 int ivc_tcp_opts(const struct ivc_options *o, struct tcp_opts *out)
 {
 	const struct ivc_tcp_options *t = NULL;
@@ -79,6 +96,8 @@ int ivc_tcp_opts(const struct ivc_options *o, struct tcp_opts *out)
 		r = ivc_lane_geom_compute_ex(&geo, 0, desc_size, &out->txg);
 	if (!r)
 		r = allow_copy(t, out);
+	if (!r)
+		r = psk_copy(t, out);
 	if (r) {
 		ivc_tcp_opts_free(out);
 		return r;
@@ -96,6 +115,11 @@ void ivc_tcp_opts_free(struct tcp_opts *o)
 	free(o->allow);
 	o->allow = NULL;
 	o->n_allow = 0;
+	if (o->psk)
+		explicit_bzero(o->psk, o->psk_len);
+	free(o->psk);
+	o->psk = NULL;
+	o->psk_len = 0;
 }
 
 /* The first @bits bits of @a and @b are equal. */

@@ -8,6 +8,7 @@
  *   tcp_listen.c     listening and accepting
  *   tcp_connect.c    connecting
  *   tcp_handshake.c  HELLO -> WELCOME | REJECT: the two lanes' geometries
+ *   tcp_auth.c       the pre-shared key's challenge-response (AUTH)
  *   tcp_wire.c       the frames: building them from our lanes (push) and
  *                    applying the peer's (pull)
  *   tcp_xport.c      the transport object: its ops, its channel
@@ -56,6 +57,9 @@
 /* The input buffer; payloads at least this long are read in place. */
 #define IVC_TCP_IN_CAP (64u << 10)
 #define IVC_TCP_DIRECT_MIN 4096u
+/* The pre-shared key's nonces and proofs (tcp_auth.c), bytes. */
+#define IVC_TCP_NONCE 16u
+#define IVC_TCP_MAC 32u
 /* iovecs of one batch (frames are a header and a body: half as many). */
 #define IVC_TCP_IOV 256u
 /* Payload bytes after which a batch is closed (it goes out in one call). */
@@ -92,6 +96,8 @@ struct tcp_opts {
 	uint64_t peer_lane_max;
 	struct tcp_net *allow; /* our own copy, or NULL: loopback only */
 	size_t n_allow;
+	unsigned char *psk;    /* our own copy, or NULL */
+	size_t psk_len;
 };
 
 /* Push's state: what of our lanes has gone out, and the batch going now.
@@ -157,16 +163,53 @@ int ivc_tcp_sock_setup(int sock);
 
 /* ---- tcp_handshake.c ---- */
 
-/* Our HELLO (client) or WELCOME (server): our lane's geometry. */
+enum { TCP_HELLO = 1, TCP_WELCOME = 2, TCP_REJECT = 3, TCP_AUTH = 4 };
+/* HELLO flag: the client holds a pre-shared key and wants proof. */
+#define TCP_HS_PSK 0x1u
+
+/* What the peer's HELLO or WELCOME said. */
+struct tcp_peer_hs {
+	struct ivc_lane_geom g; /* its lane, checked */
+	uint32_t start;         /* its lane's first index */
+	pid_t pid;              /* as it says */
+	uint32_t flags;         /* TCP_HS_* */
+	uint8_t nonce[IVC_TCP_NONCE];
+};
+
+/* Our HELLO (client) or WELCOME (server), @g our lane's geometry; or a
+ * REJECT with @err (@g NULL). */
 int ivc_tcp_hs_send(int sock, uint16_t type, const struct ivc_lane_geom *g,
-		    int32_t err, uint64_t deadline);
+		    int32_t err, uint32_t flags, const uint8_t *nonce, uint64_t deadline);
 /* The peer's message of @type: its lane's geometry, checked and at most
- * @max bytes (-E2BIG), its start index, the pid it claims.  A REJECT is
- * its error. */
-int ivc_tcp_hs_recv(int sock, uint16_t type, uint64_t max,
-		    struct ivc_lane_geom *g, uint32_t *start, pid_t *pid,
+ * @max bytes (-E2BIG), and the rest into *@p.  A REJECT is its error;
+ * another message -EPROTO. */
+int ivc_tcp_hs_recv(int sock, uint16_t type, uint64_t max, struct tcp_peer_hs *p,
 		    uint64_t deadline);
-enum { TCP_HELLO = 1, TCP_WELCOME = 2, TCP_REJECT = 3 };
+/* AUTH messages: a nonce (may be NULL: zeros) and a proof.  auth_recv: 0,
+ * the REJECT's error, -EACCES for a WELCOME (a listener without the key),
+ * -EPROTO. */
+int ivc_tcp_auth_send(int sock, const uint8_t *nonce, const uint8_t *mac, uint64_t deadline);
+int ivc_tcp_auth_recv(int sock, uint8_t *nonce, uint8_t *mac, uint64_t deadline);
+
+/* ---- tcp_auth.c ---- */
+
+/* The pre-shared key's challenge-response (docs/tcp.md): each side sends
+ * a fresh nonce and proves it holds the key with HMAC-SHA256 over both
+ * nonces and its role ('S' the listener, 'C' the client).  Return: 0, or
+ * -errno (no randomness, -EAFNOSUPPORT without nettle). */
+int ivc_tcp_nonce(uint8_t out[IVC_TCP_NONCE]);
+int ivc_tcp_proof(const struct tcp_opts *o, char role, const uint8_t *cn,
+		  const uint8_t *sn, uint8_t out[IVC_TCP_MAC]);
+/* Whether @mac is @role's proof for nonces @cn, @sn (constant time). */
+int ivc_tcp_proof_ok(const struct tcp_opts *o, char role, const uint8_t *cn,
+		     const uint8_t *sn, const uint8_t *mac);
+/* The whole exchange, listener side after the HELLO (@p), and client side
+ * after its HELLO with nonce @cn.  Return: 0, -EACCES (no or another key),
+ * or the handshake's errors. */
+int ivc_tcp_auth_server(int sock, const struct tcp_opts *o, const struct tcp_peer_hs *p,
+			uint64_t deadline);
+int ivc_tcp_auth_client(int sock, const struct tcp_opts *o, const uint8_t *cn,
+			uint64_t deadline);
 
 /* ---- tcp_xport.c ---- */
 
