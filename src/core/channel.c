@@ -241,7 +241,7 @@ int ivc_channel_fetch(struct ivc_channel *ch, uint32_t want)
 		return ivc_channel_break(ch, r);
 	ivc_channel_rx_moved(ch, before);
 	if (ch->rx.cons != before)
-		ivc_channel_published(ch, IVC_PUSH_LAZY);
+		ivc_channel_published(ch);
 	return r;
 }
 
@@ -310,7 +310,7 @@ int ivc_channel_probe(struct ivc_channel *ch, unsigned ev)
 	/* Nothing to do: the caller may wait next, so everything it owes
 	 * the peer (returns it kept back) goes out now. */
 	if (!mask)
-		ivc_channel_published(ch, IVC_PUSH_ALL);
+		ivc_channel_published(ch);
 	return mask;
 }
 
@@ -380,7 +380,7 @@ IVC_PUBLIC int ivc_close(struct ivc_channel *ch)
 	(void)ch->xp->ops->ring(ch->xp, IVC_BELL_RX);
 	(void)ch->xp->ops->ring(ch->xp, IVC_BELL_TX);
 	/* Over tcp: what we sent, our returns and the flag go out first. */
-	ivc_channel_published(ch, IVC_PUSH_ALL);
+	ivc_channel_published(ch);
 	ivc_channel_sent(ch, IVC_CLOSE_DRAIN_MS);
 	ivc_channel_discard(ch);
 	return 0;

@@ -92,14 +92,14 @@ int ivc_channel_peer_end(struct ivc_channel *ch);
 int ivc_channel_check_peer(struct ivc_channel *ch);
 
 /* Over a transport that copies the lanes (tcp): send what changed
- * (IVC_PUSH_*), and read and apply what came (waking the other side's
+ * at once, and read and apply what came (waking the other side's
  * sleeper, not @self's: 1 << IVC_BELL_*).  The pull makes a stream's end
  * the peer's end, and junk sticky -EPROTO; it returns that error or 0.
  * Both do nothing over shm and xen. */
-static inline void ivc_channel_published(struct ivc_channel *ch, unsigned how)
+static inline void ivc_channel_published(struct ivc_channel *ch)
 {
 	if (__builtin_expect(ch->copied, 0))
-		(void)ch->xp->ops->push(ch->xp, how);
+		(void)ch->xp->ops->push(ch->xp);
 }
 int ivc_channel_pull(struct ivc_channel *ch, unsigned self);
 /* After a send: wait until what was pushed has left this host, within

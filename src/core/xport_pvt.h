@@ -33,21 +33,17 @@ struct ivc_xport_ops {
 	void (*destroy)(struct ivc_xport *x);
 	/* A transport without shared memory (tcp) copies what each side
 	 * writes to the other's memory; NULL for the others.  push: send
-	 * what changed (IVC_PUSH_*), never blocking: 0 all sent, 1 some
+	 * what changed, never blocking: 0 all sent, 1 some
 	 * waits for room, or -errno.  pull: read and apply what came, never
 	 * blocking, waking the sleepers of bells not in @self (1 << bell):
 	 * 0, -ECONNRESET (no more will come), -EPROTO.  drain: wait until
 	 * what was pushed has left this host, at most until @deadline
 	 * (ivc_now_ns() clock): 0, -ETIMEDOUT, -ECONNRESET. */
-	int (*push)(struct ivc_xport *x, unsigned how);
+	int (*push)(struct ivc_xport *x);
 	int (*pull)(struct ivc_xport *x, unsigned self);
 	int (*drain)(struct ivc_xport *x, uint64_t deadline);
 };
 
-/* What to push: everything (before a wait, at close), or after a receive,
- * what the peer needs soon (its returns, once they are many). */
-#define IVC_PUSH_ALL 0u
-#define IVC_PUSH_LAZY 1u
 /* ivc_close() waits at most this long for its last bytes to leave. */
 #define IVC_CLOSE_DRAIN_MS 2000
 

@@ -227,9 +227,9 @@ int ivc_tcp_channel(struct tcp_xport *t, int sock, const struct tcp_opts *o,
 
 int ivc_tcp_wire_init(struct tcp_xport *t);
 void ivc_tcp_wire_fini(struct tcp_xport *t);
-/* Send what changed in our lanes (IVC_PUSH_*).  Return: 0 (all out), 1
+/* Send what changed in our lanes.  Return: 0 (all out), 1
  * (some waits for room in the socket), -ECONNRESET. */
-int ivc_tcp_push(struct ivc_xport *x, unsigned how);
+int ivc_tcp_push(struct ivc_xport *x);
 /* Read and apply what came, at most IVC_TCP_PULL_MAX bytes, then go on
  * with output that waited.  @self: the bells (1 << IVC_BELL_*) of the
  * caller's own side, which is not woken.  Return: 0, -ECONNRESET (the

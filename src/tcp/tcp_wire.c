@@ -68,10 +68,10 @@ static void add(struct tcp_out *o, uint16_t kind, uint64_t off, const void *p,
 }
 
 /* The peer's lane as our receiving side changed it: the return ring, then
- * the indices.  Sent as soon as they change, lazy or not: a sender must
+ * the indices.  Sent as soon as they change: a sender must
  * see its room and its buffers come back when a shm sender would (the
  * conformance suite checks it: test_depth, test_ownership). */
-static void build_yours(struct tcp_xport *t, unsigned how)
+static void build_yours(struct tcp_xport *t)
 {
 	struct tcp_out *o = &t->out;
 	unsigned char *m = t->x.rx_region;
@@ -79,7 +79,6 @@ static void build_yours(struct tcp_xport *t, unsigned how)
 	uint32_t ret = IVC_LOAD_ACQ(&h->ret_prod), cons = IVC_LOAD_ACQ(&h->desc_cons);
 	uint32_t rs = t->rxg.ret_slots, nret = ret - o->ret;
 
-	(void)how;
 	if (ret == o->ret && cons == o->cons)
 		return;
 	if (nret > rs) { /* only a peer that re-sent held buffers gets here */
@@ -211,27 +210,27 @@ static void want_out(struct tcp_xport *t, int on)
 	IVC_STORE(&t->out.want_out, on);
 }
 
-static int push_locked(struct tcp_xport *t, unsigned how)
+static int push_locked(struct tcp_xport *t)
 {
 	for (;;) {
 		int r = flush(t);
 
 		if (r)
 			return r;
-		build_yours(t, how);
+		build_yours(t);
 		build_mine(t);
 		if (!t->out.n)
 			return 0;
 	}
 }
 
-int ivc_tcp_push(struct ivc_xport *x, unsigned how)
+int ivc_tcp_push(struct ivc_xport *x)
 {
 	struct tcp_xport *t = (struct tcp_xport *)x;
 	int r;
 
 	pthread_mutex_lock(&t->out.mu);
-	r = push_locked(t, how);
+	r = push_locked(t);
 	want_out(t, r == 1);
 	pthread_mutex_unlock(&t->out.mu);
 	/* Whatever the peer does next in answer comes after this push: pull
@@ -484,7 +483,7 @@ int ivc_tcp_pull(struct ivc_xport *x, unsigned self)
 	pthread_mutex_unlock(&t->in.mu);
 	wake_others(t, woke, self);
 	if (IVC_LOAD(&t->out.want_out))
-		(void)ivc_tcp_push(x, IVC_PUSH_ALL);
+		(void)ivc_tcp_push(x);
 	return r;
 }
 
@@ -498,7 +497,7 @@ int ivc_tcp_drain(struct ivc_xport *x, uint64_t deadline)
 
 	for (;;) {
 		struct pollfd p = { t->sock, POLLIN | POLLOUT, 0 };
-		int r = ivc_tcp_push(x, IVC_PUSH_ALL), n;
+		int r = ivc_tcp_push(x), n;
 
 		if (r < 0)
 			return r;
