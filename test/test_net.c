@@ -159,14 +159,39 @@ static void same_namespace(void)
 		CHECK_ERR(cc.rc, -EACCES);
 		ivc_listener_close(l2);
 	}
-	/* Another transport's settings: refused. */
+	/* Xen settings: a connector's are refused; a listener's ask for a
+	 * xen side, which outside Xen fails whole, leaving the port free. */
 	{
 		struct ivc_xen_options xo = { 0 };
 		struct ivc_options o = { .xen = &xo };
 		struct ivc_listener *l3 = NULL;
+		char a3[64];
+		int r;
 
-		CHECK_ERR(ivc_listen(addr, &o, &l3), -EINVAL);
 		CHECK_ERR(ivc_connect(addr, &o, 0, &c), -EINVAL);
+		snprintf(a3, sizeof(a3), "net:127.0.0.1:%d", t_tcp_port());
+		if (access("/dev/xen/xenbus", F_OK)) {
+			r = ivc_listen(a3, &o, &l3);
+			CHECK(r == -ENOENT || r == -EACCES || r == -EAFNOSUPPORT);
+			REQUIRE_OK(ivc_listen(a3, NULL, &l3));
+			ivc_listener_close(l3);
+		}
+		/* From the environment (an unchanged program): no Xen here is
+		 * no error; a malformed list is. */
+		setenv("IVC_NET_XEN_DOMAINS", "1,2", 1);
+		REQUIRE_OK(ivc_listen(a3, NULL, &l3));
+		struct ivc_channel *s3 = NULL;
+		REQUIRE_OK(pair(l3, a3, NULL, &s3, &c));
+		route_of(c, "shm", IVC_ROUTE_LOCAL);
+		talk(c, s3);
+		ivc_close(c);
+		ivc_close(s3);
+		ivc_listener_close(l3);
+		setenv("IVC_NET_XEN_DOMAINS", "1,x", 1);
+		CHECK_ERR(ivc_listen(a3, NULL, &l3), -EINVAL);
+		setenv("IVC_NET_XEN_DOMAINS", "32752", 1);
+		CHECK_ERR(ivc_listen(a3, NULL, &l3), -EINVAL);
+		unsetenv("IVC_NET_XEN_DOMAINS");
 	}
 	ivc_listener_close(l);
 }
@@ -215,7 +240,18 @@ static int child_other_ns(int port)
 	char addr[64], buf[4];
 	int r, st;
 
-	if (unshare(CLONE_NEWNET) < 0 || lo_up() < 0)
+	if (unshare(CLONE_NEWNET) < 0)
+		_exit(77);
+	/* A namespace with no address at all (loopback still down), where
+	 * bind() takes any address: 10.9.0.1 is not ours, so tcp, which has
+	 * no route (ECONNREFUSED at once, not a wait for a rendezvous). */
+	snprintf(addr, sizeof(addr), "net:10.9.0.1:%d", port);
+	r = ivc_connect(addr, NULL, 3000, &c);
+	if (r != -ECONNREFUSED) {
+		fprintf(stderr, "bare ns: connect to 10.9.0.1 gave %d\n", r);
+		_exit(1);
+	}
+	if (lo_up() < 0)
 		_exit(77);
 	snprintf(addr, sizeof(addr), "net:127.0.0.1:%d", port);
 	r = ivc_connect(addr, NULL, 0, &c);

@@ -12,7 +12,15 @@
  *    only whole entries: every value read is one that was put for that
  *    key (under TSan the registry's mutex stands in for RCU);
  *  - a net: connect fills it, and a connect after the listener closed
- *    finds the entry stale, forgets it and looks afresh.
+ *    finds the entry stale, forgets it and looks afresh;
+ *  - forgetting by kind (what a change of the Xen table does) takes the
+ *    XEN and REMOTE entries and leaves the LOCAL ones;
+ *  - the Xen table's keys (src/endpoint/net_xen_key.c): round trips for
+ *    IPv4, IPv6 and the wildcard, every malformed spelling refused, and
+ *    the entries ivc-netd writes parsed only when they name exactly the
+ *    address asked for or its wildcard;
+ *  - outside Xen, the table lookup says so (-ENODEV) and a connect to a
+ *    remote address goes on to tcp.
  */
 #include "check.h"
 
@@ -21,10 +29,12 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <ivc/ivc.h>
 
 #include "endpoint/net_pvt.h"
+#include "endpoint/net_xen_pvt.h"
 
 static struct net_key key_of(uint32_t ip, uint16_t port)
 {
@@ -171,6 +181,98 @@ static void through_connects(void)
 	CHECK_EQ(ivc_net_reg_get(&k, &which), 0);
 }
 
+static void kinds(void)
+{
+	struct net_key a = key_of(0x0a000001, 7101), b = key_of(0x0a000002, 7101),
+		       c = key_of(0x7f000001, 7101);
+	struct net_xen_addr x;
+	unsigned which = 0;
+
+	printf("-- forget by kind: XEN and REMOTE go, LOCAL stays\n");
+	ivc_net_reg_put(&a, NET_SEEN_XEN, 5u << 1 | 1);
+	ivc_net_reg_put(&b, NET_SEEN_REMOTE, 0);
+	ivc_net_reg_put(&c, NET_SEEN_LOCAL, 0);
+	CHECK_EQ(ivc_net_reg_get(&a, &which), NET_SEEN_XEN);
+	CHECK_EQ(which, 5u << 1 | 1);
+	ivc_net_reg_forget_kinds(NET_SEEN_XEN | NET_SEEN_REMOTE);
+	CHECK_EQ(ivc_net_reg_get(&a, &which), 0);
+	CHECK_EQ(ivc_net_reg_get(&b, &which), 0);
+	CHECK_EQ(ivc_net_reg_get(&c, &which), NET_SEEN_LOCAL);
+	printf("-- one address forgotten by its Xen key\n");
+	ivc_net_reg_put(&a, NET_SEEN_XEN, 6u << 1);
+	ivc_net_key_to_xen(&a, &x);
+	CHECK_EQ(x.family, 4);
+	CHECK_EQ(x.port, 7101);
+	ivc_net_reg_forget_xen(&x);
+	CHECK_EQ(ivc_net_reg_get(&a, &which), 0);
+	CHECK_EQ(ivc_net_reg_get(&c, &which), NET_SEEN_LOCAL);
+	ivc_net_reg_forget(&c);
+}
+
+static void same_str(int line, const char *got, const char *want)
+{
+	if (strcmp(got, want))
+		t_fail(__FILE__, line, "\"%s\", want \"%s\"", got, want);
+	else
+		t_pass();
+}
+#define CHECK_STR_EQ(got, want) same_str(__LINE__, got, want)
+
+static void xen_keys(void)
+{
+	static const char *const bad[] = {
+		"", "4", "4-", "5-0a090001-7000", "4-0a09001-7000", "4-0a0900011-7000",
+		"4-0A090001-7000", "4-0a090001-0", "4-0a090001-65536", "4-0a090001-07000",
+		"4-0a090001-+7000", "4-0a090001-7000x", "4-0a090001", "4_0a090001-7000",
+		"6-0a090001-7000", "4-0g090001-7000",
+	};
+	struct net_xen_addr a, b;
+	char key[NET_XEN_KEY_MAX], t[128];
+	uint32_t d = 0;
+	unsigned w = 9;
+
+	printf("-- the Xen table's keys\n");
+	memset(&a, 0, sizeof(a));
+	a.family = 4;
+	memcpy(a.addr, "\x0a\x09\x00\x01", 4);
+	a.port = 7000;
+	ivc_net_xen_key_of(&a, key);
+	CHECK_STR_EQ(key, "4-0a090001-7000");
+	REQUIRE_OK(ivc_net_xen_key_parse(key, &b));
+	CHECK(b.family == 4 && b.port == 7000 && !memcmp(b.addr, a.addr, 4));
+	CHECK(!ivc_net_xen_is_any(&b));
+	REQUIRE_OK(ivc_net_xen_key_parse("4-00000000-1", &b));
+	CHECK(ivc_net_xen_is_any(&b));
+	REQUIRE_OK(ivc_net_xen_key_parse("6-00000000000000000000000000000001-65535", &b));
+	CHECK(b.family == 6 && b.port == 65535 && b.addr[15] == 1);
+	ivc_net_xen_key_of(&b, key);
+	CHECK_STR_EQ(key, "6-00000000000000000000000000000001-65535");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (ivc_net_xen_key_parse(bad[i], &b) != -EINVAL)
+			same_str(__LINE__, bad[i], "(refused)");
+		else
+			t_pass();
+	printf("-- the entries ivc-netd writes\n");
+	CHECK_EQ(ivc_net_xen_entry_parse("3/net-4-0a090001-7000", &a, &d, &w), 0);
+	CHECK(d == 3 && w == 0);
+	CHECK_EQ(ivc_net_xen_entry_parse("12/net-4-00000000-7000", &a, &d, &w), 0);
+	CHECK(d == 12 && w == 1);
+	CHECK_ERR(ivc_net_xen_entry_parse("3/net-4-0a090002-7000", &a, &d, &w), -EPROTO);
+	CHECK_ERR(ivc_net_xen_entry_parse("3/net-4-0a090001-7001", &a, &d, &w), -EPROTO);
+	CHECK_ERR(ivc_net_xen_entry_parse("3/other-4-0a090001-7000", &a, &d, &w), -EPROTO);
+	CHECK_ERR(ivc_net_xen_entry_parse("32752/net-4-0a090001-7000", &a, &d, &w), -EPROTO);
+	CHECK_ERR(ivc_net_xen_entry_parse("/net-4-0a090001-7000", &a, &d, &w), -EPROTO);
+	CHECK_ERR(ivc_net_xen_entry_parse("3", &a, &d, &w), -EPROTO);
+	CHECK_ERR(ivc_net_xen_entry_parse("-3/net-4-0a090001-7000", &a, &d, &w), -EPROTO);
+	ivc_net_xen_target(3, &a, 1, t, sizeof(t));
+	CHECK_STR_EQ(t, "xen:3/net-4-00000000-7000");
+	ivc_net_xen_target(3, &a, 0, t, sizeof(t));
+	CHECK_STR_EQ(t, "xen:3/net-4-0a090001-7000");
+	/* This machine is no Xen domain (test/xen runs the Xen side). */
+	if (access("/dev/xen/xenbus", F_OK) && access("/var/run/xenstored/socket", F_OK))
+		CHECK_ERR(ivc_net_xen_lookup(&a, &d, &w), -ENODEV);
+}
+
 int main(void)
 {
 	t_init("test_registry", 60);
@@ -178,5 +280,7 @@ int main(void)
 	bounded();
 	concurrent();
 	through_connects();
+	kinds();
+	xen_keys();
 	return t_finish();
 }

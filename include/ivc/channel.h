@@ -112,8 +112,10 @@ struct ivc_geometry {
  * @tcp, a xen endpoint given @shm, @tcp or IVC_OPT_ANY_UID, or a tcp endpoint
  * given @shm, @xen or IVC_OPT_ANY_UID fails with -EINVAL, and nothing is
  * created.  A "net:" endpoint takes @shm (for a local peer) and @tcp (for
- * the others), not @xen.  The library reads the structure, and what @shm and
- * @xen point to, only during the call it is given to (lists are copied).
+ * the others); a "net:" listener also takes @xen (the Xen domains it
+ * serves: it then listens over xen too), a "net:" connector does not.
+ * The library reads the structure, and what @shm and @xen point to, only
+ * during the call it is given to (lists are copied).
  */
 struct ivc_options {
 	struct ivc_geometry tx;
@@ -154,7 +156,13 @@ void ivc_options_init(struct ivc_options *o);
  *        "net:<host>:<port>" listens on that tcp port and registers a
  *        local rendezvous, so that a "net:" connector in this network
  *        namespace gets shm and one elsewhere tcp (docs/design.md,
- *        "Choosing the transport").
+ *        "Choosing the transport").  Given Xen domains to serve
+ *        (@opts->xen, or IVC_NET_XEN_DOMAINS=<domid>,... in the
+ *        environment) it also listens at the xen service "net-<key>",
+ *        and a connector in one of those domains gets xen through the
+ *        table ivc-netd publishes (docs/xen.md).  Without Xen a list
+ *        from the environment is ignored; one in @opts->xen is the xen
+ *        transport's error.
  * @opts: options applied to every accepted channel; NULL for defaults.
  * @out:  receives the listener.
  *
@@ -280,12 +288,16 @@ int ivc_close(struct ivc_channel *ch);
  * @IVC_ROUTE_REMOTE: "net:": the peer does not, so the channel is tcp.
  * @IVC_ROUTE_FORCED: "net:" with switching turned off (IVC_NET=tcp in the
  *                    environment): tcp although the peer may be local.
+ * @IVC_ROUTE_XEN:    "net:": the peer listens in a co-resident Xen domain
+ *                    that allows this one (the table ivc-netd publishes to
+ *                    each domain, docs/xen.md), so the channel is xen.
  */
 enum ivc_route {
 	IVC_ROUTE_NAMED = 0,
 	IVC_ROUTE_LOCAL = 1,
 	IVC_ROUTE_REMOTE = 2,
 	IVC_ROUTE_FORCED = 3,
+	IVC_ROUTE_XEN = 4,
 };
 
 /**

@@ -4,12 +4,15 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <ivc/shm.h>
+
+#include "endpoint/net_xen_pvt.h"
 
 int ivc_net_tcp_addr(const char *addr, char *tcp, size_t size)
 {
@@ -56,7 +59,9 @@ void ivc_net_rendezvous_any(const struct sockaddr_storage *ss, char *out, size_t
 	ivc_net_rendezvous(&any, out, size);
 }
 
-int ivc_net_is_ours(const struct sockaddr_storage *ss)
+/* Whether @ss's address binds (port 0): only an address of one of this
+ * namespace's interfaces does... */
+static int binds(const struct sockaddr_storage *ss)
 {
 	struct sockaddr_storage a = *ss;
 	socklen_t len = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
@@ -65,7 +70,6 @@ int ivc_net_is_ours(const struct sockaddr_storage *ss)
 
 	if (s < 0)
 		return 0;
-	/* Only an address of one of this namespace's interfaces binds. */
 	if (ss->ss_family == AF_INET6)
 		((struct sockaddr_in6 *)&a)->sin6_port = 0;
 	else
@@ -75,6 +79,49 @@ int ivc_net_is_ours(const struct sockaddr_storage *ss)
 	return ok;
 }
 
+/* ...except in a namespace that has never had an IPv4 address (no local
+ * table: a fresh namespace, the harness's Xen guests), where every IPv4
+ * address binds.  Seen by one that no host has: 192.0.2.1 (TEST-NET-1). */
+static int any_ipv4_binds(void)
+{
+	struct sockaddr_storage t;
+	struct sockaddr_in *a = (struct sockaddr_in *)&t;
+
+	memset(&t, 0, sizeof(t));
+	a->sin_family = AF_INET;
+	a->sin_addr.s_addr = htonl(0xc0000201u);
+	return binds(&t);
+}
+
+/* Whether @ss's IPv4 address is on one of this namespace's interfaces. */
+static int on_an_interface(const struct sockaddr_in *v4)
+{
+	struct ifaddrs *all, *i;
+	int found = 0;
+
+	if (getifaddrs(&all) < 0)
+		return 0;
+	for (i = all; i && !found; i = i->ifa_next)
+		found = i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+			((const struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr ==
+				v4->sin_addr.s_addr;
+	freeifaddrs(all);
+	return found;
+}
+
+int ivc_net_is_ours(const struct sockaddr_storage *ss)
+{
+	const struct sockaddr_in *v4 = (const struct sockaddr_in *)ss;
+	uint32_t h = ntohl(v4->sin_addr.s_addr);
+
+	if (!binds(ss))
+		return 0; /* every remote peer's case: one bind */
+	/* Loopback and the wildcard mean this host wherever they bind. */
+	if (ss->ss_family != AF_INET || h >> 24 == 127 || h == INADDR_ANY)
+		return 1;
+	return !any_ipv4_binds() || on_an_interface(v4);
+}
+
 int ivc_net_forced_tcp(void)
 {
 	const char *v = getenv("IVC_NET");
@@ -82,16 +129,61 @@ int ivc_net_forced_tcp(void)
 	return v && !strcmp(v, "tcp");
 }
 
-void ivc_net_opts_for(const struct ivc_options *o, int shm, struct ivc_options *out)
+void ivc_net_opts_for(const struct ivc_options *o, int side, struct ivc_options *out)
 {
 	ivc_options_init(out);
 	if (!o)
 		return;
 	*out = *o;
-	if (shm) {
-		out->tcp = NULL;
-	} else {
+	/* Each side only its own transport's access control. */
+	if (side != NET_SIDE_SHM) {
 		out->shm = NULL;
 		out->flags &= ~IVC_OPT_ANY_UID;
+	}
+	if (side != NET_SIDE_TCP)
+		out->tcp = NULL;
+	if (side != NET_SIDE_XEN)
+		out->xen = NULL;
+}
+
+void ivc_net_key_to_xen(const struct net_key *k, struct net_xen_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = k->family == AF_INET6 ? 6 : 4;
+	memcpy(a->addr, k->addr, sizeof(a->addr));
+	a->port = k->port;
+}
+
+void ivc_net_key_from_xen(const struct net_xen_addr *a, struct net_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = a->family == 6 ? AF_INET6 : AF_INET;
+	memcpy(k->addr, a->addr, a->family == 6 ? 16 : 4);
+	k->port = a->port;
+}
+
+void ivc_net_reg_forget_xen(const struct net_xen_addr *a)
+{
+	struct net_key k;
+
+	ivc_net_key_from_xen(a, &k);
+	ivc_net_reg_forget(&k);
+}
+
+void ivc_net_xen_addr_of(const struct sockaddr_storage *ss, struct net_xen_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)ss;
+
+		a->family = 6;
+		memcpy(a->addr, &v6->sin6_addr, 16);
+		a->port = ntohs(v6->sin6_port);
+	} else {
+		const struct sockaddr_in *v4 = (const struct sockaddr_in *)ss;
+
+		a->family = 4;
+		memcpy(a->addr, &v4->sin_addr, 4);
+		a->port = ntohs(v4->sin_port);
 	}
 }

@@ -6,6 +6,10 @@
  * error, never a reason to go round it over tcp.
  */
 #include "endpoint/net_pvt.h"
+#include "endpoint/net_xen_pvt.h"
+#ifdef IVC_HAVE_XEN
+#include "xen/xen_connect_pvt.h"
+#endif
 
 #include <errno.h>
 #include <string.h>
@@ -144,10 +148,81 @@ static int connect_ours(const struct sockaddr_storage *ss, const char *tcp,
 	}
 }
 
+/* Service (@domid, @a's own or its wildcard's) of a co-resident domain:
+ * one that is gone is -ECONNREFUSED at once; one that is there has
+ * @timeout_ms for the handshake (a listener must answer). */
+static int via_xen(uint32_t domid, const struct net_xen_addr *a, unsigned wild,
+		   const struct ivc_options *o, int timeout_ms, struct ivc_channel **out)
+{
+#ifdef IVC_HAVE_XEN
+	char xa[NET_ADDR_MAX];
+	int r;
+
+	ivc_net_xen_target(domid, a, wild, xa, sizeof(xa));
+	r = ivc_xen_connect_present(xa, o, timeout_ms, out);
+	if (!r)
+		(*out)->xp->route = IVC_ROUTE_XEN;
+	return r;
+#else
+	(void)domid, (void)a, (void)wild, (void)o, (void)timeout_ms, (void)out;
+	return -ECONNREFUSED;
+#endif
+}
+
+/* Whether a failed xen connect should fall back to tcp: anything but a
+ * refusal by the listener's own checks, or the caller's mistake. */
+static int xen_fell_through(int r)
+{
+	return r != -EACCES && r != -EINVAL;
+}
+
+/* Not ours: a co-resident domain's service if this domain's Xen table
+ * names one (remembered by the registry, which the table's watch keeps
+ * current), tcp otherwise. */
+static int connect_elsewhere(const struct sockaddr_storage *ss, const char *tcp,
+			     const struct ivc_options *ox, const struct ivc_options *ot,
+			     int timeout_ms, struct ivc_channel **out)
+{
+	uint64_t deadline = ivc_deadline(timeout_ms);
+	struct net_xen_addr a;
+	struct net_key k;
+	unsigned which = 0, wild;
+	uint32_t domid;
+	int seen, r;
+
+	ivc_net_xen_sync();
+	ivc_net_key(ss, &k);
+	ivc_net_xen_addr_of(ss, &a);
+	seen = ivc_net_reg_get(&k, &which);
+	if (seen == NET_SEEN_REMOTE)
+		return via_tcp(tcp, ot, timeout_ms, IVC_ROUTE_REMOTE, out);
+	if (seen == NET_SEEN_XEN) {
+		domid = which >> 1;
+		wild = which & 1;
+		r = 0;
+	} else {
+		r = ivc_net_xen_lookup(&a, &domid, &wild);
+		if (r == -ENOENT)
+			ivc_net_reg_put(&k, NET_SEEN_REMOTE, 0);
+	}
+	if (!r) {
+		r = via_xen(domid, &a, wild, ox, timeout_ms, out);
+		if (!r && seen != NET_SEEN_XEN)
+			ivc_net_reg_put(&k, NET_SEEN_XEN, domid << 1 | wild);
+		if (!r || !xen_fell_through(r))
+			return r;
+		/* Gone from there: what applies now, and tcp meanwhile. */
+		ivc_net_reg_forget(&k);
+		if (timeout_ms > 0)
+			timeout_ms = ivc_ms_left(deadline);
+	}
+	return via_tcp(tcp, ot, timeout_ms, IVC_ROUTE_REMOTE, out);
+}
+
 int ivc_net_connect(const char *addr, const struct ivc_options *opts,
 		    int timeout_ms, struct ivc_channel **out)
 {
-	struct ivc_options os, ot;
+	struct ivc_options os, ot, ox;
 	char tcp[NET_ADDR_MAX];
 	struct tcp_addr a;
 	int r = ivc_net_tcp_addr(addr, tcp, sizeof(tcp));
@@ -158,11 +233,12 @@ int ivc_net_connect(const char *addr, const struct ivc_options *opts,
 		return r;
 	if (opts && opts->xen)
 		return -EINVAL;
-	ivc_net_opts_for(opts, 0, &ot);
-	ivc_net_opts_for(opts, 1, &os);
+	ivc_net_opts_for(opts, NET_SIDE_TCP, &ot);
+	ivc_net_opts_for(opts, NET_SIDE_SHM, &os);
+	ivc_net_opts_for(opts, NET_SIDE_XEN, &ox);
 	if (ivc_net_forced_tcp())
 		return via_tcp(tcp, &ot, timeout_ms, IVC_ROUTE_FORCED, out);
 	if (!ivc_net_is_ours(&a.ss))
-		return via_tcp(tcp, &ot, timeout_ms, IVC_ROUTE_REMOTE, out);
+		return connect_elsewhere(&a.ss, tcp, &ox, &ot, timeout_ms, out);
 	return connect_ours(&a.ss, tcp, &os, &ot, timeout_ms, out);
 }

@@ -40,7 +40,18 @@ int ivc_net_is_ours(const struct sockaddr_storage *ss);
 /* Switching turned off by the environment (IVC_NET=tcp). */
 int ivc_net_forced_tcp(void);
 /* @o for one side of a net endpoint: only that transport's settings. */
-void ivc_net_opts_for(const struct ivc_options *o, int shm, struct ivc_options *out);
+enum { NET_SIDE_TCP = 0, NET_SIDE_SHM = 1, NET_SIDE_XEN = 2 };
+void ivc_net_opts_for(const struct ivc_options *o, int side, struct ivc_options *out);
+
+/* The xen transport, or NULL in a build without it. */
+static inline const struct ivc_transport *ivc_net_xen_transport(void)
+{
+#ifdef IVC_HAVE_XEN
+	return &ivc_xen_transport;
+#else
+	return NULL;
+#endif
+}
 
 /* ---- net_registry.c: the co-residency registry ---- */
 
@@ -50,16 +61,29 @@ struct net_key {
 	uint16_t port;
 	uint8_t addr[16];
 };
-enum { NET_SEEN_LOCAL = 1, NET_SEEN_REMOTE = 2 };
+enum { NET_SEEN_LOCAL = 1, NET_SEEN_REMOTE = 2, NET_SEEN_XEN = 4 };
 
 void ivc_net_key(const struct sockaddr_storage *ss, struct net_key *k);
 /* What a connect to @k found, if still fresh: NET_SEEN_LOCAL with *@which
  * (the rendezvous that answered: 0 the address's own, 1 the wildcard),
- * NET_SEEN_REMOTE (ours, but no rendezvous: tcp), or 0.  Never blocks. */
+ * NET_SEEN_XEN with *@which = domid << 1 | wildcard (a co-resident
+ * domain's service, net_xen_pvt.h), NET_SEEN_REMOTE (tcp), or 0.  Never
+ * blocks. */
 int ivc_net_reg_get(const struct net_key *k, unsigned *which);
 /* Remember (replacing), forget. */
 void ivc_net_reg_put(const struct net_key *k, int seen, unsigned which);
 void ivc_net_reg_forget(const struct net_key *k);
+/* Forget every entry whose kind is in @seen_mask. */
+void ivc_net_reg_forget_kinds(int seen_mask);
+
+struct net_xen_addr;
+/* A registry key and a Xen table key for the same address, both ways. */
+void ivc_net_key_to_xen(const struct net_key *k, struct net_xen_addr *a);
+void ivc_net_key_from_xen(const struct net_xen_addr *a, struct net_key *k);
+/* @ss (numeric address and port) as a Xen table key. */
+void ivc_net_xen_addr_of(const struct sockaddr_storage *ss, struct net_xen_addr *a);
+/* Forget what the registry has for @a (a watch saw its entry change). */
+void ivc_net_reg_forget_xen(const struct net_xen_addr *a);
 
 int ivc_net_listen(const char *addr, const struct ivc_options *opts,
 		   struct ivc_listener **out);

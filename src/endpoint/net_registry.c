@@ -8,9 +8,15 @@
  *   LOCAL   a rendezvous answered (which one): shm.  Kept until a connect
  *           through it fails, or a net: listener of this process at that
  *           address closes; NET_REG_LOCAL_TTL_NS at most.
- *   REMOTE  the address is ours but no rendezvous answered: tcp.  A
- *           negative result, kept NET_REG_NEG_TTL_NS, so that a local
- *           listener that appears later is found within that time.
+ *   REMOTE  no rendezvous answered (the address is ours), or this
+ *           domain's Xen table has no entry for it: tcp.  A negative
+ *           result, kept NET_REG_NEG_TTL_NS, so that a local listener that
+ *           appears later is found within that time (a Xen entry that
+ *           appears is found at once: the table's watch forgets it).
+ *   XEN     this domain's Xen table names a co-resident service (which:
+ *           its domid << 1 | 1 if it is the wildcard's).  Kept until a
+ *           connect through it fails or the table's watch reports a
+ *           change, NET_REG_LOCAL_TTL_NS at most.
  *
  * Readers never block (rcu_read_lock of the "bulletproof" flavour, which a
  * library may use from threads it did not register); an update replaces
@@ -188,8 +194,8 @@ void ivc_net_reg_put(const struct net_key *k, int seen, unsigned which)
 	r->key = *k;
 	r->seen = seen;
 	r->which = which;
-	r->expires = ivc_now_ns() + (seen == NET_SEEN_LOCAL ? NET_REG_LOCAL_TTL_NS :
-							      NET_REG_NEG_TTL_NS);
+	r->expires = ivc_now_ns() + (seen == NET_SEEN_REMOTE ? NET_REG_NEG_TTL_NS :
+							       NET_REG_LOCAL_TTL_NS);
 	cds_lfht_node_init(&r->node);
 	UPD_LOCK();
 	if (g_count >= NET_REG_MAX) {
@@ -235,6 +241,33 @@ void ivc_net_reg_forget(const struct net_key *k)
 	free_all(&dead, dead ? 1 : 0);
 }
 
+void ivc_net_reg_forget_kinds(int seen_mask)
+{
+	struct reg_node *dead[64];
+	struct cds_lfht_iter it;
+	struct reg_node *r;
+	unsigned n;
+
+	pthread_once(&g_once, reg_init);
+	if (!g_ht)
+		return;
+	do { /* in rounds of 64, each freed after its grace period */
+		n = 0;
+		UPD_LOCK();
+		UREAD_LOCK();
+		cds_lfht_for_each_entry(g_ht, &it, r, node) {
+			if (n == 64)
+				break;
+			if ((r->seen & seen_mask) && !cds_lfht_del(g_ht, &r->node))
+				dead[n++] = r;
+		}
+		UREAD_UNLOCK();
+		g_count -= n;
+		UPD_UNLOCK();
+		free_all(dead, n);
+	} while (n == 64);
+}
+
 #else /* !IVC_HAVE_URCU: no registry, every connect looks afresh */
 
 #include <string.h>
@@ -262,6 +295,11 @@ void ivc_net_reg_put(const struct net_key *k, int seen, unsigned which)
 void ivc_net_reg_forget(const struct net_key *k)
 {
 	(void)k;
+}
+
+void ivc_net_reg_forget_kinds(int seen_mask)
+{
+	(void)seen_mask;
 }
 
 #endif

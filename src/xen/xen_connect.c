@@ -21,6 +21,7 @@
 #include "util/clock_pvt.h"
 #include "util/compiler_pvt.h"
 #include "xen/xen_addr_pvt.h"
+#include "xen/xen_connect_pvt.h"
 #include "xen/xen_pvt.h"
 
 struct xconn {
@@ -29,6 +30,7 @@ struct xconn {
 	int mode;
 	uint32_t spin_max_ns;
 	uint64_t deadline;     /* of the handshake, once an offer is taken */
+	int present_only;      /* a service that is not there: refused, not waited for */
 };
 
 /* ---- the handshake in the page ---- */
@@ -215,9 +217,9 @@ static int listed(struct xs_handle *xs, const char *svc)
 	return found;
 }
 
-/* No offer for us: -EAGAIN while the service is not there or we are in
- * its allowed list (the offer is on its way); -EACCES when we may not read
- * it or are not in the list. */
+/* No offer for us: -ENOENT while the service is not there, -EAGAIN while
+ * we are in its allowed list (the offer is on its way); -EACCES when we
+ * may not read it or are not in the list. */
 static int allowed(struct xs_handle *xs, const char *svc, uint32_t local)
 {
 	unsigned int len;
@@ -225,9 +227,9 @@ static int allowed(struct xs_handle *xs, const char *svc, uint32_t local)
 	int r = -EACCES;
 
 	if (!v && errno == EACCES)
-		return listed(xs, svc) ? -EACCES : -EAGAIN;
+		return listed(xs, svc) ? -EACCES : -ENOENT;
 	if (!v)
-		return errno == ENOENT ? -EAGAIN : ivc_xs_err();
+		return errno == ENOENT ? -ENOENT : ivc_xs_err();
 	(void)strtol(v, &p, 10); /* the listener's pid */
 	while (*p == ' ') {
 		unsigned long d = strtoul(p + 1, &end, 10);
@@ -297,6 +299,8 @@ static int connect_loop(struct xconn *k, struct xs_handle *xs, const char *svc,
 		/* The handshake itself gets at least a second, as with shm. */
 		k->deadline = timeout_ms == 0 ? ivc_deadline(1000) : deadline;
 		r = look(k, xs, svc, out);
+		if (r == -ENOENT) /* no such service (yet) */
+			r = k->present_only ? -ECONNREFUSED : -EAGAIN;
 		if (r != -EAGAIN)
 			break;
 		if (timeout_ms == 0) {
@@ -311,8 +315,8 @@ static int connect_loop(struct xconn *k, struct xs_handle *xs, const char *svc,
 	return r;
 }
 
-int ivc_xen_connect(const char *addr, const struct ivc_options *opts,
-		    int timeout_ms, struct ivc_channel **out)
+static int xen_connect(const char *addr, const struct ivc_options *opts, int timeout_ms,
+		       int present_only, struct ivc_channel **out)
 {
 	struct ivc_lane_geom txg;
 	struct ivc_xen_addr a;
@@ -332,6 +336,7 @@ int ivc_xen_connect(const char *addr, const struct ivc_options *opts,
 	k.txg = &txg;
 	k.mode = opts ? (int)opts->mode : IVC_MODE_ADAPTIVE;
 	k.spin_max_ns = opts ? opts->spin_max_ns : 0;
+	k.present_only = present_only;
 	r = ivc_xs_local_domid(xs, &k.local);
 	if (!r) {
 		k.peer = a.has_domid ? a.domid : k.local;
@@ -340,4 +345,16 @@ int ivc_xen_connect(const char *addr, const struct ivc_options *opts,
 	}
 	xs_close(xs);
 	return r;
+}
+
+int ivc_xen_connect(const char *addr, const struct ivc_options *opts,
+		    int timeout_ms, struct ivc_channel **out)
+{
+	return xen_connect(addr, opts, timeout_ms, 0, out);
+}
+
+int ivc_xen_connect_present(const char *addr, const struct ivc_options *opts,
+			    int timeout_ms, struct ivc_channel **out)
+{
+	return xen_connect(addr, opts, timeout_ms, 1, out);
 }

@@ -126,6 +126,8 @@ if [ ${#GUEST_PROGS[@]} -gt 0 ]; then
 	# consoles, logged), the guests' kernel and initramfs, and the script.
 	put "$R" /usr/lib/xen-4.17/bin/xl /usr/sbin/xl
 	put "$R" /usr/lib/xen-4.17/bin/xenconsoled /usr/sbin/xenconsoled
+	# xl save/migrate run it (xdom.sh's phase_migrate).
+	put "$R" /usr/lib/xen-4.17/bin/libxl-save-helper /usr/lib/xen-4.17/bin/libxl-save-helper
 	printf 'autoballoon="off"\n' > "$R/etc/xen/xl.conf"
 	mkdir -p "$R/boot" "$R/var/lib/xen/dump" "$R/var/lock"
 	cp "$W/boot/vmlinuz" "$R/boot/vmlinuz"

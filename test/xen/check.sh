@@ -24,7 +24,7 @@ fi
 gcc -std=c11 -O2 -Wall -Wextra -Werror -o "$W/xen_probe" "$HERE/xen_probe.c" \
 	-lxenevtchn -lxengnttab -lxenstore || exit 1
 PROGS=("$W/xen_probe" "$B/test/test_xen" "$B/test/test_xen_hostile" "$B/apps/ivc-cat"
-	"$B/perf/ivc-bench")
+	"$B/apps/ivc-netd" "$B/perf/ivc-bench")
 # What dom0 runs: the xen transport's own cases (tests.list), then every
 # case of the conformance suite over xen, with shorter streams, fewer
 # fault-injection rounds and longer watchdogs (TCG runs the CPU in
@@ -51,9 +51,10 @@ scale="IVC_TEST_TIME_SCALE=3 IVC_TEST_MESSAGES=${IVC_XEN_MESSAGES:-20000} IVC_FA
 	echo "# Between domains: dom0 and unprivileged guests (test/xen/xdom.sh)."
 	echo "xdom.sh"
 } >"$W/tests.list"
-# IVC_XEN_ONLY=xdom: the cross-domain phase alone (while working on it).
+# IVC_XEN_ONLY=xdom: the cross-domain phase alone (while working on it);
+# XDOM_CASES then picks its parts (xdom.sh's phase_* names).
 if [ "${IVC_XEN_ONLY:-}" = xdom ]; then
-	echo "xdom.sh" > "$W/tests.list"
+	echo "${XDOM_CASES:+XDOM_CASES='$XDOM_CASES' }${XDOM_MIGRATE_HOW:+XDOM_MIGRATE_HOW=$XDOM_MIGRATE_HOW }xdom.sh" > "$W/tests.list"
 fi
 for prog in $(grep -v '^[[:space:]]*\(#\|$\)' "$cases" | awk '{ print $5 }' | sort -u); do
 	PROGS+=("$B/test/$prog")

@@ -15,6 +15,10 @@
  *                       connect (struct ivc_xen_options; default: the local
  *                       domain only)
  *   --timeout-ms T      bound of each ivc_connect/ivc_accept (default 60000)
+ *   --route R           every channel opened must have taken route R
+ *                       (ivc_info.route: named, local, remote, forced or
+ *                       xen; for net: addresses, whose transport the
+ *                       library chooses)
  *   --mode poll|block|adaptive   how this endpoint waits
  *   -n N, -c K          counts (see each subcommand)
  *   --ready TARGET, --report TARGET   where to write a marker or a report:
@@ -26,7 +30,7 @@
  * Subcommands:
  *
  * deliver (--listen A [--allow ..]|--connect A) (--send|--recv) --mode M --api zc|copy
- *         [--inline] [-n N]
+ *         [--inline] [-n N] [--ready TARGET]
  *     test_delivery's traffic and checks (test/delivery_traffic.c) with
  *     its two ends in two processes: lanes of 256 slots x 1 KiB buffers
  *     x 512, IVC_OPT_INLINE with --inline; message i of seed
@@ -157,7 +161,8 @@ static struct cfg {
 	const char *cmd;
 	const char *addr;
 	int listen;            /* 1: --listen, 0: --connect */
-	int xen;               /* the address is "xen:..." */
+	int xen;               /* the address is "xen:..." or "net:..." */
+	int route;             /* --route: an enum ivc_route; -1 not given */
 	uint32_t allow[IVC_XEN_MAX_PEERS];
 	size_t n_allow;
 	int timeout_ms;
@@ -173,7 +178,7 @@ static struct cfg {
 	const char *reads[MAX_LIST];
 	struct dom_val maps[MAX_LIST], binds[MAX_LIST];
 	size_t n_reads, n_maps, n_binds;
-} g = { .timeout_ms = DEFAULT_TIMEOUT_MS, .mode = IVC_MODE_BLOCK };
+} g = { .timeout_ms = DEFAULT_TIMEOUT_MS, .mode = IVC_MODE_BLOCK, .route = -1 };
 
 /* IVC_TEST_TIME_SCALE (the harness emulates its CPU) stretches waits. */
 static unsigned g_scale = 1;
@@ -369,9 +374,19 @@ static struct ivc_listener *start_listener(struct ivc_options *o)
 static int open_channel(struct ivc_listener *l, const struct ivc_options *o,
 			int timeout_ms, struct ivc_channel **ch)
 {
+	struct ivc_info info;
+	int r;
+
 	*ch = NULL;
-	return l ? ivc_accept(l, timeout_ms, ch)
-		 : ivc_connect(g.addr, o, timeout_ms, ch);
+	r = l ? ivc_accept(l, timeout_ms, ch) : ivc_connect(g.addr, o, timeout_ms, ch);
+	if (r || g.route < 0)
+		return r;
+	/* The transport the library chose for a net: address. */
+	REQUIRE_OK(ivc_channel_info(*ch, &info));
+	printf("xdom %s: %s: transport %s, route %u, peer domain %u\n", g.cmd, g.addr,
+	       info.transport, info.route, info.peer_domid);
+	CHECK_EQ(info.route, g.route);
+	return r;
 }
 
 static uint32_t peer_domid(const struct ivc_channel *ch)
@@ -545,6 +560,8 @@ static int cmd_deliver(void)
 	REQUIRE_OK(open_channel(l, &o, g.timeout_ms, &ch));
 	ivc_listener_close(l); /* one channel only */
 	deliver_info(&dc, ch);
+	if (g.ready) /* connected: the harness may now change things around us */
+		put_ready(realtime_ns());
 
 	t0 = t_now_ns();
 	done = g.send ? delivery_send(&dc, ch, &bytes) : delivery_recv(&dc, ch, &bytes);
@@ -783,6 +800,21 @@ static void accept_again(struct ivc_listener *l, const struct counts *want,
  */
 #define WARM_WATCHES 8
 
+/* A net: connector keeps, for the process's life, one xenstore handle
+ * watching its domain's table (src/endpoint/net_xen.c): opened by the
+ * first connect to an address not its own.  Make it before the baseline
+ * with a connect to TEST-NET-1 (192.0.2.1, no host's), which looks in the
+ * table, finds nothing and fails over tcp at once. */
+static void warm_net_table(void)
+{
+	struct ivc_channel *ch = NULL;
+
+	if (strncmp(g.addr, "net:", 4))
+		return;
+	if (ivc_connect("net:192.0.2.1:9", NULL, 0, &ch) == 0)
+		ivc_close(ch);
+}
+
 static void warm_xs_threads(void)
 {
 	struct xs_handle *h[WARM_WATCHES];
@@ -797,6 +829,7 @@ static void warm_xs_threads(void)
 	for (unsigned i = 0; i < WARM_WATCHES; i++)
 		if (h[i])
 			xs_close(h[i]);
+	warm_net_table();
 }
 
 static int cmd_survive(void)
@@ -1418,10 +1451,10 @@ static const struct subcmd {
 	int role;         /* 1: needs --listen or --connect; 2: --connect only */
 	int (*run)(void);
 } subcmds[] = {
-	{ "deliver",  "LCATMSRaIn", 1, cmd_deliver },
-	{ "hold",     "LCATcy",    1, cmd_hold },
-	{ "survive",  "LCATypeg",  1, cmd_survive },
-	{ "ping",     "LCATMnc",   1, cmd_ping },
+	{ "deliver",  "LCATMSRaInOy", 1, cmd_deliver },
+	{ "hold",     "LCATcyO",   1, cmd_hold },
+	{ "survive",  "LCATypegO", 1, cmd_survive },
+	{ "ping",     "LCATMncO",  1, cmd_ping },
 	{ "refused",  "CTe",       2, cmd_refused },
 	{ "serve",    "LAMBc",     1, cmd_serve },
 	{ "cycles",   "CTMnKB",    2, cmd_cycles },
@@ -1451,6 +1484,7 @@ static const struct option longopts[] = {
 	{ "read", required_argument, NULL, 'r' },
 	{ "map", required_argument, NULL, 'm' },
 	{ "bind", required_argument, NULL, 'b' },
+	{ "route", required_argument, NULL, 'O' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -1528,7 +1562,19 @@ static void set_addr(const char *a, int listen)
 		usage("give one --listen or --connect");
 	g.addr = a;
 	g.listen = listen;
-	g.xen = !strncmp(a, "xen:", 4);
+	/* (net: addresses are here to reach other domains over xen.) */
+	g.xen = !strncmp(a, "xen:", 4) || !strncmp(a, "net:", 4);
+}
+
+static int route_of(const char *s)
+{
+	static const char *const names[] = { "named", "local", "remote", "forced", "xen" };
+
+	for (int i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++)
+		if (!strcmp(s, names[i]))
+			return i;
+	usage("--route: named, local, remote, forced or xen, not '%s'", s);
+	return -1;
 }
 
 static void take_option(int c, const char *arg)
@@ -1537,6 +1583,7 @@ static void take_option(int c, const char *arg)
 	case 'L': set_addr(arg, 1); break;
 	case 'C': set_addr(arg, 0); break;
 	case 'A': allow_list(arg); break;
+	case 'O': g.route = route_of(arg); break;
 	case 'T': g.timeout_ms = (int)number("--timeout-ms", arg, INT32_MAX); break;
 	case 'M': g.mode = mode_of(arg); g.mode_set = 1; break;
 	case 'S': g.send = 1; break;
@@ -1611,7 +1658,7 @@ static const struct subcmd *parse(int argc, char **argv)
 	if (sc->role == 2 && g.listen)
 		usage("%s connects: --connect ADDR", sc->name);
 	if (g.n_allow && !(g.listen && g.xen))
-		usage("--allow is for a listener at a xen: address");
+		usage("--allow is for a listener at a xen: or net: address");
 	return sc;
 }
 
