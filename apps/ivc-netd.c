@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <xenstore.h>
 
@@ -39,7 +40,9 @@
 #define MAX_ADDRS 16      /* per domain */
 #define MAX_RULES 256     /* --addr options */
 #define MAX_ENTRIES 65536 /* the whole table, every domain's */
+#define MAX_SERVICES 256  /* looked at per domain (its data/ivc entries) */
 #define RESCAN_MS 30000   /* a full look even without events */
+#define COALESCE_MS 50    /* events this close together: one look */
 
 struct rule {
 	char dom[64]; /* a domid or a domain name */
@@ -59,7 +62,7 @@ static volatile sig_atomic_t g_stop;
 static struct entry *g_want;
 static unsigned g_nwant;
 
-static void say(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -106,7 +109,8 @@ static int add_rule(const char *arg)
 
 /* ---- what xenstore says ---- */
 
-static char *readf(struct xs_handle *xs, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static char *readf(struct xs_handle *xs,
+							     const char *fmt, ...)
 {
 	char path[256];
 	unsigned int len;
@@ -118,7 +122,8 @@ static char *readf(struct xs_handle *xs, const char *fmt, ...)
 	return xs_read(xs, XBT_NULL, path, &len);
 }
 
-static char **dirf(struct xs_handle *xs, unsigned *n, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static char **dirf(struct xs_handle *xs, unsigned *n,
+							      const char *fmt, ...)
 {
 	char path[256];
 	char **v;
@@ -263,11 +268,18 @@ static void compute(struct xs_handle *xs, const uint32_t *doms, unsigned nd)
 	g_nwant = 0;
 	for (unsigned i = 0; i < nd; i++) {
 		struct net_xen_addr own[MAX_ADDRS];
-		unsigned nown = addrs_of(xs, doms[i], own), ns;
+		unsigned nown = addrs_of(xs, doms[i], own), ns = 0, taken = 0;
 		char **svcs = nown ? dirf(xs, &ns, "/local/domain/%u/data/ivc", doms[i]) : NULL;
 
-		for (unsigned j = 0; svcs && j < ns; j++)
+		/* A guest's services are its to make: a bounded number of them
+		 * goes into other domains' tables (which dom0's quota holds). */
+		for (unsigned j = 0; svcs && j < ns && taken < MAX_SERVICES; j++) {
+			if (strncmp(svcs[j], NET_XEN_SERVICE_PREFIX, strlen(NET_XEN_SERVICE_PREFIX)))
+				continue;
 			service(xs, doms[i], svcs[j], own, nown, doms, nd);
+			if (++taken == MAX_SERVICES && g_verbose)
+				say("domain %u: only its first %u net: services", doms[i], taken);
+		}
 		free(svcs);
 	}
 }
@@ -366,6 +378,14 @@ static void round_once(struct xs_handle *xs)
 		say("%u domains, %u entries: %u written, %u removed", nd, g_nwant, added, removed);
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -433,9 +453,17 @@ int main(int argc, char **argv)
 
 		if (n < 0 && errno != EINTR)
 			break;
-		/* Take every event there is, then look once. */
-		while ((ev = xs_check_watch(xs)))
-			free(ev);
+		/* Take every event of the next COALESCE_MS, then look once: a
+		 * guest that rewrites its services in a loop costs dom0 at most
+		 * 1000 / COALESCE_MS rounds a second. */
+		for (int64_t left = COALESCE_MS; n > 0 && !g_stop && left > 0;) {
+			int64_t t0 = now_ms();
+
+			while ((ev = xs_check_watch(xs)))
+				free(ev);
+			n = poll(&p, 1, (int)left);
+			left -= now_ms() - t0;
+		}
 		if (!g_stop)
 			round_once(xs);
 	}

@@ -73,7 +73,7 @@ static int ivc_prepare(const struct bx_cfg *c, struct bx_pair **pp)
 		return -ENOMEM;
 	/* xen: a service of the local domain, which the peer connects to;
 	 * tcp: a port of 127.0.0.1 the kernel has just said is free. */
-	if (c->ivc_via && !strcmp(c->ivc_via, "tcp"))
+	if (c->ivc_via && !strncmp(c->ivc_via, "tcp", 3))
 		snprintf(p->addr, sizeof(p->addr), "tcp:127.0.0.1:%d", free_port());
 	else if (c->ivc_via && !strcmp(c->ivc_via, "xen"))
 		snprintf(p->addr, sizeof(p->addr), "xen:ivc-bench-%d-%u", (int)getpid(), seq++);
@@ -141,6 +141,12 @@ static void ep_options(const struct bench_xport *x, const struct bx_cfg *c,
 	o->mode = c->mode;
 	o->spin_max_ns = c->spin_max_ns;
 	o->flags |= (x == &bx_ivc_inline ? IVC_OPT_INLINE : 0) | c->ivc_flags;
+	/* --via tcp-lazy: both ends report consumption lazily. */
+	if (c->ivc_via && !strcmp(c->ivc_via, "tcp-lazy")) {
+		static const struct ivc_tcp_options lazy = { .flags = IVC_TCP_LAZY_RETURNS };
+
+		o->tcp = &lazy;
+	}
 }
 
 /* The initiator's channel: accepted from the forked peer, or (split mode)

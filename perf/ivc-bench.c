@@ -83,7 +83,8 @@ static void usage(FILE *f)
 "      --via SCHEME       the ivc transports' channels: shm (default); xen (a\n"
 "                         service of the local Xen domain: run it in a\n"
 "                         domain that has /dev/xen, see docs/xen.md); or tcp\n"
-"                         (127.0.0.1: compare with the raw `tcp` baseline)\n"
+"                         (127.0.0.1: compare with the raw `tcp` baseline);\n"
+"                         or tcp-lazy (tcp with IVC_TCP_LAZY_RETURNS)\n"
 "  ivc channel geometry: --slots N --buf-size N --buf-count N\n"
 "      --spin-max-ns N    adaptive mode's spin bound\n"
 "      --inline           IVC_OPT_INLINE on every ivc channel\n"
@@ -502,8 +503,9 @@ static int cmd_run(enum cmd cmd, int argc, char **argv)
 		case OPT_QUICK: o.quick = true; break;
 		case OPT_NO_PROGRESS: o.no_progress = true; break;
 		case OPT_VIA:
-			if (strcmp(optarg, "shm") && strcmp(optarg, "xen") && strcmp(optarg, "tcp"))
-				bench_die("--via: shm, xen or tcp");
+			if (strcmp(optarg, "shm") && strcmp(optarg, "xen") && strcmp(optarg, "tcp") &&
+			    strcmp(optarg, "tcp-lazy"))
+				bench_die("--via: shm, xen, tcp or tcp-lazy");
 			p.base.ivc_via = optarg;
 			break;
 		case OPT_CONNECT: o.connect = optarg; break;

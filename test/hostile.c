@@ -90,7 +90,7 @@ static void tcp_dump(struct ivc_channel *ch)
 	unsigned char *own = ch->xp->tx_region, *mir = ch->xp->rx_region;
 	uint64_t end = t_now_ns() + 2000000000ull;
 
-	while (ivc_tcp_push(ch->xp) == 1 && t_now_ns() < end) {
+	while (ivc_tcp_push(ch->xp, IVC_PUSH_ALL) == 1 && t_now_ns() < end) {
 		struct pollfd p = { t->sock, POLLOUT, 0 };
 
 		(void)poll(&p, 1, 10);

@@ -264,6 +264,8 @@ static void xen_keys(void)
 	CHECK_ERR(ivc_net_xen_entry_parse("/net-4-0a090001-7000", &a, &d, &w), -EPROTO);
 	CHECK_ERR(ivc_net_xen_entry_parse("3", &a, &d, &w), -EPROTO);
 	CHECK_ERR(ivc_net_xen_entry_parse("-3/net-4-0a090001-7000", &a, &d, &w), -EPROTO);
+	CHECK_ERR(ivc_net_xen_entry_parse("03/net-4-0a090001-7000", &a, &d, &w), -EPROTO);
+	CHECK_EQ(ivc_net_xen_entry_parse("0/net-4-0a090001-7000", &a, &d, &w), 0);
 	ivc_net_xen_target(3, &a, 1, t, sizeof(t));
 	CHECK_STR_EQ(t, "xen:3/net-4-00000000-7000");
 	ivc_net_xen_target(3, &a, 0, t, sizeof(t));

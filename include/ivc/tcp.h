@@ -21,6 +21,16 @@ extern "C" {
 
 /** Most networks one tcp listener may allow (ivc_tcp_options.n_allow). */
 #define IVC_TCP_MAX_ALLOW 256u
+/** ivc_tcp_options.flags: this end tells the peer what it consumed
+ *  (ring slots it read, buffers it released) lazily: with its next send,
+ *  when it has nothing to do (before it waits, ivc_arm()), or once a
+ *  quarter of the ring or of the peer's buffers waits to be told; not at
+ *  once.  One system call per round trip instead of two or three; the price
+ *  is that the peer sees room and buffers come back later than over shm
+ *  (while this end is busy elsewhere), and that ivc_tx_in_flight() on its
+ *  side counts them a while longer (docs/tcp.md). */
+#define IVC_TCP_LAZY_RETURNS 1u
+
 /** Shortest and longest pre-shared key (ivc_tcp_options.psk_len), bytes. */
 #define IVC_TCP_PSK_MIN 16u
 #define IVC_TCP_PSK_MAX 256u
@@ -46,6 +56,8 @@ extern "C" {
  *            build without nettle (nettle-dev) gives -EAFNOSUPPORT.
  * @psk_len:  its length, IVC_TCP_PSK_MIN to IVC_TCP_PSK_MAX bytes (-EINVAL
  *            otherwise, or without @psk).
+ * @flags:    IVC_TCP_LAZY_RETURNS or 0 (other bits: -EINVAL).  It took the
+ *            room of a reserved word: a program built before leaves it 0.
  * @reserved: must be zero.
  */
 struct ivc_tcp_options {
@@ -53,7 +65,8 @@ struct ivc_tcp_options {
 	size_t n_allow;
 	const void *psk;
 	size_t psk_len;
-	uint64_t reserved[8];
+	uint64_t flags;
+	uint64_t reserved[7];
 };
 
 #ifdef __cplusplus

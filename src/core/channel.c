@@ -241,7 +241,7 @@ int ivc_channel_fetch(struct ivc_channel *ch, uint32_t want)
 		return ivc_channel_break(ch, r);
 	ivc_channel_rx_moved(ch, before);
 	if (ch->rx.cons != before)
-		ivc_channel_published(ch);
+		ivc_channel_consumed(ch);
 	return r;
 }
 

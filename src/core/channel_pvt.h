@@ -99,7 +99,14 @@ int ivc_channel_check_peer(struct ivc_channel *ch);
 static inline void ivc_channel_published(struct ivc_channel *ch)
 {
 	if (__builtin_expect(ch->copied, 0))
-		(void)ch->xp->ops->push(ch->xp);
+		(void)ch->xp->ops->push(ch->xp, IVC_PUSH_ALL);
+}
+/* The same after this side only consumed (read slots, released buffers):
+ * a lazy tcp end may tell the peer later (IVC_TCP_LAZY_RETURNS). */
+static inline void ivc_channel_consumed(struct ivc_channel *ch)
+{
+	if (__builtin_expect(ch->copied, 0))
+		(void)ch->xp->ops->push(ch->xp, IVC_PUSH_RETURNS);
 }
 int ivc_channel_pull(struct ivc_channel *ch, unsigned self);
 /* After a send: wait until what was pushed has left this host, within

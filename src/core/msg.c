@@ -210,7 +210,7 @@ IVC_PUBLIC ssize_t ivc_recv(struct ivc_channel *ch, void *data, size_t cap,
 	if (len < 0 || (uint64_t)len > cap) {
 		/* What was staged is consumed: tcp tells the peer now (the
 		 * release in recv_copy() does it otherwise). */
-		ivc_channel_published(ch);
+		ivc_channel_consumed(ch);
 		return len < 0 ? len : -EMSGSIZE;
 	}
 	return recv_copy(ch, data, nb);

@@ -20,6 +20,12 @@ enum ivc_bell { IVC_BELL_RX = 0, IVC_BELL_TX = 1 };
 
 struct ivc_xport;
 
+/* Why a copying transport is asked to push (struct ivc_xport_ops.push). */
+enum ivc_push_how {
+	IVC_PUSH_ALL = 0,     /* a send, an idle probe, a close: everything */
+	IVC_PUSH_RETURNS = 1, /* only consumption to report: may wait */
+};
+
 struct ivc_xport_ops {
 	const char *name;
 	/* Wake the peer's @bell.  Return 0 or -errno (the peer is gone). */
@@ -33,13 +39,15 @@ struct ivc_xport_ops {
 	void (*destroy)(struct ivc_xport *x);
 	/* A transport without shared memory (tcp) copies what each side
 	 * writes to the other's memory; NULL for the others.  push: send
-	 * what changed, never blocking: 0 all sent, 1 some
+	 * what changed (@how: IVC_PUSH_RETURNS after this side consumed,
+	 * which a lazy end may keep back; IVC_PUSH_ALL otherwise), never
+	 * blocking: 0 all sent, 1 some
 	 * waits for room, or -errno.  pull: read and apply what came, never
 	 * blocking, waking the sleepers of bells not in @self (1 << bell):
 	 * 0, -ECONNRESET (no more will come), -EPROTO.  drain: wait until
 	 * what was pushed has left this host, at most until @deadline
 	 * (ivc_now_ns() clock): 0, -ETIMEDOUT, -ECONNRESET. */
-	int (*push)(struct ivc_xport *x);
+	int (*push)(struct ivc_xport *x, enum ivc_push_how how);
 	int (*pull)(struct ivc_xport *x, unsigned self);
 	int (*drain)(struct ivc_xport *x, uint64_t deadline);
 };

@@ -87,7 +87,7 @@ IVC_PUBLIC int ivc_tx_send(struct ivc_channel *ch, const struct ivc_buf *bufs,
 	if (ivc_lane_tx_need_bell(&ch->tx))
 		ivc_channel_ring(ch, IVC_BELL_RX, &ch->txs);
 	if (ch->copied) {
-		(void)ch->xp->ops->push(ch->xp);
+		(void)ch->xp->ops->push(ch->xp, IVC_PUSH_ALL);
 		ivc_channel_sent(ch, timeout_ms);
 	}
 	return r;
@@ -141,7 +141,7 @@ static int rx_take_then_poll(struct ivc_channel *ch, struct ivc_buf *bufs,
 	if (r > 0 && ivc_lane_rx_need_bell(&ch->rx))
 		ivc_channel_ring(ch, IVC_BELL_TX, &ch->rxs);
 	if (r > 0)
-		ivc_channel_published(ch);
+		ivc_channel_consumed(ch);
 	return (int)k + r;
 }
 
@@ -168,7 +168,7 @@ IVC_PUBLIC int ivc_rx_burst(struct ivc_channel *ch, struct ivc_buf *bufs,
 		if (r > 0) {
 			if (ivc_lane_rx_need_bell(&ch->rx))
 				ivc_channel_ring(ch, IVC_BELL_TX, &ch->rxs);
-			ivc_channel_published(ch);
+			ivc_channel_consumed(ch);
 			return r;
 		}
 		if (r < 0)
@@ -202,6 +202,6 @@ IVC_PUBLIC int ivc_rx_release(struct ivc_channel *ch, const struct ivc_buf *bufs
 		return 0;
 	if (ivc_lane_rx_need_bell(&ch->rx))
 		ivc_channel_ring(ch, IVC_BELL_TX, &ch->rxs);
-	ivc_channel_published(ch);
+	ivc_channel_consumed(ch);
 	return 0;
 }

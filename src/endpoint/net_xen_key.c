@@ -83,7 +83,8 @@ int ivc_net_xen_entry_parse(const char *v, const struct net_xen_addr *a, uint32_
 	unsigned long d;
 	char *end;
 
-	if (*v < '0' || *v > '9')
+	/* Decimal, no sign, no leading zero: one spelling per entry. */
+	if (*v < '0' || *v > '9' || (v[0] == '0' && v[1] != '/'))
 		return -EPROTO;
 	d = strtoul(v, &end, 10);
 	/* DOMID_FIRST_RESERVED: no domain has an id at or above it. */

@@ -98,6 +98,7 @@ struct tcp_opts {
 	size_t n_allow;
 	unsigned char *psk;    /* our own copy, or NULL */
 	size_t psk_len;
+	int lazy;              /* IVC_TCP_LAZY_RETURNS */
 };
 
 /* Push's state: what of our lanes has gone out, and the batch going now.
@@ -138,6 +139,7 @@ struct tcp_xport {
 	int end;            /* 0, -ECONNRESET, -EPROTO (atomic) */
 	uint64_t pushes;    /* pushes done (atomic; see tcp_wire.c) */
 	int eps[3];         /* the channel's epoll sets watching @sock */
+	int lazy;           /* report consumption lazily (IVC_TCP_LAZY_RETURNS) */
 };
 
 /* ---- tcp_addr.c ---- */
@@ -229,7 +231,7 @@ int ivc_tcp_wire_init(struct tcp_xport *t);
 void ivc_tcp_wire_fini(struct tcp_xport *t);
 /* Send what changed in our lanes.  Return: 0 (all out), 1
  * (some waits for room in the socket), -ECONNRESET. */
-int ivc_tcp_push(struct ivc_xport *x);
+int ivc_tcp_push(struct ivc_xport *x, enum ivc_push_how how);
 /* Read and apply what came, at most IVC_TCP_PULL_MAX bytes, then go on
  * with output that waited.  @self: the bells (1 << IVC_BELL_*) of the
  * caller's own side, which is not woken.  Return: 0, -ECONNRESET (the

@@ -224,12 +224,31 @@ static int push_locked(struct tcp_xport *t)
 	}
 }
 
-int ivc_tcp_push(struct ivc_xport *x)
+/* A lazy end keeps back what it consumed until a quarter of the ring or
+ * of the peer's buffers waits to be told (the peer's sender keeps going
+ * meanwhile), or until it sends or has nothing to do (IVC_PUSH_ALL).
+ * Under out.mu. */
+static int keep_back(const struct tcp_xport *t)
+{
+	const struct ivc_lane_rx_hot *h =
+		(const void *)((unsigned char *)t->x.rx_region + IVC_OFF_RX_HOT);
+	uint32_t cons = IVC_LOAD(&h->desc_cons) - t->out.cons;
+	uint32_t ret = IVC_LOAD(&h->ret_prod) - t->out.ret;
+
+	return cons <= t->rxg.slots / 4 && ret <= t->rxg.buf_count / 4 &&
+	       !t->out.n && !t->out.want_out;
+}
+
+int ivc_tcp_push(struct ivc_xport *x, enum ivc_push_how how)
 {
 	struct tcp_xport *t = (struct tcp_xport *)x;
 	int r;
 
 	pthread_mutex_lock(&t->out.mu);
+	if (how == IVC_PUSH_RETURNS && t->lazy && keep_back(t)) {
+		pthread_mutex_unlock(&t->out.mu);
+		return 0;
+	}
 	r = push_locked(t);
 	want_out(t, r == 1);
 	pthread_mutex_unlock(&t->out.mu);
@@ -483,7 +502,7 @@ int ivc_tcp_pull(struct ivc_xport *x, unsigned self)
 	pthread_mutex_unlock(&t->in.mu);
 	wake_others(t, woke, self);
 	if (IVC_LOAD(&t->out.want_out))
-		(void)ivc_tcp_push(x);
+		(void)ivc_tcp_push(x, IVC_PUSH_ALL);
 	return r;
 }
 
@@ -497,7 +516,7 @@ int ivc_tcp_drain(struct ivc_xport *x, uint64_t deadline)
 
 	for (;;) {
 		struct pollfd p = { t->sock, POLLIN | POLLOUT, 0 };
-		int r = ivc_tcp_push(x), n;
+		int r = ivc_tcp_push(x, IVC_PUSH_ALL), n;
 
 		if (r < 0)
 			return r;

@@ -96,6 +96,7 @@ int ivc_tcp_xport_new(const struct tcp_opts *o, struct tcp_xport **out)
 	t->x.watch_ep[0] = t->x.watch_ep[1] = t->x.watch_ep[2] = -1;
 	t->sock = -1;
 	t->txg = o->txg;
+	t->lazy = o->lazy;
 	r = ivc_bells_make(t->x.bell_fd);
 	if (!r) {
 		t->x.tx_region = lane_make(&o->txg, IVC_IDX_START);
