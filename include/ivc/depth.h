@@ -59,6 +59,10 @@ int ivc_tx_bufs_free(struct ivc_channel *ch);
  * Once the peer has died (-ECONNRESET), these are the messages it never
  * received: lost with it.  (Buffers it had received but not yet released
  * are not counted: whether it acted on them is the application's to know.)
+ * Over tcp the count is what the peer reported: one with
+ * IVC_TCP_LAZY_RETURNS (<ivc/tcp.h>) reports late, so the count stays
+ * higher meanwhile, and after its death may include messages it had
+ * received.
  *
  * Return: 0..slots; -EPROTO; -EINVAL.
  */
