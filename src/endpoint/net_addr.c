@@ -170,20 +170,27 @@ void ivc_net_reg_forget_xen(const struct net_xen_addr *a)
 	ivc_net_reg_forget(&k);
 }
 
+void ivc_net_key(const struct sockaddr_storage *ss, struct net_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = ss->ss_family;
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+
+		memcpy(k->addr, &a->sin6_addr, 16);
+		k->port = ntohs(a->sin6_port);
+	} else {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+
+		memcpy(k->addr, &a->sin_addr, 4);
+		k->port = ntohs(a->sin_port);
+	}
+}
+
 void ivc_net_xen_addr_of(const struct sockaddr_storage *ss, struct net_xen_addr *a)
 {
-	memset(a, 0, sizeof(*a));
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)ss;
+	struct net_key k;
 
-		a->family = 6;
-		memcpy(a->addr, &v6->sin6_addr, 16);
-		a->port = ntohs(v6->sin6_port);
-	} else {
-		const struct sockaddr_in *v4 = (const struct sockaddr_in *)ss;
-
-		a->family = 4;
-		memcpy(a->addr, &v4->sin_addr, 4);
-		a->port = ntohs(v4->sin_port);
-	}
+	ivc_net_key(ss, &k);
+	ivc_net_key_to_xen(&k, a);
 }

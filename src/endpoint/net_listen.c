@@ -24,7 +24,7 @@
 struct net_listener {
 	struct ivc_listener l; /* first: the public handle */
 	struct ivc_listener *tcp, *shm, *xen; /* xen: NULL when not asked for */
-	int ep;                /* both listeners' descriptors */
+	int ep;                /* the sub-listeners' descriptors */
 	struct net_key key;    /* the bound address, in the registry */
 	int registered;
 };

@@ -112,22 +112,6 @@ static int key_match(struct cds_lfht_node *n, const void *key)
 	return !memcmp(&r->key, key, sizeof(r->key));
 }
 
-void ivc_net_key(const struct sockaddr_storage *ss, struct net_key *k)
-{
-	memset(k, 0, sizeof(*k));
-	k->family = ss->ss_family;
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
-
-		memcpy(k->addr, &a->sin6_addr, 16);
-		k->port = ntohs(a->sin6_port);
-	} else {
-		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
-
-		memcpy(k->addr, &a->sin_addr, 4);
-		k->port = ntohs(a->sin_port);
-	}
-}
 
 int ivc_net_reg_get(const struct net_key *k, unsigned *which)
 {
@@ -269,14 +253,6 @@ void ivc_net_reg_forget_kinds(int seen_mask)
 }
 
 #else /* !IVC_HAVE_URCU: no registry, every connect looks afresh */
-
-#include <string.h>
-
-void ivc_net_key(const struct sockaddr_storage *ss, struct net_key *k)
-{
-	(void)ss;
-	memset(k, 0, sizeof(*k));
-}
 
 int ivc_net_reg_get(const struct net_key *k, unsigned *which)
 {
