@@ -8,7 +8,8 @@
 # usage: perf/bench_ab.sh BEFORE/ivc-bench AFTER/ivc-bench
 #
 # Environment: SIZES ["64 64k"], MODES ["poll adaptive"], CPUS ["0,1"],
-# REPEAT [5], TIME [0.5] seconds a point.  Round trips: the p50 in us
+# REPEAT [5], TIME [0.5] seconds a point, VIA [""] (ivc-bench --via: e.g.
+# tcp or tcp-lazy), BENCHES ["pingpong stream"].  Round trips: the p50 in us
 # (lower is better); streams: M messages/s with bursts of 32, the reader
 # touching every byte (higher is better).  Asserts nothing.
 set -uo pipefail
@@ -24,11 +25,14 @@ MODES=${MODES:-poll adaptive}
 CPUS=${CPUS:-0,1}
 REPEAT=${REPEAT:-5}
 TIME=${TIME:-0.5}
+VIA=${VIA:-}
+BENCHES=${BENCHES:-pingpong stream}
 
 # One figure from one run of BIN: BENCH MODE SIZE.
 figure() {
 	local bin=$1 bench=$2 mode=$3 size=$4 extra=()
 	[ "$bench" = stream ] && extra=(-b 32 --touch yes)
+	[ -n "$VIA" ] && extra+=(--via "$VIA")
 	"$bin" "$bench" -x ivc -m "$mode" -s "$size" -t "$TIME" -c "$CPUS" \
 		"${extra[@]}" --csv --no-progress 2>/dev/null |
 		awk -F, -v b="$bench" 'NR > 1 && $5 == "ivc" {
@@ -42,7 +46,7 @@ median() { sort -g | awk '{ v[NR] = $1 } END {
 
 echo "| bench | mode | size | before | after | after/before | unit |"
 echo "|---|---|---|---|---|---|---|"
-for bench in pingpong stream; do
+for bench in $BENCHES; do
 	for mode in $MODES; do
 		for size in $SIZES; do
 			b=() a=()

@@ -64,6 +64,14 @@
 #define IVC_TCP_IOV 256u
 /* Payload bytes after which a batch is closed (it goes out in one call). */
 #define IVC_TCP_BATCH_BYTES (1u << 20)
+/* Frames of one batch: each has a header, copied into the batch's stage. */
+#define IVC_TCP_FRAMES (IVC_TCP_IOV / 2)
+/* Payloads up to this long are copied into the stage beside their header,
+ * so that a burst of small messages is one iovec: the kernel's cost per
+ * iovec, not per byte, is what bounds a stream of small messages. */
+#define IVC_TCP_COPY_MAX 2048u
+/* The stage: every header of a batch, and small payloads while they fit. */
+#define IVC_TCP_STAGE (64u << 10)
 
 /* A frame's header (little-endian on the wire). */
 struct tcp_frame {
@@ -110,10 +118,12 @@ struct tcp_out {
 	uint32_t ret;     /* the mirror's ret_prod as last sent */
 	uint32_t closed;  /* our closed flag was sent */
 	struct iovec iov[IVC_TCP_IOV];
-	struct tcp_frame hdr[IVC_TCP_IOV / 2];
+	unsigned char *stage; /* IVC_TCP_STAGE bytes: headers, small bodies */
+	uint32_t staged;  /* bytes of the stage in the batch */
 	uint32_t hot[2];  /* the desc_cons/ret_prod pair being sent */
 	uint32_t one;     /* the closed flag being sent */
 	unsigned n, i;    /* iovecs in the batch, first not fully sent */
+	unsigned frames;  /* frames in the batch */
 	int want_out;     /* EPOLLOUT is on in the channel's sets */
 };
 

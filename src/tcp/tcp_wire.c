@@ -29,12 +29,13 @@ int ivc_tcp_wire_init(struct tcp_xport *t)
 	const struct ivc_lane_rx_hot *h =
 		(const void *)((unsigned char *)t->x.rx_region + IVC_OFF_RX_HOT);
 
-	t->in.buf = mmap(NULL, IVC_TCP_IN_CAP, PROT_READ | PROT_WRITE,
+	t->in.buf = mmap(NULL, IVC_TCP_IN_CAP + IVC_TCP_STAGE, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (t->in.buf == MAP_FAILED) {
 		t->in.buf = NULL;
 		return -ENOMEM;
 	}
+	t->out.stage = t->in.buf + IVC_TCP_IN_CAP;
 	t->out.prod = IVC_IDX_START;
 	t->out.cons = IVC_LOAD(&h->desc_cons);
 	t->out.ret = IVC_LOAD(&h->ret_prod);
@@ -47,24 +48,58 @@ void ivc_tcp_wire_fini(struct tcp_xport *t)
 {
 	if (!t->in.buf)
 		return;
-	munmap(t->in.buf, IVC_TCP_IN_CAP);
+	munmap(t->in.buf, IVC_TCP_IN_CAP + IVC_TCP_STAGE);
 	pthread_mutex_destroy(&t->out.mu);
 	pthread_mutex_destroy(&t->in.mu);
 }
 
 /* ---- push ---- */
 
+/* Copy @len bytes to the stage, extending the batch's last iovec when it
+ * ends where they go (the stage fills in order). */
+static void stage_bytes(struct tcp_out *o, const void *p, uint32_t len)
+{
+	unsigned char *at = o->stage + o->staged;
+	struct iovec *last = o->n ? &o->iov[o->n - 1] : NULL;
+
+	memcpy(at, p, len);
+	o->staged += len;
+	if (last && (unsigned char *)last->iov_base + last->iov_len == at)
+		last->iov_len += len;
+	else
+		o->iov[o->n++] = (struct iovec){ at, len };
+}
+
+/* A small body goes into the stage if the headers the batch may still
+ * add keep their room there. */
+static int fits_stage(const struct tcp_out *o, uint32_t len)
+{
+	return len <= IVC_TCP_COPY_MAX &&
+	       o->staged + len + IVC_TCP_FRAMES * sizeof(struct tcp_frame) <=
+		       IVC_TCP_STAGE;
+}
+
+/* A frame: its header in the stage, its body copied beside it when small,
+ * else an iovec pointing at it (it stays put until the peer has it). */
 static void add(struct tcp_out *o, uint16_t kind, uint64_t off, const void *p,
 		uint32_t len)
 {
-	struct tcp_frame *h = &o->hdr[o->n / 2];
+	struct tcp_frame h = {
+		.len = htole32(len), .kind = htole16(kind), .off = htole64(off),
+	};
 
-	h->len = htole32(len);
-	h->kind = htole16(kind);
-	h->zero = 0;
-	h->off = htole64(off);
-	o->iov[o->n++] = (struct iovec){ h, sizeof(*h) };
-	o->iov[o->n++] = (struct iovec){ (void *)p, len };
+	stage_bytes(o, &h, sizeof(h));
+	o->frames++;
+	if (fits_stage(o, len))
+		stage_bytes(o, p, len);
+	else
+		o->iov[o->n++] = (struct iovec){ (void *)p, len };
+}
+
+/* Room for @frames more frames in the batch. */
+static int batch_room(const struct tcp_out *o, unsigned frames)
+{
+	return o->n + 2 * frames <= IVC_TCP_IOV && o->frames + frames <= IVC_TCP_FRAMES;
 }
 
 /* The peer's lane as our receiving side changed it: the return ring, then
@@ -109,7 +144,7 @@ static int build_run(struct tcp_xport *t, uint64_t *bytes, int *all)
 	unsigned char *b = t->x.tx_region;
 	uint32_t at = o->prod & (g->slots - 1), n = 0;
 
-	while (at + n < g->slots && o->n + 4 <= IVC_TCP_IOV &&
+	while (at + n < g->slots && batch_room(o, 2) &&
 	       *bytes < IVC_TCP_BATCH_BYTES) {
 		struct ivc_desc *d = ivc_desc_at(b + g->desc_off, g->desc_size, at + n);
 		uint32_t len, buf;
@@ -151,7 +186,7 @@ static void build_mine(struct tcp_xport *t)
 
 	while (build_run(t, &bytes, &all))
 		;
-	if (all && closed && !o->closed && o->n + 2 <= IVC_TCP_IOV) {
+	if (all && closed && !o->closed && batch_room(o, 1)) {
 		o->one = 1;
 		o->closed = 1;
 		add(o, TCP_MINE, OFF_CLOSED, &o->one, sizeof(o->one));
@@ -186,7 +221,8 @@ static int flush(struct tcp_xport *t)
 			}
 		}
 	}
-	o->n = o->i = 0;
+	o->n = o->i = o->frames = 0;
+	o->staged = 0;
 	return 0;
 }
 
