@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fi/fi_cq_wait.c - how a blocking CQ read waits: progress in a short
+ * spin (a reply often comes within microseconds), then sleep in poll(2) on
+ * the descriptors of every channel that could bring something - armed
+ * first, so the peer rings - and on the acceptors' notifications.  An
+ * idle rank therefore costs no CPU (issue 18: ranks spinning at 100%).
+ *
+ * On a locking domain (FI_THREAD_SAFE and the like) the sleep happens
+ * outside the domain's lock, so that other threads go on sending and
+ * reading meanwhile.  A completion they queue may then come from no
+ * descriptor the sleeper watches (a send written at once, a receive
+ * matched to a message already here), so the CQ has an eventfd of its own
+ * that ivcfi_cq_write() rings while anyone sleeps on it.  A channel
+ * another thread closes while we poll its descriptor only makes the sleep
+ * end early (POLLNVAL) or late by the timeout; its failure is a
+ * completion, and that rings wake_fd.
+ */
+#include <poll.h>
+#include <stdint.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fi/fi_pvt.h"
+
+/* The spin before sleeping, as ivc's own adaptive default. */
+#define IVCFI_SPIN_NS 50000L
+/* Descriptors one sleep watches; beyond, the sleep is cut short. */
+#define IVCFI_WAIT_FDS 256
+
+static long elapsed_ns(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000000000L + (t.tv_nsec - t0->tv_nsec);
+}
+
+static bool cq_has_work(const struct ivcfi_cq *cq)
+{
+	return cq->count || cq->err_head;
+}
+
+int ivcfi_cq_wake_init(struct ivcfi_cq *cq)
+{
+	cq->wake_fd = -1;
+	if (!cq->dom->locking)
+		return 0;
+	cq->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	return cq->wake_fd < 0 ? -FI_ENOMEM : 0;
+}
+
+void ivcfi_cq_wake_fini(struct ivcfi_cq *cq)
+{
+	if (cq->wake_fd >= 0)
+		close(cq->wake_fd);
+	cq->wake_fd = -1;
+}
+
+void ivcfi_cq_wake(struct ivcfi_cq *cq)
+{
+	/* sleepers is only ever non-zero on a locking domain, and read under
+	 * the lock, like every write to the CQ. */
+	if (!cq->sleepers)
+		return;
+	uint64_t one = 1;
+	ssize_t w = write(cq->wake_fd, &one, sizeof(one));
+	(void)w; /* a full counter still polls readable */
+}
+
+/* Returns true when something completed during the spin.  Between rounds
+ * the lock is let go, so that a spinning reader does not shut out the
+ * threads that would bring what it waits for. */
+static bool spin(struct ivcfi_cq *cq)
+{
+	struct timespec t0;
+	bool first = true;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		if (!first) {
+			ivcfi_unlock(cq->dom);
+			ivcfi_lock(cq->dom);
+		}
+		first = false;
+		ivcfi_cq_progress(cq);
+		if (cq_has_work(cq))
+			return true;
+	} while (elapsed_ns(&t0) < IVCFI_SPIN_NS);
+	return false;
+}
+
+/* Sleep in poll(2) with the lock let go.  Counted among the CQ's sleepers
+ * from before the lock is dropped, so a completion written after that
+ * rings wake_fd.  The last sleeper out clears it: earlier ones leave it
+ * set, or a sleeper still on its way into poll(2) would miss the ring. */
+static void sleep_unlocked(struct ivcfi_cq *cq, struct pollfd *fds, int n,
+			   int timeout_ms)
+{
+	cq->sleepers++;
+	ivcfi_unlock(cq->dom);
+	poll(fds, (nfds_t)n, timeout_ms);
+	ivcfi_lock(cq->dom);
+	if (--cq->sleepers == 0) {
+		uint64_t v;
+		ssize_t r = read(cq->wake_fd, &v, sizeof(v));
+		(void)r; /* EAGAIN: nobody rang */
+	}
+}
+
+void ivcfi_cq_sleep(struct ivcfi_cq *cq, int timeout_ms)
+{
+	struct pollfd fds[IVCFI_WAIT_FDS];
+	int n = 0;
+
+	if (spin(cq))
+		return;
+	if (cq->wake_fd >= 0) {
+		fds[n].fd = cq->wake_fd;
+		fds[n].events = POLLIN;
+		fds[n++].revents = 0;
+	}
+	for (size_t i = 0; i < cq->n_eps; i++) {
+		int k = ivcfi_ep_wait_fds(cq->eps[i], fds + n, IVCFI_WAIT_FDS - n);
+		if (k < 0)
+			return; /* armed too late: something is ready */
+		n += k;
+		if (n == IVCFI_WAIT_FDS && (timeout_ms < 0 || timeout_ms > 1))
+			timeout_ms = 1; /* not all watched: look again soon */
+	}
+	if (cq->wake_fd >= 0)
+		sleep_unlocked(cq, fds, n, timeout_ms);
+	else
+		poll(fds, (nfds_t)n, timeout_ms);
+}

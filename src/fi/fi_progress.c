@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fi/fi_progress.c - manual progress for one endpoint, run by CQ reads and
+ * data calls: adopt the channels the acceptor took, read every inbound
+ * channel without waiting, push the queued sends.  And what a blocking
+ * read sleeps on when progress found nothing.
+ */
+#include <stdlib.h>
+
+#include "fi/fi_pvt.h"
+
+static void adopt_channels(struct ivcfi_ep *ep)
+{
+	struct ivc_channel **chs;
+	size_t n = ivcfi_acceptor_take(&ep->acc, &chs);
+
+	for (size_t i = 0; i < n; i++) {
+		struct ivcfi_inpeer *in = calloc(1, sizeof(*in));
+		if (!in) {
+			ivc_close(chs[i]);
+			continue;
+		}
+		in->ch = chs[i];
+		in->src = FI_ADDR_NOTAVAIL;
+		ivcfi_list_append(&ep->inpeers, &in->link);
+	}
+	free(chs);
+}
+
+void ivcfi_ep_progress(struct ivcfi_ep *ep)
+{
+	if (!ep->enabled)
+		return;
+	adopt_channels(ep);
+	for (struct ivcfi_list *l = ep->inpeers.next; l != &ep->inpeers; l = l->next)
+		ivcfi_rx_channel(ep, ivcfi_container(l, struct ivcfi_inpeer, link));
+	ivcfi_tx_progress(ep);
+}
+
+/* Arm @ch for @ev and add its descriptor; false if it is ready already. */
+static bool add_channel(struct ivc_channel *ch, unsigned ev, struct pollfd *fd)
+{
+	if (ivc_arm(ch, ev) != 0)
+		return false; /* ready, or broken: progress will see it */
+	fd->fd = ivc_fd(ch);
+	fd->events = POLLIN;
+	fd->revents = 0;
+	return true;
+}
+
+int ivcfi_ep_wait_fds(struct ivcfi_ep *ep, struct pollfd *fds, int max)
+{
+	int n = 0;
+
+	if (!ep->enabled || max < 1)
+		return 0;
+	if (!ivcfi_acceptor_arm(&ep->acc))
+		return -1; /* a channel waits to be adopted */
+	fds[n].fd = ep->acc.notify_fd;
+	fds[n].events = POLLIN;
+	fds[n++].revents = 0;
+	for (struct ivcfi_list *l = ep->inpeers.next; l != &ep->inpeers && n < max;
+	     l = l->next) {
+		struct ivcfi_inpeer *in = ivcfi_container(l, struct ivcfi_inpeer, link);
+		/* A channel held back by the unexpected bound is not read, so
+		 * not waited for either. */
+		if (!in->ch || in->unexp_bytes >= IVCFI_UNEXP_MAX)
+			continue;
+		if (!add_channel(in->ch, IVC_EV_RX, &fds[n]))
+			return -1;
+		n++;
+	}
+	for (struct ivcfi_list *l = ep->busy.next; l != &ep->busy && n < max;
+	     l = l->next) {
+		struct ivcfi_outpeer *op = ivcfi_container(l, struct ivcfi_outpeer, busy);
+		if (!add_channel(op->ch, IVC_EV_TX, &fds[n]))
+			return -1;
+		n++;
+	}
+	return n;
+}

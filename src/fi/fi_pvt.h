@@ -1,0 +1,479 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fi/fi_pvt.h - what the files of the libfabric provider "ivc" share: its
+ * objects, the wire format inside a channel, and the calls between files.
+ *
+ * The provider is built on libfabric's public headers and ivc's public API
+ * only (docs/design.md, "Layers as built"); one header for the whole folder
+ * keeps its include graph a star (test/arch/include_graph.sh), since the
+ * completion queue drives endpoint progress and the endpoint writes
+ * completions.
+ *
+ * Threading: any level up to FI_THREAD_SAFE.  A domain opened for
+ * FI_THREAD_DOMAIN (or unspecified) trusts the application to serialise
+ * its calls and locks nothing; any other level makes every entry point on
+ * the domain and below take the domain's one mutex (ivcfi_lock()), so
+ * progress, matching and the CQs see one caller at a time.  One lock and
+ * not one per object: a CQ read drives progress on every endpoint bound
+ * to it, and progress writes to every CQ, so finer locks would nest.
+ * Entry points take it once and call only unlocked internals; a blocking
+ * CQ read drops it while it sleeps (fi_cq_wait.c).  The other threads are
+ * each endpoint's acceptor (fi_accept.c), which shares nothing but its own
+ * locked hand-over list.
+ */
+#ifndef IVC_FI_PVT_H
+#define IVC_FI_PVT_H
+
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include <rdma/fabric.h>
+#include <rdma/fi_cm.h>
+#include <rdma/fi_domain.h>
+#include <rdma/fi_endpoint.h>
+#include <rdma/fi_eq.h>
+#include <rdma/fi_errno.h>
+#include <rdma/fi_rma.h>
+#include <rdma/fi_tagged.h>
+#include <rdma/providers/fi_prov.h>
+
+#include <ivc/ivc.h>
+
+/* ---- identity and limits -------------------------------------------- */
+
+#define IVCFI_PROV_NAME "ivc"
+#define IVCFI_PROV_VERSION FI_VERSION(0, 1)
+#define IVCFI_API_VERSION FI_VERSION(FI_MAJOR_VERSION, FI_MINOR_VERSION)
+
+/* Queued (not yet written) sends and posted receives per endpoint. */
+#define IVCFI_TX_SIZE 1024u
+#define IVCFI_RX_SIZE 1024u
+#define IVCFI_IOV_LIMIT 4u
+#define IVCFI_INJECT_SIZE 4096u
+/* Messages are fragmented, so the limit is only what a length may say. */
+#define IVCFI_MAX_MSG_SIZE (1ull << 30)
+#define IVCFI_CQ_DATA_SIZE 8u
+/* Unexpected bytes buffered per inbound channel before we stop reading it
+ * (the sender then waits in ivc: back-pressure instead of memory). */
+#define IVCFI_UNEXP_MAX (4u << 20)
+/* Payload bytes per fragment: small enough for the receiver to release
+ * buffers while the sender fills the next one. */
+#define IVCFI_FRAG_MAX (64u << 10)
+/* Most ivc buffers one fragment's chain may take. */
+#define IVCFI_CHAIN_MAX 64u
+
+/* ---- the endpoint's name (fi_getname, fi_av_insert) ------------------- */
+
+#define IVCFI_NAME_MAGIC 0x49564346u /* "IVCF" */
+#define IVCFI_NAME_VERSION 1u
+#define IVCFI_ADDR_MAX 56u
+
+/* Fixed size, so an address vector entry is a plain array element. */
+struct ivcfi_name {
+	uint32_t magic;
+	uint32_t version;
+	char addr[IVCFI_ADDR_MAX]; /* an ivc address, NUL-terminated */
+};
+
+/* Make up a name for a new endpoint (fi_name.c): 0, or -EINVAL (a bad
+ * IVC_FI_HOST). */
+int ivcfi_name_make(struct ivcfi_name *n);
+
+/* ---- wire format inside a channel ---------------------------------- */
+
+enum ivcfi_op {
+	IVCFI_OP_HELLO = 1,  /* first message: the connector's name */
+	IVCFI_OP_MSG = 2,    /* first fragment of an untagged message */
+	IVCFI_OP_TAGGED = 3, /* first fragment of a tagged message */
+	IVCFI_OP_CONT = 4,   /* a later fragment */
+};
+
+#define IVCFI_HF_DATA 0x1u /* the message carries remote CQ data */
+
+/* At the start of the first buffer of every chain (one chain = one ivc
+ * message = one fragment).  A continuation uses the first 16 bytes. */
+struct ivcfi_hdr {
+	uint8_t op;
+	uint8_t flags;
+	uint16_t reserved;
+	uint32_t frag_len;  /* payload bytes in this chain after the header */
+	uint64_t msg_id;
+	uint64_t tag;
+	uint64_t data;
+	uint64_t total_len;
+};
+#define IVCFI_CONT_HDR_LEN 16u
+
+/* ---- an intrusive doubly linked list -------------------------------- */
+
+struct ivcfi_list {
+	struct ivcfi_list *prev, *next;
+};
+
+static inline void ivcfi_list_init(struct ivcfi_list *l)
+{
+	l->prev = l->next = l;
+}
+
+static inline bool ivcfi_list_empty(const struct ivcfi_list *l)
+{
+	return l->next == l;
+}
+
+static inline void ivcfi_list_append(struct ivcfi_list *l, struct ivcfi_list *e)
+{
+	e->prev = l->prev;
+	e->next = l;
+	l->prev->next = e;
+	l->prev = e;
+}
+
+static inline void ivcfi_list_del(struct ivcfi_list *e)
+{
+	e->prev->next = e->next;
+	e->next->prev = e->prev;
+	e->prev = e->next = e;
+}
+
+#define ivcfi_container(ptr, type, member) \
+	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+/* ---- objects ------------------------------------------------------- */
+
+struct ivcfi_fabric {
+	struct fid_fabric fabric;
+	int refs; /* domains and EQs open on it; atomic: domains lock
+		   * only themselves */
+};
+
+struct ivcfi_domain {
+	struct fid_domain domain;
+	struct ivcfi_fabric *fab;
+	int refs; /* AVs, CQs and endpoints open on it */
+	bool locking; /* threading above FI_THREAD_DOMAIN: lock is in use */
+	pthread_mutex_t lock;
+};
+
+/* Around every entry point on @d or an object below it.  A domain the
+ * application serialises pays only the test of a flag that never changes
+ * after fi_domain(). */
+static inline void ivcfi_lock(struct ivcfi_domain *d)
+{
+	if (d->locking)
+		pthread_mutex_lock(&d->lock);
+}
+
+static inline void ivcfi_unlock(struct ivcfi_domain *d)
+{
+	if (d->locking)
+		pthread_mutex_unlock(&d->lock);
+}
+
+struct ivcfi_eq {
+	struct fid_eq eq;
+	struct ivcfi_fabric *fab;
+};
+
+struct ivcfi_av {
+	struct fid_av av;
+	struct ivcfi_domain *dom;
+	enum fi_av_type type;
+	struct ivcfi_name *names; /* indexed by fi_addr */
+	bool *used;
+	size_t count, cap;
+	int refs; /* endpoints bound */
+};
+
+/* A successful completion as kept until read; errors are kept apart. */
+struct ivcfi_cqe {
+	struct fi_cq_tagged_entry e;
+	fi_addr_t src;
+};
+
+struct ivcfi_cqerr {
+	struct ivcfi_cqerr *next;
+	struct fi_cq_err_entry e;
+};
+
+#define IVCFI_CQ_EPS 16u
+
+struct ivcfi_cq {
+	struct fid_cq cq;
+	struct ivcfi_domain *dom;
+	enum fi_cq_format format;
+	struct ivcfi_cqe *ring; /* grows: a completion is never dropped */
+	size_t head, count, cap;
+	struct ivcfi_cqerr *err_head, *err_tail;
+	struct ivcfi_cqerr *err_last; /* handed out by the last readerr */
+	struct ivcfi_ep *eps[IVCFI_CQ_EPS]; /* progressed by reads */
+	size_t n_eps;
+	/* Locking domains only: blocking readers sleeping outside the lock,
+	 * and the eventfd a completion written meanwhile rings to wake them
+	 * (-1 when the domain does not lock: then nobody else can write). */
+	unsigned sleepers;
+	int wake_fd;
+};
+
+/* A posted receive (or one that claimed an unexpected message). */
+struct ivcfi_recv {
+	struct ivcfi_list link;
+	void *context;
+	bool tagged;
+	bool completion; /* write a completion on success */
+	fi_addr_t src;   /* FI_ADDR_UNSPEC: any */
+	uint64_t tag, ignore;
+	struct iovec iov[IVCFI_IOV_LIMIT];
+	size_t iov_count;
+	size_t cap;
+};
+
+/* A message that arrived before its receive; the payload is copied. */
+struct ivcfi_unexp {
+	struct ivcfi_list link;
+	bool tagged, has_data, complete;
+	uint64_t tag, data, total;
+	fi_addr_t src;
+	struct ivcfi_inpeer *in;   /* the channel it came on */
+	struct ivcfi_recv *claimer; /* matched while still arriving */
+	void *claim_ctx;           /* FI_PEEK|FI_CLAIM: the claiming context */
+	bool discard;              /* FI_DISCARD while still arriving */
+	char *buf;
+	size_t len, buf_cap;
+};
+
+/* The message being received on one channel (fragments arrive in a row). */
+struct ivcfi_rxmsg {
+	struct ivcfi_recv *recv;
+	struct ivcfi_unexp *ux;
+	uint64_t msg_id, total, got, tag, data;
+	bool tagged, has_data;
+};
+
+/* A channel a peer connected to us: we only receive on it. */
+struct ivcfi_inpeer {
+	struct ivcfi_list link;
+	struct ivc_channel *ch;
+	struct ivcfi_name name;
+	bool named;   /* its hello came */
+	fi_addr_t src; /* FI_ADDR_NOTAVAIL until found in the AV */
+	int err;      /* ivc's error once broken (-EPIPE: closed in order) */
+	size_t unexp_bytes;
+	bool in_msg, in_chain;
+	uint32_t chain_left;
+	struct ivcfi_rxmsg cur;
+};
+
+/* A send that did not fit at once, or is being written. */
+struct ivcfi_send {
+	struct ivcfi_list link;
+	void *context;
+	uint64_t cq_flags;
+	bool completion;
+	uint8_t op; /* IVCFI_OP_MSG or IVCFI_OP_TAGGED */
+	bool has_data, started;
+	uint64_t tag, data, msg_id, total, sent;
+	struct iovec iov[IVCFI_IOV_LIMIT];
+	size_t iov_count;
+	void *copy; /* inject: our own copy of the payload */
+};
+
+/* The channel we connected to a peer's listener: we only send on it. */
+struct ivcfi_outpeer {
+	struct ivc_channel *ch;
+	int err;
+	size_t buf_size, frag_max;
+	struct ivcfi_list sends; /* FIFO of struct ivcfi_send */
+	struct ivcfi_list busy;  /* in ep->busy while sends is not empty */
+	struct ivc_buf stuck[IVCFI_CHAIN_MAX]; /* a chain sent in part */
+	unsigned stuck_i, stuck_n;
+};
+
+/* Accepts channels in a thread of its own, so that a peer's connect never
+ * waits for this process to call into the provider. */
+struct ivcfi_acceptor {
+	struct ivc_listener *l;
+	pthread_t thread;
+	bool running;
+	int stop_fd;   /* eventfd: tells the thread to end */
+	int notify_fd; /* eventfd: a channel is waiting in the list */
+	pthread_mutex_t lock;
+	unsigned pending; /* atomic: channels in ready (no system call to look) */
+	struct ivc_channel **ready;
+	size_t n_ready, cap_ready;
+};
+
+struct ivcfi_stats {
+	uint64_t tx_msgs, tx_bytes, rx_msgs, rx_bytes;
+};
+
+struct ivcfi_ep {
+	struct fid_ep ep;
+	struct ivcfi_domain *dom;
+	struct ivcfi_av *av;
+	struct ivcfi_cq *tx_cq, *rx_cq;
+	bool tx_selective, rx_selective;
+	uint64_t tx_op_flags, rx_op_flags;
+	bool enabled;
+	bool directed; /* FI_DIRECTED_RECV: receives honour their source */
+	struct ivcfi_name name;
+	struct ivcfi_acceptor acc;
+	struct ivcfi_outpeer **out; /* indexed by fi_addr */
+	size_t n_out;
+	struct ivcfi_list busy;     /* outpeers with queued sends */
+	struct ivcfi_list inpeers;
+	struct ivcfi_list recv_msg, recv_tag;   /* posted receives */
+	struct ivcfi_list unexp_msg, unexp_tag; /* unexpected messages */
+	struct ivcfi_list claimed; /* FI_PEEK|FI_CLAIM'ed, awaiting FI_CLAIM */
+	size_t tx_queued, rx_posted;
+	uint64_t next_msg_id;
+	struct ivcfi_stats stats;
+};
+
+/* ---- fi_stub.c -------------------------------------------------------- */
+
+int ivcfi_no_bind(struct fid *fid, struct fid *bfid, uint64_t flags);
+int ivcfi_no_control(struct fid *fid, int command, void *arg);
+int ivcfi_no_ops_open(struct fid *fid, const char *name, uint64_t flags,
+		      void **ops, void *context);
+
+/* ---- fi_prov.c / fi_info.c ------------------------------------------ */
+
+extern struct fi_provider ivcfi_prov;
+int ivcfi_getinfo(uint32_t version, const char *node, const char *service,
+		  uint64_t flags, const struct fi_info *hints,
+		  struct fi_info **info);
+
+/* ---- fi_fabric.c, fi_domain.c, fi_eq.c ------------------------------ */
+
+int ivcfi_fabric_open(struct fi_fabric_attr *attr, struct fid_fabric **fabric,
+		      void *context);
+int ivcfi_domain_open(struct fid_fabric *fabric, struct fi_info *info,
+		      struct fid_domain **dom, void *context);
+int ivcfi_eq_open(struct fid_fabric *fabric, struct fi_eq_attr *attr,
+		  struct fid_eq **eq, void *context);
+
+/* ---- fi_av.c ------------------------------------------------------- */
+
+int ivcfi_av_open(struct fid_domain *domain, struct fi_av_attr *attr,
+		  struct fid_av **av, void *context);
+/* The name behind @addr, or NULL. */
+const struct ivcfi_name *ivcfi_av_name(const struct ivcfi_av *av, fi_addr_t addr);
+/* The fi_addr of @name in @av, or FI_ADDR_NOTAVAIL. */
+fi_addr_t ivcfi_av_find(const struct ivcfi_av *av, const struct ivcfi_name *name);
+bool ivcfi_name_valid(const struct ivcfi_name *name);
+
+/* ---- fi_cq.c / fi_cq_wait.c ------------------------------------------ */
+
+int ivcfi_cq_open(struct fid_domain *domain, struct fi_cq_attr *attr,
+		  struct fid_cq **cq, void *context);
+int ivcfi_cq_add_ep(struct ivcfi_cq *cq, struct ivcfi_ep *ep);
+void ivcfi_cq_del_ep(struct ivcfi_cq *cq, struct ivcfi_ep *ep);
+int ivcfi_cq_write(struct ivcfi_cq *cq, void *ctx, uint64_t flags, size_t len,
+		   void *buf, uint64_t data, uint64_t tag, fi_addr_t src);
+int ivcfi_cq_write_err(struct ivcfi_cq *cq, void *ctx, uint64_t flags,
+		       size_t len, uint64_t data, uint64_t tag, size_t olen,
+		       int err, int prov_errno);
+/* Run progress on every endpoint bound to @cq. */
+void ivcfi_cq_progress(struct ivcfi_cq *cq);
+/* Block until something may have happened on @cq's endpoints, or
+ * @timeout_ms (< 0: for ever).  Called and returns with the domain's lock
+ * held; it is dropped during the sleep, so the caller must look at the CQ
+ * afresh. */
+void ivcfi_cq_sleep(struct ivcfi_cq *cq, int timeout_ms);
+/* A completion was queued on @cq: wake readers sleeping on it. */
+void ivcfi_cq_wake(struct ivcfi_cq *cq);
+/* The wake eventfd of a CQ on a locking domain: 0 or -FI_E*. */
+int ivcfi_cq_wake_init(struct ivcfi_cq *cq);
+void ivcfi_cq_wake_fini(struct ivcfi_cq *cq);
+
+/* ---- fi_ep.c, fi_ep_ops.c --------------------------------------------- */
+
+int ivcfi_ep_open(struct fid_domain *domain, struct fi_info *info,
+		  struct fid_ep **ep, void *context);
+extern struct fi_ops_msg ivcfi_msg_ops;
+extern struct fi_ops_tagged ivcfi_tagged_ops;
+extern struct fi_ops_cm ivcfi_cm_ops;
+extern struct fi_ops_ep ivcfi_ep_ops;
+extern struct fi_ops_rma ivcfi_rma_ops; /* fi_rma.c: all -FI_ENOSYS */
+
+/* ---- fi_accept.c ----------------------------------------------------- */
+
+int ivcfi_acceptor_start(struct ivcfi_acceptor *acc, const char *addr);
+void ivcfi_acceptor_stop(struct ivcfi_acceptor *acc);
+/* Take the channels accepted so far (caller frees the array). */
+size_t ivcfi_acceptor_take(struct ivcfi_acceptor *acc, struct ivc_channel ***out);
+/* Before sleeping on notify_fd: clear it; false if a channel waits. */
+bool ivcfi_acceptor_arm(struct ivcfi_acceptor *acc);
+
+/* ---- fi_progress.c ---------------------------------------------------- */
+
+void ivcfi_ep_progress(struct ivcfi_ep *ep);
+/* Fill @fds with what to sleep on; returns how many, or -1 when there is
+ * something to do now (do not sleep). */
+int ivcfi_ep_wait_fds(struct ivcfi_ep *ep, struct pollfd *fds, int max);
+
+/* ---- fi_tx.c ---------------------------------------------------------- */
+
+struct ivcfi_send_args {
+	const struct iovec *iov;
+	size_t iov_count;
+	fi_addr_t dest;
+	void *context;
+	uint8_t op;
+	uint64_t tag, data;
+	bool has_data, inject;
+	uint64_t flags; /* the call's flags (FI_COMPLETION, ...) */
+};
+ssize_t ivcfi_send(struct ivcfi_ep *ep, const struct ivcfi_send_args *a);
+/* Push queued sends on every busy channel. */
+void ivcfi_tx_progress(struct ivcfi_ep *ep);
+void ivcfi_outpeer_close(struct ivcfi_ep *ep, struct ivcfi_outpeer *op);
+
+/* ---- fi_rx.c ---------------------------------------------------------- */
+
+/* Read what one inbound channel has; returns messages handled or 0. */
+int ivcfi_rx_channel(struct ivcfi_ep *ep, struct ivcfi_inpeer *in);
+void ivcfi_inpeer_close(struct ivcfi_ep *ep, struct ivcfi_inpeer *in);
+
+/* ---- fi_match.c ------------------------------------------------------- */
+
+struct ivcfi_recv_args {
+	const struct iovec *iov;
+	size_t iov_count;
+	fi_addr_t src;
+	void *context;
+	bool tagged;
+	uint64_t tag, ignore;
+	uint64_t flags;
+};
+ssize_t ivcfi_recv(struct ivcfi_ep *ep, const struct ivcfi_recv_args *a);
+/* A message starts on @in: bind it to a posted receive or queue it. */
+int ivcfi_match_start(struct ivcfi_ep *ep, struct ivcfi_inpeer *in);
+/* The message on @in is whole. */
+void ivcfi_match_finish(struct ivcfi_ep *ep, struct ivcfi_inpeer *in);
+/* @in broke with @err: fail what depended on it. */
+void ivcfi_match_peer_gone(struct ivcfi_ep *ep, struct ivcfi_inpeer *in, int err);
+ssize_t ivcfi_cancel(struct ivcfi_ep *ep, void *context);
+void ivcfi_match_cleanup(struct ivcfi_ep *ep);
+void ivcfi_recv_complete(struct ivcfi_ep *ep, struct ivcfi_recv *r,
+			 uint64_t total, fi_addr_t src, uint64_t tag,
+			 bool has_data, uint64_t data);
+void ivcfi_recv_fail(struct ivcfi_ep *ep, struct ivcfi_recv *r, int err,
+		     int prov_errno);
+
+/* ---- fi_iov.c --------------------------------------------------------- */
+
+size_t ivcfi_iov_len(const struct iovec *iov, size_t count);
+/* Copy @len bytes from @src into @iov at @offset (bounded by its room);
+ * returns the bytes copied. */
+size_t ivcfi_iov_write(const struct iovec *iov, size_t count, size_t offset,
+		       const void *src, size_t len);
+/* Copy @len bytes of @iov from @offset to @dst. */
+void ivcfi_iov_read(const struct iovec *iov, size_t count, size_t offset,
+		    void *dst, size_t len);
+
+#endif

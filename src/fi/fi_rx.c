@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fi/fi_rx.c - receiving on the channels peers connected to us.  Buffers
+ * are parsed in place and copied once, into the matched receive or an
+ * unexpected-message buffer, then released at once.  The first message on
+ * a channel is the peer's hello (its name, for FI_SOURCE and directed
+ * receives); after it, every chain starts with a header (fi_pvt.h).
+ * Anything else breaks the channel with -EPROTO, as a dead peer does.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fi/fi_pvt.h"
+
+#define IVCFI_RX_BURST 64u
+
+static void inpeer_break(struct ivcfi_ep *ep, struct ivcfi_inpeer *in, int err)
+{
+	if (in->err)
+		return;
+	in->err = err;
+	ivcfi_match_peer_gone(ep, in, err);
+	ivc_close(in->ch);
+	in->ch = NULL;
+}
+
+static int on_hello(struct ivcfi_ep *ep, struct ivcfi_inpeer *in,
+		    const struct ivc_buf *b)
+{
+	if (b->len < sizeof(struct ivcfi_hdr) + sizeof(struct ivcfi_name) ||
+	    (b->flags & IVC_BUF_MORE))
+		return -EPROTO;
+	memcpy(&in->name, (const char *)b->data + sizeof(struct ivcfi_hdr),
+	       sizeof(in->name));
+	if (!ivcfi_name_valid(&in->name))
+		return -EPROTO;
+	in->named = true;
+	in->src = ivcfi_av_find(ep->av, &in->name);
+	return 0;
+}
+
+static int start_first(struct ivcfi_ep *ep, struct ivcfi_inpeer *in,
+		       const struct ivc_buf *b)
+{
+	struct ivcfi_hdr h;
+
+	if (in->in_msg || b->len < sizeof(h))
+		return -EPROTO;
+	memcpy(&h, b->data, sizeof(h));
+	if (h.frag_len > h.total_len || h.total_len > IVCFI_MAX_MSG_SIZE)
+		return -EPROTO;
+	/* A peer inserted in the AV after its hello is found now. */
+	if (in->src == FI_ADDR_NOTAVAIL)
+		in->src = ivcfi_av_find(ep->av, &in->name);
+	memset(&in->cur, 0, sizeof(in->cur));
+	in->cur.msg_id = h.msg_id;
+	in->cur.total = h.total_len;
+	in->cur.tag = h.tag;
+	in->cur.data = h.data;
+	in->cur.tagged = h.op == IVCFI_OP_TAGGED;
+	in->cur.has_data = h.flags & IVCFI_HF_DATA;
+	in->in_msg = true;
+	in->chain_left = h.frag_len;
+	return ivcfi_match_start(ep, in);
+}
+
+static int start_cont(struct ivcfi_inpeer *in, const struct ivc_buf *b)
+{
+	struct ivcfi_hdr h;
+
+	if (!in->in_msg || b->len < IVCFI_CONT_HDR_LEN)
+		return -EPROTO;
+	memcpy(&h, b->data, IVCFI_CONT_HDR_LEN);
+	if (h.msg_id != in->cur.msg_id || h.frag_len > in->cur.total - in->cur.got)
+		return -EPROTO;
+	in->chain_left = h.frag_len;
+	return 0;
+}
+
+/* The first buffer of a chain: its header.  *@off: where payload starts
+ * (the buffer's length for a hello, which has none). */
+static int start_chain(struct ivcfi_ep *ep, struct ivcfi_inpeer *in,
+		       const struct ivc_buf *b, size_t *off)
+{
+	uint8_t op;
+	int rc;
+
+	if (b->len < 1)
+		return -EPROTO;
+	memcpy(&op, b->data, 1);
+	if (!in->named) {
+		*off = b->len;
+		return op == IVCFI_OP_HELLO ? on_hello(ep, in, b) : -EPROTO;
+	}
+	if (op == IVCFI_OP_MSG || op == IVCFI_OP_TAGGED) {
+		*off = sizeof(struct ivcfi_hdr);
+		rc = start_first(ep, in, b);
+	} else if (op == IVCFI_OP_CONT) {
+		*off = IVCFI_CONT_HDR_LEN;
+		rc = start_cont(in, b);
+	} else {
+		rc = -EPROTO;
+	}
+	if (rc == 0)
+		in->in_chain = true;
+	return rc;
+}
+
+static int unexp_append(struct ivcfi_unexp *ux, const void *p, size_t n)
+{
+	if (ux->len + n > ux->buf_cap) {
+		size_t cap = ux->buf_cap ? ux->buf_cap : 256;
+		while (cap < ux->len + n)
+			cap *= 2;
+		if (cap > ux->total)
+			cap = ux->total;
+		char *b = realloc(ux->buf, cap);
+		if (!b)
+			return -ENOMEM;
+		ux->buf = b;
+		ux->buf_cap = cap;
+	}
+	memcpy(ux->buf + ux->len, p, n);
+	ux->len += n;
+	return 0;
+}
+
+static int deliver(struct ivcfi_inpeer *in, const void *p, size_t n)
+{
+	struct ivcfi_recv *r = in->cur.recv;
+
+	if (r) {
+		if (in->cur.got < r->cap) {
+			size_t m = r->cap - in->cur.got;
+			ivcfi_iov_write(r->iov, r->iov_count, in->cur.got, p,
+					n < m ? n : m);
+		}
+	} else if (in->cur.ux) {
+		if (unexp_append(in->cur.ux, p, n))
+			return -ENOMEM;
+		in->unexp_bytes += n;
+	}
+	in->cur.got += n;
+	return 0;
+}
+
+static int on_buf(struct ivcfi_ep *ep, struct ivcfi_inpeer *in,
+		  const struct ivc_buf *b)
+{
+	size_t off = 0;
+	int rc;
+
+	if (!in->in_chain) {
+		rc = start_chain(ep, in, b, &off);
+		if (rc || !in->in_chain)
+			return rc; /* an error, or a hello (no payload) */
+	}
+	size_t n = b->len - off;
+	if (n > in->chain_left)
+		return -EPROTO;
+	rc = deliver(in, (const char *)b->data + off, n);
+	if (rc)
+		return rc;
+	in->chain_left -= (uint32_t)n;
+	if (b->flags & IVC_BUF_MORE)
+		return 0;
+	if (in->chain_left)
+		return -EPROTO;
+	in->in_chain = false;
+	if (in->cur.got == in->cur.total) {
+		in->in_msg = false;
+		ivcfi_match_finish(ep, in);
+	}
+	return 0;
+}
+
+int ivcfi_rx_channel(struct ivcfi_ep *ep, struct ivcfi_inpeer *in)
+{
+	struct ivc_buf b[IVCFI_RX_BURST];
+	int err = 0;
+
+	/* Beyond the bound, leave the data in the peer's lane: it stops
+	 * sending when its buffers run out. */
+	if (!in->ch || in->unexp_bytes >= IVCFI_UNEXP_MAX)
+		return 0;
+	int n = ivc_rx_burst(in->ch, b, IVCFI_RX_BURST, 0);
+	if (n == -EAGAIN)
+		return 0;
+	if (n < 0) {
+		inpeer_break(ep, in, n);
+		return 0;
+	}
+	for (int i = 0; i < n && !err; i++)
+		err = on_buf(ep, in, &b[i]);
+	ivc_rx_release(in->ch, b, (unsigned)n);
+	if (err)
+		inpeer_break(ep, in, err);
+	return n;
+}
+
+void ivcfi_inpeer_close(struct ivcfi_ep *ep, struct ivcfi_inpeer *in)
+{
+	(void)ep;
+	ivcfi_list_del(&in->link);
+	if (in->in_msg) {
+		free(in->cur.recv);
+		/* A message a receive took, or one to discard, is in no
+		 * queue: ours to free. */
+		if (in->cur.ux && (in->cur.ux->claimer || in->cur.ux->discard)) {
+			free(in->cur.ux->claimer);
+			free(in->cur.ux->buf);
+			free(in->cur.ux);
+		} else if (in->cur.ux) {
+			in->cur.ux->in = NULL;
+		}
+	}
+	ivc_close(in->ch);
+	free(in);
+}

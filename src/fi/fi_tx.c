@@ -1,0 +1,358 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fi/fi_tx.c - sending.  Traffic to a peer goes on the one channel we
+ * connect to its listener on the first send (one channel per direction:
+ * no connect race to resolve).  A message is written as fragments, each
+ * one ivc chain: a header, then the payload gathered from the caller's
+ * iovec straight into ivc's buffers.  A send that fits now completes at
+ * once; the rest wait in the peer's FIFO (FI_ORDER_SAS) and are pushed by
+ * progress.  A peer whose channel breaks fails its sends with FI_EIO
+ * (prov_errno: ivc's errno, e.g. ECONNRESET).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fi/fi_pvt.h"
+
+/* How long a first send waits for the peer's listener: its acceptor
+ * thread answers at once when the peer lives. */
+#define IVCFI_CONNECT_MS 10000
+
+/* The lane we send on: 256 descriptors of 4 KiB pages, 2 MiB of buffers. */
+static const struct ivc_options connect_opts = {
+	.tx = { .slots = 256, .buf_size = 4096, .buf_count = 512 },
+};
+
+static int send_hello(struct ivcfi_ep *ep, struct ivcfi_outpeer *op)
+{
+	struct {
+		struct ivcfi_hdr h;
+		struct ivcfi_name n;
+	} hello;
+
+	memset(&hello, 0, sizeof(hello));
+	hello.h.op = IVCFI_OP_HELLO;
+	hello.h.frag_len = sizeof(hello.n);
+	hello.h.total_len = sizeof(hello.n);
+	hello.n = ep->name;
+	return ivc_send(op->ch, &hello, sizeof(hello), IVCFI_CONNECT_MS);
+}
+
+static void outpeer_connect(struct ivcfi_ep *ep, struct ivcfi_outpeer *op,
+			    const struct ivcfi_name *name)
+{
+	struct ivc_info info;
+	int rc = ivc_connect(name->addr, &connect_opts, IVCFI_CONNECT_MS, &op->ch);
+
+	if (rc == 0)
+		rc = ivc_channel_info(op->ch, &info);
+	if (rc == 0) {
+		op->buf_size = info.tx.buf_size;
+		size_t room = info.max_tx_msg;
+		size_t chain = (size_t)IVCFI_CHAIN_MAX * op->buf_size;
+		if (room > chain)
+			room = chain;
+		op->frag_max = room - sizeof(struct ivcfi_hdr);
+		if (op->frag_max > IVCFI_FRAG_MAX)
+			op->frag_max = IVCFI_FRAG_MAX;
+		rc = send_hello(ep, op);
+	}
+	if (rc < 0)
+		op->err = rc;
+}
+
+static struct ivcfi_outpeer *outpeer_get(struct ivcfi_ep *ep, fi_addr_t dest)
+{
+	const struct ivcfi_name *name = ivcfi_av_name(ep->av, dest);
+
+	if (!name)
+		return NULL;
+	if (dest >= ep->n_out) {
+		size_t n = ep->n_out ? ep->n_out : 16;
+		while (n <= dest)
+			n *= 2;
+		struct ivcfi_outpeer **o = realloc(ep->out, n * sizeof(*o));
+		if (!o)
+			return NULL;
+		memset(o + ep->n_out, 0, (n - ep->n_out) * sizeof(*o));
+		ep->out = o;
+		ep->n_out = n;
+	}
+	if (ep->out[dest])
+		return ep->out[dest];
+	struct ivcfi_outpeer *op = calloc(1, sizeof(*op));
+	if (!op)
+		return NULL;
+	ivcfi_list_init(&op->sends);
+	ivcfi_list_init(&op->busy);
+	outpeer_connect(ep, op, name);
+	ep->out[dest] = op;
+	return op;
+}
+
+static int flush_stuck(struct ivcfi_outpeer *op)
+{
+	while (op->stuck_i < op->stuck_n) {
+		int k = ivc_tx_send(op->ch, &op->stuck[op->stuck_i],
+				    op->stuck_n - op->stuck_i, 0);
+		if (k == -EAGAIN)
+			return -FI_EAGAIN;
+		if (k < 0)
+			return k;
+		op->stuck_i += (unsigned)k;
+	}
+	op->stuck_i = op->stuck_n = 0;
+	return 0;
+}
+
+static void fill_header(const struct ivcfi_send *s, size_t chunk, void *dst,
+			size_t hlen)
+{
+	struct ivcfi_hdr h = {
+		.op = s->started ? IVCFI_OP_CONT : s->op,
+		.flags = s->has_data ? IVCFI_HF_DATA : 0,
+		.frag_len = (uint32_t)chunk,
+		.msg_id = s->msg_id,
+		.tag = s->tag,
+		.data = s->data,
+		.total_len = s->total,
+	};
+	memcpy(dst, &h, hlen);
+}
+
+/* Write the next fragment of @s as one chain; 0, -FI_EAGAIN or ivc's error. */
+static int write_fragment(struct ivcfi_outpeer *op, struct ivcfi_send *s)
+{
+	size_t hlen = s->started ? IVCFI_CONT_HDR_LEN : sizeof(struct ivcfi_hdr);
+	size_t chunk = s->total - s->sent;
+	if (chunk > op->frag_max)
+		chunk = op->frag_max;
+	unsigned n = (unsigned)((hlen + chunk + op->buf_size - 1) / op->buf_size);
+	struct ivc_buf b[IVCFI_CHAIN_MAX];
+	int got = ivc_tx_alloc(op->ch, b, n, 0);
+	if (got < 0)
+		return got == -EAGAIN ? -FI_EAGAIN : got;
+	if ((unsigned)got < n) {
+		ivc_tx_free(op->ch, b, (unsigned)got);
+		return -FI_EAGAIN;
+	}
+	fill_header(s, chunk, b[0].data, hlen);
+	size_t off = s->sent, left = chunk;
+	for (unsigned i = 0; i < n; i++) {
+		size_t start = i ? 0 : hlen;
+		size_t m = b[i].cap - start;
+		if (m > left)
+			m = left;
+		ivcfi_iov_read(s->iov, s->iov_count, off, (char *)b[i].data + start, m);
+		off += m;
+		left -= m;
+		b[i].len = (uint32_t)(start + m);
+		b[i].flags = i + 1 < n ? IVC_BUF_MORE : 0;
+	}
+	int k = ivc_tx_send(op->ch, b, n, 0);
+	if (k < 0) {
+		ivc_tx_free(op->ch, b, n);
+		return k == -EAGAIN ? -FI_EAGAIN : k;
+	}
+	if ((unsigned)k < n) { /* the rest of the chain goes out first later */
+		memcpy(op->stuck, b + k, (n - (unsigned)k) * sizeof(*b));
+		op->stuck_i = 0;
+		op->stuck_n = n - (unsigned)k;
+	}
+	s->started = true;
+	s->sent += chunk;
+	return 0;
+}
+
+/* Push @s as far as the channel takes it: 0 when all of it is out. */
+static int push(struct ivcfi_outpeer *op, struct ivcfi_send *s)
+{
+	for (;;) {
+		int rc = flush_stuck(op);
+		if (rc)
+			return rc;
+		if (s->started && s->sent == s->total)
+			return 0;
+		rc = write_fragment(op, s);
+		if (rc)
+			return rc;
+	}
+}
+
+static void send_done(struct ivcfi_ep *ep, const struct ivcfi_send *s)
+{
+	ep->stats.tx_msgs++;
+	ep->stats.tx_bytes += s->total;
+	if (s->completion)
+		ivcfi_cq_write(ep->tx_cq, s->context, s->cq_flags, s->total,
+			       NULL, 0, 0, FI_ADDR_NOTAVAIL);
+}
+
+static void send_failed(struct ivcfi_ep *ep, const struct ivcfi_send *s, int err)
+{
+	/* Errors are reported whatever the completion flags: the caller must
+	 * learn that its data did not go. */
+	if (s->context || s->completion)
+		ivcfi_cq_write_err(ep->tx_cq, s->context, s->cq_flags, 0, s->data,
+				   s->tag, 0, FI_EIO, err < 0 ? -err : err);
+}
+
+static void free_send(struct ivcfi_send *s)
+{
+	free(s->copy);
+	free(s);
+}
+
+static void outpeer_fail(struct ivcfi_ep *ep, struct ivcfi_outpeer *op, int err)
+{
+	op->err = err;
+	while (!ivcfi_list_empty(&op->sends)) {
+		struct ivcfi_send *s = ivcfi_container(op->sends.next,
+						       struct ivcfi_send, link);
+		ivcfi_list_del(&s->link);
+		send_failed(ep, s, err);
+		free_send(s);
+		ep->tx_queued--;
+	}
+	ivcfi_list_del(&op->busy);
+	ivc_close(op->ch); /* drops the stuck buffers with it */
+	op->ch = NULL;
+	op->stuck_i = op->stuck_n = 0;
+}
+
+void ivcfi_outpeer_close(struct ivcfi_ep *ep, struct ivcfi_outpeer *op)
+{
+	while (!ivcfi_list_empty(&op->sends)) {
+		struct ivcfi_send *s = ivcfi_container(op->sends.next,
+						       struct ivcfi_send, link);
+		ivcfi_list_del(&s->link);
+		free_send(s);
+		ep->tx_queued--;
+	}
+	ivcfi_list_del(&op->busy);
+	ivc_close(op->ch); /* what was published stays receivable */
+	free(op);
+}
+
+/* Keep @s (a copy of it) until progress has written it all. */
+static int enqueue(struct ivcfi_ep *ep, struct ivcfi_outpeer *op,
+		   const struct ivcfi_send *s, bool copy_payload)
+{
+	struct ivcfi_send *q = malloc(sizeof(*q));
+
+	if (!q)
+		return -FI_ENOMEM;
+	*q = *s;
+	q->copy = NULL;
+	if (copy_payload) {
+		q->copy = malloc(s->total ? s->total : 1);
+		if (!q->copy) {
+			free(q);
+			return -FI_ENOMEM;
+		}
+		ivcfi_iov_read(s->iov, s->iov_count, 0, q->copy, s->total);
+		q->iov[0].iov_base = q->copy;
+		q->iov[0].iov_len = s->total;
+		q->iov_count = 1;
+	}
+	if (ivcfi_list_empty(&op->sends))
+		ivcfi_list_append(&ep->busy, &op->busy);
+	ivcfi_list_append(&op->sends, &q->link);
+	ep->tx_queued++;
+	return 0;
+}
+
+static void build_send(struct ivcfi_ep *ep, const struct ivcfi_send_args *a,
+		       struct ivcfi_send *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->context = a->context;
+	s->op = a->op;
+	s->cq_flags = FI_SEND | (a->op == IVCFI_OP_TAGGED ? FI_TAGGED : FI_MSG);
+	s->completion = !a->inject &&
+			(!ep->tx_selective || (a->flags & FI_COMPLETION));
+	s->has_data = a->has_data;
+	s->tag = a->tag;
+	s->data = a->data;
+	s->iov_count = a->iov_count;
+	memcpy(s->iov, a->iov, a->iov_count * sizeof(*a->iov));
+	s->total = ivcfi_iov_len(a->iov, a->iov_count);
+}
+
+ssize_t ivcfi_send(struct ivcfi_ep *ep, const struct ivcfi_send_args *a)
+{
+	struct ivcfi_send s;
+
+	if (!ep->enabled)
+		return -FI_EOPBADSTATE;
+	if (a->iov_count > IVCFI_IOV_LIMIT || (a->iov_count && !a->iov))
+		return -FI_EINVAL;
+	build_send(ep, a, &s);
+	if (s.total > IVCFI_MAX_MSG_SIZE ||
+	    ((a->inject || (a->flags & FI_INJECT)) && s.total > IVCFI_INJECT_SIZE))
+		return -FI_EMSGSIZE;
+	ivcfi_ep_progress(ep);
+	struct ivcfi_outpeer *op = outpeer_get(ep, a->dest);
+	if (!op)
+		return -FI_EINVAL; /* not in the AV (or out of memory) */
+	if (op->err) {
+		send_failed(ep, &s, op->err);
+		return 0;
+	}
+	if (ivcfi_list_empty(&op->sends)) {
+		s.msg_id = ep->next_msg_id++;
+		int rc = push(op, &s);
+		if (rc == 0) {
+			send_done(ep, &s);
+			return 0;
+		}
+		if (rc != -FI_EAGAIN) {
+			send_failed(ep, &s, rc);
+			outpeer_fail(ep, op, rc);
+			return 0;
+		}
+		if (!s.started && ep->tx_queued >= IVCFI_TX_SIZE)
+			return -FI_EAGAIN;
+	} else {
+		if (ep->tx_queued >= IVCFI_TX_SIZE)
+			return -FI_EAGAIN;
+		s.msg_id = ep->next_msg_id++;
+	}
+	int rc = enqueue(ep, op, &s, a->inject || (a->flags & FI_INJECT));
+	if (rc && s.started)
+		outpeer_fail(ep, op, -ENOMEM); /* half a message on the wire */
+	return rc;
+}
+
+/* Push one peer's FIFO as far as its channel takes it. */
+static void progress_peer(struct ivcfi_ep *ep, struct ivcfi_outpeer *op)
+{
+	while (!ivcfi_list_empty(&op->sends)) {
+		struct ivcfi_send *s = ivcfi_container(op->sends.next,
+						       struct ivcfi_send, link);
+		int rc = push(op, s);
+		if (rc == -FI_EAGAIN)
+			return;
+		if (rc) {
+			outpeer_fail(ep, op, rc);
+			return;
+		}
+		ivcfi_list_del(&s->link);
+		ep->tx_queued--;
+		send_done(ep, s);
+		free_send(s);
+	}
+	ivcfi_list_del(&op->busy);
+}
+
+void ivcfi_tx_progress(struct ivcfi_ep *ep)
+{
+	struct ivcfi_list *l = ep->busy.next;
+
+	while (l != &ep->busy) {
+		struct ivcfi_list *next = l->next;
+		progress_peer(ep, ivcfi_container(l, struct ivcfi_outpeer, busy));
+		l = next;
+	}
+}

@@ -1,0 +1,618 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_fi.c - the libfabric provider "ivc" (src/fi/) through libfabric's
+ * public API, loaded from FI_PROVIDER_PATH (ctest sets it to the build
+ * tree's src/fi/).
+ *
+ * In one process, three endpoints of one domain: tagged matching with
+ * tag/ignore bits and directed receives, unexpected messages, the order of
+ * 1000 messages, a 4 MiB message (fragmented) checked byte for byte, a
+ * truncated receive (FI_ETRUNC), fi_cancel (FI_ECANCELED), fi_inject (no
+ * completion), remote CQ data, untagged iovecs, FI_SOURCE, FI_PEEK /
+ * FI_CLAIM / FI_DISCARD.  Then across
+ * two processes: a peer killed with SIGKILL turns the survivor's pending
+ * directed receive and queued send into CQ errors within a bounded time.
+ *
+ * Nothing waits by sleeping: one process drives progress on every endpoint
+ * it waits for; across processes, blocking CQ reads and a pipe.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rdma/fabric.h>
+#include <rdma/fi_cm.h>
+#include <rdma/fi_domain.h>
+#include <rdma/fi_endpoint.h>
+#include <rdma/fi_errno.h>
+#include <rdma/fi_tagged.h>
+
+#include "check.h"
+
+#define NAME_MAX_LEN 256
+#define N_EPS 3
+#define BIG (4u << 20)
+
+struct node {
+	struct fid_ep *ep;
+	struct fid_cq *cq;
+	fi_addr_t addr; /* in the shared AV */
+	char name[NAME_MAX_LEN];
+	size_t namelen;
+};
+
+static struct fi_info *info;
+static struct fid_fabric *fabric;
+static struct fid_domain *domain;
+static struct fid_av *av;
+
+static long long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static void open_domain(void)
+{
+	struct fi_info *hints = fi_allocinfo();
+
+	REQUIRE(hints != NULL);
+	hints->fabric_attr->prov_name = strdup("ivc");
+	hints->ep_attr->type = FI_EP_RDM;
+	hints->caps = FI_TAGGED | FI_MSG | FI_DIRECTED_RECV | FI_SOURCE;
+	hints->domain_attr->av_type = FI_AV_TABLE;
+	REQUIRE_OK(fi_getinfo(FI_VERSION(1, 17), NULL, NULL, 0, hints, &info));
+	REQUIRE(info && !strcmp(info->fabric_attr->prov_name, "ivc"));
+	CHECK(info->domain_attr->cq_data_size >= 4);
+	CHECK(info->caps & FI_DIRECTED_RECV);
+	fi_freeinfo(hints);
+	REQUIRE_OK(fi_fabric(info->fabric_attr, &fabric, NULL));
+	REQUIRE_OK(fi_domain(fabric, info, &domain, NULL));
+	struct fi_av_attr aa = { .type = FI_AV_TABLE };
+	REQUIRE_OK(fi_av_open(domain, &aa, &av, NULL));
+}
+
+static void open_node(struct node *n)
+{
+	struct fi_cq_attr ca = { .format = FI_CQ_FORMAT_TAGGED, .wait_obj = FI_WAIT_NONE };
+
+	REQUIRE_OK(fi_cq_open(domain, &ca, &n->cq, NULL));
+	REQUIRE_OK(fi_endpoint(domain, info, &n->ep, NULL));
+	REQUIRE_OK(fi_ep_bind(n->ep, &av->fid, 0));
+	REQUIRE_OK(fi_ep_bind(n->ep, &n->cq->fid, FI_TRANSMIT | FI_RECV));
+	REQUIRE_OK(fi_enable(n->ep));
+	n->namelen = 0;
+	CHECK_EQ(fi_getname(&n->ep->fid, NULL, &n->namelen), -FI_ETOOSMALL);
+	REQUIRE(n->namelen > 0 && n->namelen <= NAME_MAX_LEN);
+	REQUIRE_OK(fi_getname(&n->ep->fid, n->name, &n->namelen));
+	REQUIRE_EQ(fi_av_insert(av, n->name, 1, &n->addr, 0, NULL), 1);
+}
+
+static void close_node(struct node *n)
+{
+	CHECK_OK(fi_close(&n->ep->fid));
+	CHECK_OK(fi_close(&n->cq->fid));
+}
+
+/* Drive every endpoint but consume nothing (a read of 0 entries). */
+static void drive(struct node *nodes)
+{
+	struct fi_cq_tagged_entry e;
+
+	for (int i = 0; i < N_EPS; i++)
+		(void)fi_cq_read(nodes[i].cq, &e, 0);
+}
+
+/* Wait for one completion on @n, driving all: 1, or -FI_EAVAIL. */
+static ssize_t wait_one(struct node *nodes, struct node *n,
+			struct fi_cq_tagged_entry *e, fi_addr_t *src)
+{
+	long long end = now_ms() + t_scaled_ms(20000);
+
+	for (;;) {
+		ssize_t r = fi_cq_readfrom(n->cq, e, 1, src);
+		if (r != -FI_EAGAIN)
+			return r;
+		if (now_ms() > end)
+			return -FI_ETIMEDOUT;
+		drive(nodes);
+	}
+}
+
+static void read_err(struct node *n, struct fi_cq_err_entry *err)
+{
+	memset(err, 0, sizeof(*err));
+	CHECK_EQ(fi_cq_readerr(n->cq, err, 0), 1);
+}
+
+/* Nothing more is (or becomes) there on @n. */
+static void expect_empty(struct node *nodes, struct node *n)
+{
+	struct fi_cq_tagged_entry e;
+
+	drive(nodes);
+	CHECK_EQ(fi_cq_read(n->cq, &e, 1), -FI_EAGAIN);
+}
+
+static void send_tagged(struct node *nodes, struct node *from, struct node *to,
+			const void *buf, size_t len, uint64_t tag, void *ctx)
+{
+	ssize_t r;
+
+	while ((r = fi_tsend(from->ep, buf, len, NULL, to->addr, tag, ctx)) == -FI_EAGAIN)
+		drive(nodes);
+	CHECK_OK(r);
+}
+
+/* Tag/ignore bits, and a directed receive that waits for its source. */
+static void test_matching(struct node *nodes)
+{
+	struct node *a = &nodes[0], *b = &nodes[1], *c = &nodes[2];
+	char r1[16] = {0}, r2[16] = {0}, r3[16] = {0};
+	struct fi_cq_tagged_entry e;
+	fi_addr_t src;
+	int c1, c2, c3, s1, s2;
+
+	/* r1 only from c; r2 from anyone with tag 0x12xx; r3 untagged. */
+	CHECK_OK(fi_trecv(b->ep, r1, sizeof(r1), NULL, c->addr, 0x1200, 0xff, &c1));
+	CHECK_OK(fi_trecv(b->ep, r2, sizeof(r2), NULL, FI_ADDR_UNSPEC, 0x1200, 0xff, &c2));
+	CHECK_OK(fi_recv(b->ep, r3, sizeof(r3), NULL, FI_ADDR_UNSPEC, &c3));
+	send_tagged(nodes, a, b, "from-a", 7, 0x1234, &s1);
+	REQUIRE_EQ(wait_one(nodes, b, &e, &src), 1);
+	CHECK(e.op_context == &c2);
+	CHECK_EQ(e.tag, 0x1234);
+	CHECK_EQ(e.len, 7);
+	CHECK(e.flags & FI_TAGGED && e.flags & FI_RECV);
+	CHECK_EQ(src, a->addr);
+	CHECK(!strcmp(r2, "from-a"));
+	REQUIRE_EQ(wait_one(nodes, a, &e, NULL), 1);
+	CHECK(e.op_context == &s1 && (e.flags & FI_SEND));
+	/* A tag outside the mask matches nothing: it waits as unexpected. */
+	send_tagged(nodes, c, b, "other", 6, 0x1300, &s2);
+	REQUIRE_EQ(wait_one(nodes, c, &e, NULL), 1);
+	expect_empty(nodes, b);
+	send_tagged(nodes, c, b, "from-c", 7, 0x12ff, &s2);
+	REQUIRE_EQ(wait_one(nodes, b, &e, &src), 1);
+	CHECK(e.op_context == &c1);
+	CHECK_EQ(src, c->addr);
+	CHECK(!strcmp(r1, "from-c"));
+	REQUIRE_EQ(wait_one(nodes, c, &e, NULL), 1);
+	/* Untagged traffic does not meet tagged receives. */
+	CHECK_OK(fi_send(a->ep, "plain", 6, NULL, b->addr, &s1));
+	REQUIRE_EQ(wait_one(nodes, b, &e, NULL), 1);
+	CHECK(e.op_context == &c3 && (e.flags & FI_MSG));
+	CHECK(!strcmp(r3, "plain"));
+	REQUIRE_EQ(wait_one(nodes, a, &e, NULL), 1);
+	/* Drain the unexpected 0x1300 so later tests start clean. */
+	CHECK_OK(fi_trecv(b->ep, r1, sizeof(r1), NULL, FI_ADDR_UNSPEC, 0x1300, 0, &c1));
+	REQUIRE_EQ(wait_one(nodes, b, &e, NULL), 1);
+	CHECK(!strcmp(r1, "other"));
+}
+
+/* Sent before its receive is posted: kept, then delivered. */
+static void test_unexpected(struct node *nodes)
+{
+	struct node *a = &nodes[0], *b = &nodes[1];
+	struct fi_cq_tagged_entry e;
+	char buf[32] = {0};
+	int ctx;
+
+	send_tagged(nodes, a, b, "early bird", 11, 0x55, NULL);
+	REQUIRE_EQ(wait_one(nodes, a, &e, NULL), 1);
+	expect_empty(nodes, b); /* it arrived: nothing to complete yet */
+	CHECK_OK(fi_trecv(b->ep, buf, sizeof(buf), NULL, a->addr, 0x55, 0, &ctx));
+	REQUIRE_EQ(wait_one(nodes, b, &e, NULL), 1);
+	CHECK(e.op_context == &ctx);
+	CHECK_EQ(e.len, 11);
+	CHECK(!strcmp(buf, "early bird"));
+}
+
+/* 1000 messages of one tag arrive in the order sent (FI_ORDER_SAS), half
+ * of them unexpected, sent with fi_tinject (no completions). */
+static void test_order(struct node *nodes)
+{
+	struct node *a = &nodes[0], *b = &nodes[1];
+	enum { N = 1000 };
+	static uint32_t got[N];
+	struct fi_cq_tagged_entry e;
+	int bad = 0;
+
+	for (uint32_t i = 0; i < N / 2; i++)
+		CHECK_OK(fi_trecv(b->ep, &got[i], sizeof(got[i]), NULL, a->addr, 7, 0, NULL));
+	for (uint32_t i = 0; i < N; i++) {
+		ssize_t r;
+		while ((r = fi_tinject(a->ep, &i, sizeof(i), b->addr, 7)) == -FI_EAGAIN)
+			drive(nodes);
+		if (r)
+			bad++;
+	}
+	CHECK_EQ(bad, 0);
+	for (uint32_t i = N / 2; i < N; i++)
+		CHECK_OK(fi_trecv(b->ep, &got[i], sizeof(got[i]), NULL, a->addr, 7, 0, NULL));
+	for (int i = 0; i < N; i++)
+		if (wait_one(nodes, b, &e, NULL) != 1)
+			bad++;
+	CHECK_EQ(bad, 0);
+	for (uint32_t i = 0; i < N; i++)
+		if (got[i] != i)
+			bad++;
+	CHECK_EQ(bad, 0);
+	expect_empty(nodes, a); /* fi_inject never completes */
+}
+
+/* 4 MiB, larger than a lane: fragmented and reassembled in place. */
+static void test_big(struct node *nodes)
+{
+	struct node *a = &nodes[0], *b = &nodes[1];
+	struct fi_cq_tagged_entry e;
+	unsigned char *tx = malloc(BIG), *rx = calloc(1, BIG);
+	int ctx;
+
+	REQUIRE(tx && rx);
+	for (size_t i = 0; i < BIG; i++)
+		tx[i] = (unsigned char)(i * 131 + (i >> 13));
+	CHECK_OK(fi_trecv(b->ep, rx, BIG, NULL, a->addr, 0xb16, 0, &ctx));
+	send_tagged(nodes, a, b, tx, BIG, 0xb16, NULL);
+	REQUIRE_EQ(wait_one(nodes, b, &e, NULL), 1);
+	CHECK_EQ(e.len, BIG);
+	CHECK(!memcmp(tx, rx, BIG));
+	REQUIRE_EQ(wait_one(nodes, a, &e, NULL), 1);
+	/* And once more, unexpected this time. */
+	memset(rx, 0, BIG);
+	send_tagged(nodes, a, b, tx, BIG, 0xb17, NULL);
+	REQUIRE_EQ(wait_one(nodes, a, &e, NULL), 1);
+	CHECK_OK(fi_trecv(b->ep, rx, BIG, NULL, a->addr, 0xb17, 0, &ctx));
+	REQUIRE_EQ(wait_one(nodes, b, &e, NULL), 1);
+	CHECK_EQ(e.len, BIG);
+	CHECK(!memcmp(tx, rx, BIG));
+	free(tx);
+	free(rx);
+}
+
+/* A receive shorter than the message: FI_ETRUNC, the head delivered. */
+static void test_truncate(struct node *nodes)
+{
+	struct node *a = &nodes[0], *b = &nodes[1];
+	struct fi_cq_tagged_entry e;
+	struct fi_cq_err_entry err;
+	char tx[300], rx[100];
+	int ctx;
+
+	for (int i = 0; i < 300; i++)
+		tx[i] = (char)i;
+	CHECK_OK(fi_trecv(b->ep, rx, sizeof(rx), NULL, a->addr, 0x7, 0, &ctx));
+	send_tagged(nodes, a, b, tx, sizeof(tx), 0x7, NULL);
+	REQUIRE_EQ(wait_one(nodes, a, &e, NULL), 1);
+	CHECK_EQ(wait_one(nodes, b, &e, NULL), -FI_EAVAIL);
+	read_err(b, &err);
+	CHECK_EQ(err.err, FI_ETRUNC);
+	CHECK(err.op_context == &ctx);
+	CHECK_EQ(err.len, sizeof(rx));
+	CHECK_EQ(err.olen, sizeof(tx) - sizeof(rx));
+	CHECK(!memcmp(tx, rx, sizeof(rx)));
+}
+
+static void test_cancel(struct node *nodes)
+{
+	struct node *b = &nodes[1];
+	struct fi_cq_tagged_entry e;
+	struct fi_cq_err_entry err;
+	char rx[8];
+	int ctx, other;
+
+	CHECK_OK(fi_trecv(b->ep, rx, sizeof(rx), NULL, FI_ADDR_UNSPEC, 0x999, 0, &ctx));
+	CHECK_OK(fi_cancel(&b->ep->fid, &ctx));
+	CHECK_EQ(wait_one(nodes, b, &e, NULL), -FI_EAVAIL);
+	read_err(b, &err);
+	CHECK_EQ(err.err, FI_ECANCELED);
+	CHECK(err.op_context == &ctx);
+	CHECK_EQ(fi_cancel(&b->ep->fid, &other), -FI_ENOENT);
+	expect_empty(nodes, b);
+}
+
+/* fi_injectdata / fi_tsenddata: the data and FI_REMOTE_CQ_DATA arrive. */
+static void test_cq_data(struct node *nodes)
+{
+	struct node *a = &nodes[0], *b = &nodes[1];
+	struct fi_cq_tagged_entry e;
+	char rx[16];
+	int ctx;
+
+	CHECK_OK(fi_trecv(b->ep, rx, sizeof(rx), NULL, a->addr, 0xda, 0, &ctx));
+	CHECK_OK(fi_tsenddata(a->ep, "d", 2, NULL, 0xdeadbeef, b->addr, 0xda, NULL));
+	REQUIRE_EQ(wait_one(nodes, b, &e, NULL), 1);
+	CHECK(e.flags & FI_REMOTE_CQ_DATA);
+	CHECK_EQ(e.data, 0xdeadbeef);
+	REQUIRE_EQ(wait_one(nodes, a, &e, NULL), 1);
+	CHECK_OK(fi_recv(b->ep, rx, sizeof(rx), NULL, FI_ADDR_UNSPEC, &ctx));
+	CHECK_OK(fi_injectdata(a->ep, "i", 2, 0x1234567, b->addr));
+	REQUIRE_EQ(wait_one(nodes, b, &e, NULL), 1);
+	CHECK(e.flags & FI_REMOTE_CQ_DATA);
+	CHECK_EQ(e.data, 0x1234567);
+	expect_empty(nodes, a);
+}
+
+/* Scatter and gather over iovecs, a zero-length message. */
+static void test_iov(struct node *nodes)
+{
+	struct node *a = &nodes[0], *b = &nodes[1];
+	struct fi_cq_tagged_entry e;
+	char p1[] = "hello, ", p2[] = "iovec world";
+	char r1[5] = {0}, r2[32] = {0};
+	struct iovec tx[2] = { { p1, 7 }, { p2, sizeof(p2) } };
+	struct iovec rx[2] = { { r1, sizeof(r1) }, { r2, sizeof(r2) } };
+	int ctx;
+
+	CHECK_OK(fi_recvv(b->ep, rx, NULL, 2, FI_ADDR_UNSPEC, &ctx));
+	CHECK_OK(fi_sendv(a->ep, tx, NULL, 2, b->addr, NULL));
+	REQUIRE_EQ(wait_one(nodes, b, &e, NULL), 1);
+	CHECK_EQ(e.len, 7 + sizeof(p2));
+	CHECK(!memcmp(r1, "hello", 5) && !strcmp(r2, ", iovec world"));
+	REQUIRE_EQ(wait_one(nodes, a, &e, NULL), 1);
+	CHECK_OK(fi_recv(b->ep, r1, sizeof(r1), NULL, FI_ADDR_UNSPEC, &ctx));
+	CHECK_OK(fi_send(a->ep, NULL, 0, NULL, b->addr, NULL));
+	REQUIRE_EQ(wait_one(nodes, b, &e, NULL), 1);
+	CHECK_EQ(e.len, 0);
+	REQUIRE_EQ(wait_one(nodes, a, &e, NULL), 1);
+}
+
+static ssize_t trecvmsg(struct node *n, void *buf, size_t len, fi_addr_t src,
+			uint64_t tag, void *ctx, uint64_t flags)
+{
+	struct iovec iov = { buf, len };
+	struct fi_msg_tagged m = {
+		.msg_iov = &iov, .iov_count = buf ? 1 : 0, .addr = src,
+		.tag = tag, .ignore = 0, .context = ctx,
+	};
+	return fi_trecvmsg(n->ep, &m, flags);
+}
+
+/* MPI_Probe / MPI_Mprobe: FI_PEEK, FI_PEEK|FI_CLAIM then FI_CLAIM,
+ * FI_DISCARD. */
+static void test_peek(struct node *nodes)
+{
+	struct node *a = &nodes[0], *b = &nodes[1];
+	struct fi_cq_tagged_entry e;
+	struct fi_cq_err_entry err;
+	struct fi_context pctx, cctx;
+	char rx[32] = {0};
+	fi_addr_t src;
+
+	CHECK_OK(trecvmsg(b, NULL, 0, FI_ADDR_UNSPEC, 0x9ee, &pctx, FI_PEEK));
+	CHECK_EQ(wait_one(nodes, b, &e, NULL), -FI_EAVAIL);
+	read_err(b, &err);
+	CHECK_EQ(err.err, FI_ENOMSG);
+	send_tagged(nodes, a, b, "peeked", 7, 0x9ee, NULL);
+	REQUIRE_EQ(wait_one(nodes, a, &e, NULL), 1);
+	/* Peek until it is there (it arrives during progress). */
+	ssize_t r;
+	do {
+		CHECK_OK(trecvmsg(b, NULL, 0, FI_ADDR_UNSPEC, 0x9ee, &pctx, FI_PEEK));
+		r = wait_one(nodes, b, &e, &src);
+		if (r == -FI_EAVAIL)
+			read_err(b, &err);
+	} while (r == -FI_EAVAIL && err.err == FI_ENOMSG);
+	REQUIRE_EQ(r, 1);
+	CHECK_EQ(e.len, 7);
+	CHECK_EQ(e.tag, 0x9ee);
+	CHECK_EQ(src, a->addr);
+	/* Still there: claim it, then receive it by the claiming context. */
+	CHECK_OK(trecvmsg(b, NULL, 0, a->addr, 0x9ee, &cctx, FI_PEEK | FI_CLAIM));
+	REQUIRE_EQ(wait_one(nodes, b, &e, NULL), 1);
+	CHECK(e.op_context == &cctx);
+	/* A claimed message is no longer matched by ordinary receives. */
+	CHECK_OK(trecvmsg(b, NULL, 0, FI_ADDR_UNSPEC, 0x9ee, &pctx, FI_PEEK));
+	CHECK_EQ(wait_one(nodes, b, &e, NULL), -FI_EAVAIL);
+	read_err(b, &err);
+	CHECK_EQ(err.err, FI_ENOMSG);
+	CHECK_OK(trecvmsg(b, rx, sizeof(rx), a->addr, 0x9ee, &cctx, FI_CLAIM));
+	REQUIRE_EQ(wait_one(nodes, b, &e, NULL), 1);
+	CHECK(e.op_context == &cctx);
+	CHECK_EQ(e.len, 7);
+	CHECK(!strcmp(rx, "peeked"));
+	/* FI_PEEK|FI_DISCARD drops it. */
+	send_tagged(nodes, a, b, "dropme", 7, 0xd15, NULL);
+	REQUIRE_EQ(wait_one(nodes, a, &e, NULL), 1);
+	do {
+		CHECK_OK(trecvmsg(b, NULL, 0, FI_ADDR_UNSPEC, 0xd15, &pctx,
+				  FI_PEEK | FI_DISCARD));
+		r = wait_one(nodes, b, &e, NULL);
+		if (r == -FI_EAVAIL)
+			read_err(b, &err);
+	} while (r == -FI_EAVAIL && err.err == FI_ENOMSG);
+	CHECK_EQ(r, 1);
+	CHECK_OK(trecvmsg(b, NULL, 0, FI_ADDR_UNSPEC, 0xd15, &pctx, FI_PEEK));
+	CHECK_EQ(wait_one(nodes, b, &e, NULL), -FI_EAVAIL);
+	read_err(b, &err);
+	CHECK_EQ(err.err, FI_ENOMSG);
+}
+
+static long long cpu_ms(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000LL +
+	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+}
+
+/* A blocking read with nothing to come sleeps (issue 18: idle ranks must
+ * not burn a core): its timeout passes, at little CPU. */
+static void test_sread_idle(struct node *nodes)
+{
+	struct node *b = &nodes[1];
+	struct fi_cq_tagged_entry e;
+	char rx[8];
+	int ctx;
+
+	CHECK_OK(fi_trecv(b->ep, rx, sizeof(rx), NULL, FI_ADDR_UNSPEC, 0x1d1e, 0, &ctx));
+	long long t0 = now_ms(), c0 = cpu_ms();
+	CHECK_EQ(fi_cq_sread(b->cq, &e, 1, NULL, 500), -FI_EAGAIN);
+	long long wall = now_ms() - t0, cpu = cpu_ms() - c0;
+	printf("fi_cq_sread idle: %lld ms wall, %lld ms CPU\n", wall, cpu);
+	CHECK(wall >= 490);
+	CHECK(cpu < 100);
+	CHECK_OK(fi_cancel(&b->ep->fid, &ctx));
+	CHECK_EQ(fi_cq_read(b->cq, &e, 1), -FI_EAVAIL);
+	struct fi_cq_err_entry err;
+	read_err(b, &err);
+}
+
+static void one_process(void)
+{
+	struct node nodes[N_EPS];
+
+	open_domain();
+	for (int i = 0; i < N_EPS; i++)
+		open_node(&nodes[i]);
+	test_matching(nodes);
+	test_unexpected(nodes);
+	test_order(nodes);
+	test_big(nodes);
+	test_truncate(nodes);
+	test_cancel(nodes);
+	test_cq_data(nodes);
+	test_iov(nodes);
+	test_peek(nodes);
+	test_sread_idle(nodes);
+	for (int i = 0; i < N_EPS; i++)
+		close_node(&nodes[i]);
+	CHECK_OK(fi_close(&av->fid));
+	CHECK_OK(fi_close(&domain->fid));
+	CHECK_OK(fi_close(&fabric->fid));
+	fi_freeinfo(info);
+}
+
+/* ---- a peer that dies --------------------------------------------------- */
+
+static void write_all(int fd, const void *p, size_t n)
+{
+	REQUIRE_EQ(write(fd, p, n), (ssize_t)n);
+}
+
+static void read_all(int fd, void *p, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = read(fd, (char *)p + got, n - got);
+		REQUIRE(r > 0);
+		got += (size_t)r;
+	}
+}
+
+/* The victim: says its name, learns ours, sends one message, and waits
+ * for ever (on a pipe nobody writes) to be killed. */
+static _Noreturn void victim(int to_parent, int from_parent)
+{
+	struct node me;
+	fi_addr_t parent;
+	char pname[NAME_MAX_LEN];
+	size_t plen;
+	struct fi_cq_tagged_entry e;
+
+	open_domain();
+	open_node(&me);
+	write_all(to_parent, &me.namelen, sizeof(me.namelen));
+	write_all(to_parent, me.name, me.namelen);
+	read_all(from_parent, &plen, sizeof(plen));
+	REQUIRE(plen <= sizeof(pname));
+	read_all(from_parent, pname, plen);
+	REQUIRE_EQ(fi_av_insert(av, pname, 1, &parent, 0, NULL), 1);
+	CHECK_OK(fi_tsend(me.ep, "alive", 6, NULL, parent, 1, NULL));
+	REQUIRE_EQ(fi_cq_sread(me.cq, &e, 1, NULL, (int)t_scaled_ms(20000)), 1);
+	char c;
+	(void)!read(from_parent, &c, 1); /* until killed */
+	t_child_exit();
+}
+
+static void peer_killed(void)
+{
+	int up[2], down[2];
+	struct node me;
+	struct fi_cq_tagged_entry e;
+	struct fi_cq_err_entry err;
+	fi_addr_t vaddr;
+	char vname[NAME_MAX_LEN], buf[16];
+	size_t vlen;
+	int rctx, sctx;
+
+	REQUIRE(pipe(up) == 0 && pipe(down) == 0);
+	pid_t pid = t_fork();
+	if (pid == 0) {
+		close(up[0]);
+		close(down[1]);
+		victim(up[1], down[0]);
+	}
+	close(up[1]);
+	close(down[0]);
+	open_domain();
+	open_node(&me);
+	read_all(up[0], &vlen, sizeof(vlen));
+	REQUIRE(vlen <= sizeof(vname));
+	read_all(up[0], vname, vlen);
+	REQUIRE_EQ(fi_av_insert(av, vname, 1, &vaddr, 0, NULL), 1);
+	write_all(down[1], &me.namelen, sizeof(me.namelen));
+	write_all(down[1], me.name, me.namelen);
+
+	/* Its message proves the channel from it is up. */
+	CHECK_OK(fi_trecv(me.ep, buf, sizeof(buf), NULL, vaddr, 1, 0, &rctx));
+	REQUIRE_EQ(fi_cq_sread(me.cq, &e, 1, NULL, (int)t_scaled_ms(20000)), 1);
+	CHECK(!strcmp(buf, "alive"));
+	/* Pending: a directed receive it will never satisfy, and a send
+	 * larger than its lane that it will never read. */
+	CHECK_OK(fi_trecv(me.ep, buf, sizeof(buf), NULL, vaddr, 2, 0, &rctx));
+	unsigned char *big = calloc(1, BIG);
+	REQUIRE(big);
+	CHECK_OK(fi_tsend(me.ep, big, BIG, NULL, vaddr, 3, &sctx));
+	CHECK_EQ(fi_cq_read(me.cq, &e, 1), -FI_EAGAIN);
+
+	long long t0 = now_ms();
+	t_kill_child(pid);
+	bool recv_failed = false, send_failed = false;
+	while (!(recv_failed && send_failed) && now_ms() - t0 < t_scaled_ms(10000)) {
+		ssize_t r = fi_cq_sread(me.cq, &e, 1, NULL, 1000);
+		if (r != -FI_EAVAIL)
+			continue;
+		read_err(&me, &err);
+		CHECK_EQ(err.err, FI_EIO);
+		if (err.op_context == &rctx)
+			recv_failed = true;
+		if (err.op_context == &sctx)
+			send_failed = true;
+	}
+	CHECK(recv_failed);
+	CHECK(send_failed);
+	printf("peer killed: errors after %lld ms\n", now_ms() - t0);
+	/* A directed receive posted now fails at once. */
+	CHECK_OK(fi_trecv(me.ep, buf, sizeof(buf), NULL, vaddr, 4, 0, &rctx));
+	CHECK_EQ(fi_cq_read(me.cq, &e, 1), -FI_EAVAIL);
+	read_err(&me, &err);
+	CHECK(err.op_context == &rctx && err.err == FI_EIO);
+	free(big);
+	close_node(&me);
+	CHECK_OK(fi_close(&av->fid));
+	CHECK_OK(fi_close(&domain->fid));
+	CHECK_OK(fi_close(&fabric->fid));
+	fi_freeinfo(info);
+}
+
+int main(void)
+{
+	t_init("test_fi", 240);
+	if (!getenv("FI_PROVIDER_PATH")) {
+		printf("test_fi: FI_PROVIDER_PATH is not set\n");
+		return 1;
+	}
+	one_process();
+	peer_killed();
+	return t_finish();
+}
