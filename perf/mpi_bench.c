@@ -11,9 +11,9 @@
  *   bibw       both send windows to each other at once; MB/s both ways
  *   allreduce  MPI_Allreduce of the size in doubles over every rank; µs
  *
- * usage: ivc-mpi-bench latency|bw|bibw|allreduce [max_size [seconds]]
+ * usage: ivc-mpi-bench latency|bw|bibw|allreduce [max_size [seconds [min_size]]]
  * Prints one line per size on rank 0: "<test> <bytes> <value>".  Sizes are
- * 1 B, then powers of 4 up to max_size (default 4 MiB).  Other ranks than
+ * min_size (default 1 B), then ×4 up to max_size (default 4 MiB).  Other ranks than
  * 0 and 1 wait in a barrier during the point-to-point tests, as OSU's do.
  */
 #include <mpi.h>
@@ -142,6 +142,7 @@ int main(int argc, char **argv)
 	const char *test = argc > 1 ? argv[1] : "latency";
 	size_t max = argc > 2 ? strtoul(argv[2], NULL, 0) : 4u << 20;
 	double secs = argc > 3 ? atof(argv[3]) : 0.5;
+	size_t min = argc > 4 ? strtoul(argv[4], NULL, 0) : 1;
 	char *s, *r;
 
 	MPI_Init(&argc, &argv);
@@ -151,11 +152,11 @@ int main(int argc, char **argv)
 	    strcmp(test, "allreduce")) {
 		if (rank == 0)
 			fprintf(stderr, "usage: ivc-mpi-bench latency|bw|bibw|allreduce"
-					" [max_size [seconds]]\n");
+					" [max_size [seconds [min_size]]]\n");
 		MPI_Finalize();
 		return 2;
 	}
-	if (size < 2 || max < 1 || secs <= 0) {
+	if (size < 2 || max < 1 || min < 1 || secs <= 0) {
 		if (rank == 0)
 			fprintf(stderr, "ivc-mpi-bench: needs 2 ranks or more, a size and a time\n");
 		MPI_Finalize();
@@ -165,7 +166,7 @@ int main(int argc, char **argv)
 	r = calloc(1, max + 8);
 	if (!s || !r)
 		MPI_Abort(MPI_COMM_WORLD, 1);
-	for (size_t n = 1; n <= max; n = n == 1 ? 4 : n * 4) {
+	for (size_t n = min; n <= max; n = n == 1 ? 4 : n * 4) {
 		double v = run_point(test, n, secs, s, r);
 
 		if (rank == 0)

@@ -36,18 +36,26 @@ static void arm(struct ivc_channel *ch, unsigned ev, int on)
 		ivc_lane_tx_sleep(&ch->tx, on);
 }
 
-/* Ready now, or the peer went (found by a rate-limited liveness check). */
+/* The peer went, found by a liveness check made at most every
+ * IVC_LIVENESS_NS: the error, or 0 (no check due, or the peer is there). */
+static int gone(struct ivc_channel *ch, unsigned ev, struct ivc_chan_side *s,
+		uint64_t now)
+{
+	if (now < s->next_check_ns)
+		return 0;
+	s->next_check_ns = now + IVC_LIVENESS_NS;
+	if (!ivc_channel_check_peer(ch))
+		return 0;
+	return ivc_channel_probe(ch, ev);
+}
+
+/* Ready now, or the peer went. */
 static int ready_or_gone(struct ivc_channel *ch, unsigned ev,
 			 struct ivc_chan_side *s, uint64_t now)
 {
 	int r = ivc_channel_probe(ch, ev);
 
-	if (r || now < s->next_check_ns)
-		return r;
-	s->next_check_ns = now + IVC_LIVENESS_NS;
-	if (!ivc_channel_check_peer(ch))
-		return 0;
-	return ivc_channel_probe(ch, ev);
+	return r ? r : gone(ch, ev, s, now);
 }
 
 /* A first look for the spin loop: one load, no function calls. */
@@ -202,8 +210,12 @@ int ivc_channel_wait(struct ivc_channel *ch, unsigned ev, int timeout_ms)
 
 	if (r)
 		return r;
+	/* A poll that finds nothing (the probe above just looked): only the
+	 * rate-limited liveness check, on the coarse clock, since a
+	 * run-to-completion loop makes this call millions of times a
+	 * second. */
 	if (timeout_ms == 0) {
-		r = ready_or_gone(ch, ev, s, ivc_now_ns());
+		r = gone(ch, ev, s, ivc_coarse_ns());
 		return r ? r : -EAGAIN;
 	}
 	/* No clock read for "for ever": the common benchmark/poller case. */

@@ -65,7 +65,7 @@ void ivcfi_recv_fail(struct ivcfi_ep *ep, struct ivcfi_recv *r, int err,
 static void unexp_free(struct ivcfi_unexp *ux)
 {
 	if (ux->in)
-		ux->in->unexp_bytes -= ux->len;
+		ux->in->unexp_bytes -= ux->charged;
 	free(ux->buf);
 	free(ux);
 }
@@ -106,6 +106,10 @@ int ivcfi_match_start(struct ivcfi_ep *ep, struct ivcfi_inpeer *in)
 	ux->total = m->total;
 	ux->src = in->src;
 	ux->in = in;
+	/* Each entry counts against the channel's bound, not only its bytes:
+	 * a flood of empty messages must stop being read too. */
+	ux->charged = sizeof(*ux);
+	in->unexp_bytes += ux->charged;
 	ivcfi_list_append(unexp_q(ep, m->tagged), &ux->link);
 	m->ux = ux;
 	return 0;

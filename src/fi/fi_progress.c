@@ -64,7 +64,7 @@ int ivcfi_ep_wait_fds(struct ivcfi_ep *ep, struct pollfd *fds, int max)
 		struct ivcfi_inpeer *in = ivcfi_container(l, struct ivcfi_inpeer, link);
 		/* A channel held back by the unexpected bound is not read, so
 		 * not waited for either. */
-		if (!in->ch || in->unexp_bytes >= IVCFI_UNEXP_MAX)
+		if (!in->ch || ivcfi_inpeer_held_back(in))
 			continue;
 		if (!add_channel(in->ch, IVC_EV_RX, &fds[n]))
 			return -1;

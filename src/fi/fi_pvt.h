@@ -243,6 +243,7 @@ struct ivcfi_unexp {
 	bool discard;              /* FI_DISCARD while still arriving */
 	char *buf;
 	size_t len, buf_cap;
+	size_t charged; /* in in->unexp_bytes: this entry and its buffer */
 };
 
 /* The message being received on one channel (fragments arrive in a row). */
@@ -266,6 +267,17 @@ struct ivcfi_inpeer {
 	uint32_t chain_left;
 	struct ivcfi_rxmsg cur;
 };
+
+/* Whether @in is not read for now: what its unexpected messages hold
+ * (entries and buffers) reached IVCFI_UNEXP_MAX.  The message arriving
+ * now does not count, so that one larger than the bound can still come
+ * whole (its buffer grows only as its bytes do). */
+static inline bool ivcfi_inpeer_held_back(const struct ivcfi_inpeer *in)
+{
+	size_t now = in->in_msg && in->cur.ux ? in->cur.ux->charged : 0;
+
+	return in->unexp_bytes - now >= IVCFI_UNEXP_MAX;
+}
 
 /* A send that did not fit at once, or is being written. */
 struct ivcfi_send {

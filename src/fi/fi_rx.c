@@ -107,10 +107,14 @@ static int start_chain(struct ivcfi_ep *ep, struct ivcfi_inpeer *in,
 	return rc;
 }
 
+/* The first buffer of an unexpected message: all of it when small, so a
+ * message of 16-256 KiB is not copied over again as it grows. */
+#define IVCFI_UNEXP_FIRST (256u << 10)
+
 static int unexp_append(struct ivcfi_unexp *ux, const void *p, size_t n)
 {
 	if (ux->len + n > ux->buf_cap) {
-		size_t cap = ux->buf_cap ? ux->buf_cap : 256;
+		size_t cap = ux->buf_cap ? ux->buf_cap * 2 : IVCFI_UNEXP_FIRST;
 		while (cap < ux->len + n)
 			cap *= 2;
 		if (cap > ux->total)
@@ -118,6 +122,10 @@ static int unexp_append(struct ivcfi_unexp *ux, const void *p, size_t n)
 		char *b = realloc(ux->buf, cap);
 		if (!b)
 			return -ENOMEM;
+		/* The buffer, not what came yet, is what the bound limits. */
+		if (ux->in)
+			ux->in->unexp_bytes += cap - ux->buf_cap;
+		ux->charged += cap - ux->buf_cap;
 		ux->buf = b;
 		ux->buf_cap = cap;
 	}
@@ -139,7 +147,6 @@ static int deliver(struct ivcfi_inpeer *in, const void *p, size_t n)
 	} else if (in->cur.ux) {
 		if (unexp_append(in->cur.ux, p, n))
 			return -ENOMEM;
-		in->unexp_bytes += n;
 	}
 	in->cur.got += n;
 	return 0;
@@ -182,7 +189,7 @@ int ivcfi_rx_channel(struct ivcfi_ep *ep, struct ivcfi_inpeer *in)
 
 	/* Beyond the bound, leave the data in the peer's lane: it stops
 	 * sending when its buffers run out. */
-	if (!in->ch || in->unexp_bytes >= IVCFI_UNEXP_MAX)
+	if (!in->ch || ivcfi_inpeer_held_back(in))
 		return 0;
 	int n = ivc_rx_burst(in->ch, b, IVCFI_RX_BURST, 0);
 	if (n == -EAGAIN)

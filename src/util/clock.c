@@ -12,10 +12,20 @@ uint64_t ivc_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t ivc_coarse_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 uint64_t ivc_deadline(int timeout_ms)
 {
 	if (timeout_ms < 0)
 		return IVC_NEVER;
+	if (timeout_ms == 0)
+		return 0;
 	return ivc_now_ns() + (uint64_t)timeout_ms * 1000000ull;
 }
 

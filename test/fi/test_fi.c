@@ -215,6 +215,52 @@ static void test_unexpected(struct node *nodes)
 	CHECK(!strcmp(buf, "early bird"));
 }
 
+/* A flood of empty unexpected messages is bounded too: the receiver stops
+ * reading the channel (the sender then stalls with -FI_EAGAIN) long before
+ * 300000 are in, and every one accepted is received once receives come. */
+static void test_unexp_bound(struct node *nodes)
+{
+	struct node *a = &nodes[0], *b = &nodes[1];
+	struct fi_cq_tagged_entry e;
+	unsigned sent = 0, stalls = 0, got = 0;
+	int bad = 0;
+
+	while (sent < 300000 && stalls < 2000) {
+		ssize_t r = fi_tinject(a->ep, NULL, 0, b->addr, 9);
+
+		if (r == -FI_EAGAIN) {
+			drive(nodes);
+			stalls++;
+			continue;
+		}
+		CHECK_OK(r);
+		stalls = 0;
+		sent++;
+	}
+	printf("test_fi: %u empty unexpected messages taken before the sender stalled\n", sent);
+	CHECK(sent < 300000);
+	for (unsigned i = 0; i < sent; i++) {
+		ssize_t r;
+
+		while ((r = fi_trecv(b->ep, NULL, 0, NULL, a->addr, 9, 0, NULL)) == -FI_EAGAIN) {
+			if (wait_one(nodes, b, &e, NULL) == 1)
+				got++;
+			else
+				bad++;
+		}
+		CHECK_OK(r);
+	}
+	while (got < sent && !bad) {
+		if (wait_one(nodes, b, &e, NULL) == 1)
+			got++;
+		else
+			bad++;
+	}
+	CHECK_EQ(bad, 0);
+	CHECK_EQ(got, sent);
+	expect_empty(nodes, b);
+}
+
 /* 1000 messages of one tag arrive in the order sent (FI_ORDER_SAS), half
  * of them unexpected, sent with fi_tinject (no completions). */
 static void test_order(struct node *nodes)
@@ -476,6 +522,7 @@ static void one_process(void)
 	test_matching(nodes);
 	test_unexpected(nodes);
 	test_order(nodes);
+	test_unexp_bound(nodes);
 	test_big(nodes);
 	test_truncate(nodes);
 	test_cancel(nodes);
