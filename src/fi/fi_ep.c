@@ -193,6 +193,7 @@ int ivcfi_ep_open(struct fid_domain *domain, struct fi_info *info,
 	}
 	ep->acc.stop_fd = ep->acc.notify_fd = -1;
 	ivcfi_list_init(&ep->busy);
+	ivcfi_list_init(&ep->wire);
 	ivcfi_list_init(&ep->inpeers);
 	ivcfi_list_init(&ep->recv_msg);
 	ivcfi_list_init(&ep->recv_tag);

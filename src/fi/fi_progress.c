@@ -35,6 +35,7 @@ void ivcfi_ep_progress(struct ivcfi_ep *ep)
 	for (struct ivcfi_list *l = ep->inpeers.next; l != &ep->inpeers; l = l->next)
 		ivcfi_rx_channel(ep, ivcfi_container(l, struct ivcfi_inpeer, link));
 	ivcfi_tx_progress(ep);
+	ivcfi_wire_progress(ep);
 }
 
 /* Arm @ch for @ev and add its descriptor; false if it is ready already. */
@@ -74,6 +75,18 @@ int ivcfi_ep_wait_fds(struct ivcfi_ep *ep, struct pollfd *fds, int max)
 	     l = l->next) {
 		struct ivcfi_outpeer *op = ivcfi_container(l, struct ivcfi_outpeer, busy);
 		if (!add_channel(op->ch, IVC_EV_TX, &fds[n]))
+			return -1;
+		n++;
+	}
+	/* A tcp channel we send on wakes a sleeper when its socket has room
+	 * for what waits, or the peer's returns came (its receive side is
+	 * never used, so armed for it, it is never ready at once). */
+	for (struct ivcfi_list *l = ep->wire.next; l != &ep->wire && n < max;
+	     l = l->next) {
+		struct ivcfi_outpeer *op = ivcfi_container(l, struct ivcfi_outpeer, wire);
+		if (!ivcfi_list_empty(&op->busy))
+			continue; /* armed above */
+		if (!add_channel(op->ch, IVC_EV_RX, &fds[n]))
 			return -1;
 		n++;
 	}

@@ -300,6 +300,7 @@ struct ivcfi_outpeer {
 	size_t buf_size, frag_max;
 	struct ivcfi_list sends; /* FIFO of struct ivcfi_send */
 	struct ivcfi_list busy;  /* in ep->busy while sends is not empty */
+	struct ivcfi_list wire;  /* in ep->wire if its channel copies (tcp) */
 	struct ivc_buf stuck[IVCFI_CHAIN_MAX]; /* a chain sent in part */
 	unsigned stuck_i, stuck_n;
 };
@@ -336,6 +337,7 @@ struct ivcfi_ep {
 	struct ivcfi_outpeer **out; /* indexed by fi_addr */
 	size_t n_out;
 	struct ivcfi_list busy;     /* outpeers with queued sends */
+	struct ivcfi_list wire;     /* outpeers over a copying transport (tcp) */
 	struct ivcfi_list inpeers;
 	struct ivcfi_list recv_msg, recv_tag;   /* posted receives */
 	struct ivcfi_list unexp_msg, unexp_tag; /* unexpected messages */
@@ -443,6 +445,9 @@ struct ivcfi_send_args {
 ssize_t ivcfi_send(struct ivcfi_ep *ep, const struct ivcfi_send_args *a);
 /* Push queued sends on every busy channel. */
 void ivcfi_tx_progress(struct ivcfi_ep *ep);
+/* Call into every tcp channel we send on: pull the peer's returns, push
+ * what a send could not write at once. */
+void ivcfi_wire_progress(struct ivcfi_ep *ep);
 void ivcfi_outpeer_close(struct ivcfi_ep *ep, struct ivcfi_outpeer *op);
 
 /* ---- fi_rx.c ---------------------------------------------------------- */

@@ -113,6 +113,8 @@ static int start_chain(struct ivcfi_ep *ep, struct ivcfi_inpeer *in,
 
 static int unexp_append(struct ivcfi_unexp *ux, const void *p, size_t n)
 {
+	if (!n)
+		return 0; /* an empty message has no buffer at all */
 	if (ux->len + n > ux->buf_cap) {
 		size_t cap = ux->buf_cap ? ux->buf_cap * 2 : IVCFI_UNEXP_FIRST;
 		while (cap < ux->len + n)

@@ -56,6 +56,10 @@ static void outpeer_connect(struct ivcfi_ep *ep, struct ivcfi_outpeer *op,
 		op->frag_max = room - sizeof(struct ivcfi_hdr);
 		if (op->frag_max > IVCFI_FRAG_MAX)
 			op->frag_max = IVCFI_FRAG_MAX;
+		/* Over tcp, what a send could not write at once, and what the
+		 * peer returns, move only when we call into the channel. */
+		if (!strcmp(info.transport, "tcp"))
+			ivcfi_list_append(&ep->wire, &op->wire);
 		rc = send_hello(ep, op);
 	}
 	if (rc < 0)
@@ -86,6 +90,7 @@ static struct ivcfi_outpeer *outpeer_get(struct ivcfi_ep *ep, fi_addr_t dest)
 		return NULL;
 	ivcfi_list_init(&op->sends);
 	ivcfi_list_init(&op->busy);
+	ivcfi_list_init(&op->wire);
 	outpeer_connect(ep, op, name);
 	ep->out[dest] = op;
 	return op;
@@ -216,6 +221,7 @@ static void outpeer_fail(struct ivcfi_ep *ep, struct ivcfi_outpeer *op, int err)
 		ep->tx_queued--;
 	}
 	ivcfi_list_del(&op->busy);
+	ivcfi_list_del(&op->wire);
 	ivc_close(op->ch); /* drops the stuck buffers with it */
 	op->ch = NULL;
 	op->stuck_i = op->stuck_n = 0;
@@ -231,6 +237,7 @@ void ivcfi_outpeer_close(struct ivcfi_ep *ep, struct ivcfi_outpeer *op)
 		ep->tx_queued--;
 	}
 	ivcfi_list_del(&op->busy);
+	ivcfi_list_del(&op->wire);
 	ivc_close(op->ch); /* what was published stays receivable */
 	free(op);
 }
@@ -344,6 +351,17 @@ static void progress_peer(struct ivcfi_ep *ep, struct ivcfi_outpeer *op)
 		free_send(s);
 	}
 	ivcfi_list_del(&op->busy);
+}
+
+void ivcfi_wire_progress(struct ivcfi_ep *ep)
+{
+	for (struct ivcfi_list *l = ep->wire.next; l != &ep->wire; l = l->next) {
+		struct ivcfi_outpeer *op = ivcfi_container(l, struct ivcfi_outpeer, wire);
+
+		/* Pulls the peer's returns and pushes what still waits; an
+		 * error shows at the next send. */
+		(void)ivc_ready(op->ch, IVC_EV_TX);
+	}
 }
 
 void ivcfi_tx_progress(struct ivcfi_ep *ep)

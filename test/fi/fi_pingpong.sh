@@ -5,7 +5,8 @@
 # processes over the provider "ivc", untagged and tagged, at several sizes,
 # with its data check (-c).  Both ends must exit 0, and both endpoints'
 # IVC_FI_STATS lines must show non-zero traffic, so a silent fallback to
-# another provider cannot pass.  Exit 77 (skipped) without fi_pingpong.
+# another provider cannot pass.  As root, also once with the server in
+# another network namespace (FI_REMOTE_COMM: over tcp).  Exit 77 (skipped) without fi_pingpong.
 #
 # usage: FI_PROVIDER_PATH=<dir of libivc-fi.so> test/fi/fi_pingpong.sh
 set -euo pipefail
@@ -18,10 +19,16 @@ work=$(mktemp -d)
 server=
 cleanup() {
 	[ -z "$server" ] || kill "$server" 2>/dev/null || true
+	if [ -n "$ns" ]; then
+		ip link del "$ns-a" 2>/dev/null || true
+		ip netns del "$ns" 2>/dev/null || true
+	fi
 	rm -rf "$work"
 }
 trap cleanup EXIT
 
+# The namespace of the remote case (netns_case), when made.
+ns=
 # A port nobody listens on now (fi_pingpong's control connection).
 free_port() {
 	local p
@@ -32,10 +39,13 @@ free_port() {
 	return 1
 }
 
-# Wait (bounded) until the server listens on its control port.
+# Wait (bounded) until the server listens on its control port (in
+# namespace $2 if given).
 wait_listen() {
+	local in=()
+	[ -z "${2:-}" ] || in=(ip netns exec "$2")
 	for _ in $(seq 200); do
-		ss -ltnH "sport = :$1" | grep -q . && return 0
+		"${in[@]}" ss -ltnH "sport = :$1" | grep -q . && return 0
 		kill -0 "$server" 2>/dev/null || return 1
 		sleep 0.05
 	done
@@ -79,7 +89,47 @@ run() {
 	echo "ok: $name ($(grep '^ivc-fi' "$work/cli"))"
 }
 
+# FI_REMOTE_COMM: the server in another network namespace, reached over a
+# veth pair, is another host as far as ivc can tell: its net: name goes
+# over tcp (IVC_FI_HOST names each end's address, IVC_FI_ALLOW lets the
+# other in).  Root and iproute2 only; skipped (with a word) otherwise.
+netns_case() {
+	local port rc=0 src=0 a=10.$((RANDOM % 200 + 20)).$((RANDOM % 250)).
+	if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null; then
+		echo "skip: remote case (needs root and iproute2)"
+		return 0
+	fi
+	ns=ivcfi$$
+	ip netns add "$ns" && ip link add "$ns-a" type veth peer name "$ns-b" &&
+		ip link set "$ns-b" netns "$ns" && ip addr add "${a}1/24" dev "$ns-a" &&
+		ip link set "$ns-a" up && ip netns exec "$ns" ip addr add "${a}2/24" dev "$ns-b" &&
+		ip netns exec "$ns" ip link set "$ns-b" up &&
+		ip netns exec "$ns" ip link set lo up || { echo "FAIL remote: no veth pair" >&2; return 1; }
+	port=$(free_port)
+	IVC_FI_HOST=${a}2 IVC_FI_ALLOW=${a}0/24 timeout 60 ip netns exec "$ns" \
+		fi_pingpong -p ivc -e rdm -B "$port" -S 4096 -I 20 -c >"$work/srv" 2>&1 &
+	server=$!
+	if ! wait_listen "$port" "$ns"; then
+		echo "FAIL remote: the server never listened" >&2
+		cat "$work/srv" >&2
+		return 1
+	fi
+	IVC_FI_HOST=${a}1 IVC_FI_ALLOW=${a}0/24 timeout 60 \
+		fi_pingpong -p ivc -e rdm -P "$port" -S 4096 -I 20 -c "${a}2" >"$work/cli" 2>&1 || rc=$?
+	wait "$server" || src=$?
+	server=
+	if [ "$rc" -ne 0 ] || [ "$src" -ne 0 ] || ! check_stats "$work/srv" || ! check_stats "$work/cli" ||
+		! grep -q "ep net:${a}1:" "$work/cli"; then
+		echo "FAIL remote: client exit $rc, server exit $src" >&2
+		echo "--- server:" >&2; cat "$work/srv" >&2
+		echo "--- client:" >&2; cat "$work/cli" >&2
+		return 1
+	fi
+	echo "ok: remote, another network namespace over tcp ($(grep '^ivc-fi' "$work/cli"))"
+}
+
 fail=0
+netns_case || fail=1
 for size in 1 64 4096 65536 1048576 4194304; do
 	run "msg -S $size" -S "$size" -I 50 -c || fail=1
 	run "tagged -S $size" -S "$size" -I 50 -c -m tagged || fail=1
