@@ -3,6 +3,7 @@ option(IVC_BUILD_TESTS "Build the test suite" ON)
 option(IVC_BUILD_APPS "Build apps/ (ivc-cat, ivc-chain)" ON)
 option(IVC_BUILD_PERF "Build perf/ (benchmarks)" ON)
 option(IVC_WERROR "Treat warnings as errors" OFF)
+option(IVC_DPDK_PMD "Build the DPDK poll-mode driver net_ivc when libdpdk-dev is found" ON)
 set(IVC_SANITIZE "" CACHE STRING "Sanitizers: '', 'address,undefined' or 'thread'")
 # libFuzzer targets (test/fuzz/).  Off, the targets still build, with a
 # replay driver, and ctest re-runs their committed corpus.  On, clang
