@@ -62,7 +62,8 @@ int ivc_wait(struct ivc_channel *ch, unsigned events, int timeout_ms);
  * It polls readable when a doorbell rang for this endpoint or the peer's
  * state changed (hang-up).  Doorbells ring only for an armed endpoint, so
  * the loop is: ivc_arm(); if it returns 0, sleep in epoll; on wake-up, do
- * the work (receiving disarms nothing: arm again before the next sleep).
+ * the work (receiving disarms the endpoint, so a busy peer stops ringing:
+ * arm again before the next sleep).
  * The descriptor is owned by the channel.
  *
  * Return: the descriptor, or -EINVAL.

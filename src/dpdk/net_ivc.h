@@ -124,6 +124,7 @@ struct nivc_qp {
 	struct nivc_txq txq;
 	int intr_fd;              /* epoll set the application sleeps on */
 	int kick_fd;              /* eventfd in it: wake-ups of our own */
+	int intr_on;              /* Rx lcore's: the queue's interrupt is enabled */
 	/* Control thread's, under port->lock. */
 	struct ivc_stats ivc_base;   /* counters of channels already closed */
 	uint64_t connects;
@@ -178,6 +179,7 @@ int nivc_intr_install(struct nivc_port *p);
 void nivc_intr_uninstall(struct nivc_port *p);
 void nivc_intr_watch(struct nivc_qp *qp, struct nivc_conn *c, int on);
 void nivc_intr_kick(struct nivc_qp *qp);
+void nivc_intr_rearm(struct nivc_qp *qp, struct nivc_conn *c);
 int nivc_rx_intr_enable(struct rte_eth_dev *dev, uint16_t qid);
 int nivc_rx_intr_disable(struct rte_eth_dev *dev, uint16_t qid);
 

@@ -104,20 +104,26 @@ void nivc_intr_uninstall(struct nivc_port *p)
 	rte_intr_nb_efd_set(p->intr, 0);
 }
 
+/* Rx lcore: ask ivc to ring for the next frame; one already there (or a
+ * broken channel) is a wake-up now. */
+void nivc_intr_rearm(struct nivc_qp *qp, struct nivc_conn *c)
+{
+	if (ivc_arm(c->ch, IVC_EV_RX) != 0)
+		nivc_intr_kick(qp);
+}
+
 int nivc_rx_intr_enable(struct rte_eth_dev *dev, uint16_t qid)
 {
 	struct nivc_port *p = dev->data->dev_private;
 	struct nivc_qp *qp = &p->qp[qid];
 	struct nivc_conn *c;
-	int r;
 
 	kick_clear(qp);
+	qp->intr_on = 1;
 	c = nivc_enter(qp, &qp->rx_busy);
 	if (c == NULL)
 		return 0; /* down: the control thread kicks when it comes up */
-	r = ivc_arm(c->ch, IVC_EV_RX);
-	if (r != 0) /* a frame already there, or the channel broke */
-		nivc_intr_kick(qp);
+	nivc_intr_rearm(qp, c);
 	nivc_leave(&qp->rx_busy);
 	return 0;
 }
@@ -126,6 +132,7 @@ int nivc_rx_intr_disable(struct rte_eth_dev *dev, uint16_t qid)
 {
 	struct nivc_port *p = dev->data->dev_private;
 
+	p->qp[qid].intr_on = 0;
 	kick_clear(&p->qp[qid]);
 	return 0;
 }

@@ -230,6 +230,10 @@ uint16_t nivc_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 	}
 	if (s.nrel > 0)
 		(void)ivc_rx_release(s.c->ch, s.c->rel, s.nrel);
+	/* Receiving leaves ivc's endpoint awake (the peer stops ringing);
+	 * with the queue's interrupt on, the application may sleep next. */
+	if (qp->intr_on)
+		nivc_intr_rearm(qp, s.c);
 	nivc_leave(&qp->rx_busy);
 	return s.got;
 }
