@@ -6,7 +6,7 @@
 
 #include <rte_kvargs.h>
 
-#include "net_ivc.h"
+#include "dpdk/nivc_pvt.h"
 
 static const char *const nivc_keys[] = {
 	"addr", "role", "zc", "mac", "slots", "bufsize", "bufs", "allow", NULL,

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A queue pair's channel: made when the hello checks out, published to
- * the lcores, taken back and closed by the control thread (net_ivc.h says
+ * the lcores, taken back and closed by the control thread (nivc_pvt.h says
  * how the two sides keep off each other).  In zero-copy mode a channel
  * whose buffers still sit in mbufs is kept open (a zombie) until the last
  * of them is freed: closing it would unmap memory an mbuf points into.
@@ -13,7 +13,7 @@
 
 #include <rte_malloc.h>
 
-#include "net_ivc.h"
+#include "dpdk/nivc_pvt.h"
 
 static void zc_free_cb(void *addr, void *opaque)
 {

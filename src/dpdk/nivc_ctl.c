@@ -22,7 +22,7 @@
 
 #include <ivc/xen.h>
 
-#include "net_ivc.h"
+#include "dpdk/nivc_pvt.h"
 
 #define NIVC_HELLO_MAGIC 0x4e495643u /* "NIVC" */
 #define NIVC_HELLO_VERSION 1u

@@ -21,7 +21,7 @@
 
 #include <rte_interrupts.h>
 
-#include "net_ivc.h"
+#include "dpdk/nivc_pvt.h"
 
 int nivc_intr_queue_init(struct nivc_qp *qp)
 {

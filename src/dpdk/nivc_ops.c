@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "net_ivc.h"
+#include "dpdk/nivc_pvt.h"
 
 static int nivc_configure(struct rte_eth_dev *dev)
 {

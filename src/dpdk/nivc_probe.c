@@ -10,7 +10,7 @@
 
 #include <ethdev_vdev.h>
 
-#include "net_ivc.h"
+#include "dpdk/nivc_pvt.h"
 
 RTE_LOG_REGISTER_DEFAULT(nivc_logtype, NOTICE);
 

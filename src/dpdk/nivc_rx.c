@@ -19,7 +19,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "net_ivc.h"
+#include "dpdk/nivc_pvt.h"
 
 void nivc_mark_dead(struct nivc_qp *qp, int err)
 {

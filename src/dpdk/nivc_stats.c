@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "net_ivc.h"
+#include "dpdk/nivc_pvt.h"
 
 static const char *const ivc_names[] = {
 	"doorbells", "sleeps", "spin_hits", "yields", "ring_full_stalls",

@@ -10,7 +10,7 @@
  */
 #include <errno.h>
 
-#include "net_ivc.h"
+#include "dpdk/nivc_pvt.h"
 
 struct tx_plan {
 	uint16_t pkts;            /* frames taken */

@@ -20,8 +20,8 @@
  * one of the two always sees the other: a burst that read the old pointer
  * holds the control thread off until it returns.
  */
-#ifndef NET_IVC_H
-#define NET_IVC_H
+#ifndef IVC_DPDK_NIVC_PVT_H
+#define IVC_DPDK_NIVC_PVT_H
 
 #include <pthread.h>
 #include <stdint.h>
