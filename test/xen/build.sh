@@ -100,6 +100,7 @@ M=$W/x/linux/lib/modules/$KVER/kernel/drivers/xen
 # drivers a guest's ivc needs; no xenfs, no privcmd.
 GUEST_PROGS=(${IVC_XEN_GUEST_PROGS:-})
 G=$W/guest-root
+PMD_CONF=""
 if [ ${#GUEST_PROGS[@]} -gt 0 ]; then
 	mkroot "$G"
 	for p in "${GUEST_PROGS[@]}"; do
@@ -112,6 +113,41 @@ if [ ${#GUEST_PROGS[@]} -gt 0 ]; then
 	# Uncompressed: the guest's kernel unpacks it without inflating.
 	(cd "$G" && find . -print0 | cpio --null -o -H newc --quiet) > "$W/boot/guest.cpio"
 	echo "xen harness: guest initramfs $(du -h "$W/boot/guest.cpio" | cut -f1) with: ${GUEST_PROGS[*]##*/}"
+	# The net_ivc DPDK PMD (IVC_XEN_GUEST_PMD=BUILD/src/dpdk/librte_net_ivc.so,
+	# optional), for xdom.sh's phase_pmd: dpdk-testpmd, the libraries ldd
+	# says it and the PMD need, DPDK's ring mempool driver (testpmd's
+	# default mempool ops, a plugin no library links), and xdom-pmd.  In
+	# an archive of their own, guest-pmd.cpio, with only what guest.cpio
+	# lacks: the guests that run testpmd boot the two one after the other
+	# (the kernel unpacks concatenated archives); the others stay small.
+	rm -f "$W/boot/guest-pmd.cpio"
+	if [ -n "${IVC_XEN_GUEST_PMD:-}" ] && ! tp=$(command -v dpdk-testpmd); then
+		echo "xen harness: no dpdk-testpmd (Debian package dpdk-dev): the guests get no DPDK, phase_pmd is skipped"
+	elif [ -n "${IVC_XEN_GUEST_PMD:-}" ]; then
+		GP=$W/guest-pmd-root
+		rm -rf "$GP"
+		mkdir -p "$GP/etc" "$GP/usr/bin"
+		# DPDK's plugin folder (EAL's DPDK_PLUGIN_PATH): the mempool
+		# driver and the bus and NIC drivers testpmd links live there,
+		# outside the loader's default path.
+		eal=$(ldd "$tp" | awk '/librte_eal\.so/ { print $3 }')
+		libdir=$(tr '\0' '\n' < "$eal" | sed -n 's/^DPDK_PLUGIN_PATH=//p' | sed -n 1p)
+		ring=$(readelf -d "$libdir/librte_mempool_ring.so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+		put "$GP" "$tp" /usr/bin/dpdk-testpmd
+		put "$GP" "$libdir/$ring" "$libdir/$ring"
+		put "$GP" "$IVC_XEN_GUEST_PMD" /usr/local/lib/librte_net_ivc.so
+		install -m 755 "$HERE/xdom-pmd" "$GP/usr/bin/xdom-pmd"
+		PMD_CONF="PMD_SO=/usr/local/lib/librte_net_ivc.so
+PMD_MEMPOOL=$libdir/$ring
+PMD_LIBDIR=$libdir
+PMD_DPDK=$(dpkg-query -W -f='${Version}' dpdk-dev 2> /dev/null || echo unknown)"
+		echo "$PMD_CONF" > "$GP/etc/xdom-pmd.conf"
+		(cd "$GP" && find . -type f) | while read -r f; do
+			if [ -e "$G/$f" ]; then rm "$GP/$f"; fi
+		done
+		(cd "$GP" && find . -print0 | cpio --null -o -H newc --quiet) > "$W/boot/guest-pmd.cpio"
+		echo "xen harness: guest-pmd.cpio $(du -h "$W/boot/guest-pmd.cpio" | cut -f1) with: dpdk-testpmd, $(find "$GP" -name '*.so*' | wc -l) libraries, librte_net_ivc.so (for g1 and g2)"
+	fi
 fi
 
 R=$W/rootfs
@@ -133,6 +169,11 @@ if [ ${#GUEST_PROGS[@]} -gt 0 ]; then
 	cp "$W/boot/vmlinuz" "$R/boot/vmlinuz"
 	cp "$W/boot/guest.cpio" "$R/boot/guest.cpio"
 	install -m 755 "$HERE/xdom.sh" "$R/usr/bin/xdom.sh"
+	# What tells phase_pmd the guests carry the PMD.
+	if [ -n "$PMD_CONF" ]; then
+		echo "$PMD_CONF" > "$R/etc/xdom-pmd"
+		cp "$W/boot/guest-pmd.cpio" "$R/boot/guest-pmd.cpio"
+	fi
 fi
 # Debian builds the Xen drivers as modules.
 for m in xen-privcmd.ko xenfs/xenfs.ko xen-evtchn.ko xen-gntdev.ko xen-gntalloc.ko; do

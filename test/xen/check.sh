@@ -5,7 +5,9 @@
 # the programs of a build (test_xen, test_xen_hostile, ivc-cat, ivc-bench,
 # the probe, and the conformance suite's programs) into dom0, boot Xen
 # under QEMU, run test/xen/tests.list and then the conformance suite
-# (test/conformance/cases.list) over xen there, and report.
+# (test/conformance/cases.list) over xen there, and report.  Where the
+# build has the net_ivc DPDK PMD, guests g1 and g2 also get dpdk-testpmd
+# and the PMD (xdom.sh's phase_pmd).
 #
 # usage: check.sh BUILD_DIR [WORKDIR]     (WORKDIR default BUILD_DIR/xen)
 # exit: 0 passed; 1 failed; 2 crashed or timed out; 77 skipped: the harness
@@ -63,7 +65,12 @@ done
 # program (test/xen/xdom.c).
 GUEST_PROGS="$B/test/xdom $B/apps/ivc-cat $B/perf/ivc-bench"
 PROGS+=("$B/test/xdom")
-if ! IVC_XEN_GUEST_PROGS="$GUEST_PROGS" IVC_XEN_TESTS="$W/tests.list" bash "$HERE/build.sh" "$W" "${PROGS[@]}"; then
+# The net_ivc DPDK PMD, where the build has it (it is optional): the guests
+# then also get dpdk-testpmd (xdom.sh's phase_pmd; skipped without it).
+GUEST_PMD=""
+[ -f "$B/src/dpdk/librte_net_ivc.so" ] && GUEST_PMD=$B/src/dpdk/librte_net_ivc.so
+if ! IVC_XEN_GUEST_PROGS="$GUEST_PROGS" IVC_XEN_GUEST_PMD="$GUEST_PMD" IVC_XEN_TESTS="$W/tests.list" \
+	bash "$HERE/build.sh" "$W" "${PROGS[@]}"; then
 	echo "xen harness: SKIPPED: could not build the boot image (see above)"
 	exit 77
 fi

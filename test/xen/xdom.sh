@@ -17,7 +17,8 @@
 # list; raw libxen* attacks on another guest's offer, grant and port;
 # connect/close cycles with kills and destroyed domains, and the grants and
 # ports each domain can use before and after; ivc-cat and ivc-bench between
-# guests.
+# guests; net: addresses (ivc-netd); dpdk-testpmd with the net_ivc PMD
+# between g1 and g2 (phase_pmd, where build.sh packed the PMD).
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin LD_LIBRARY_PATH=/usr/local/lib
 LIMIT=${XDOM_LIMIT:-900}        # the whole phase; each command has its own
 N=${XDOM_MESSAGES:-3000}        # messages per delivery run
@@ -51,8 +52,9 @@ showlog() {
 	echo "$total" > "/tmp/seen-$1"
 }
 
-# boot NAME PCPU: start guest NAME with its one vCPU pinned to PCPU, and
-# wait for its agent (guest-init writes data/ivc-rc/0).
+# boot NAME PCPU [RAMDISK]: start guest NAME with its one vCPU pinned to
+# PCPU (and RAMDISK, default /boot/guest.cpio), and wait for its agent
+# (guest-init writes data/ivc-rc/0).
 boot() {
 	local name=$1 t0 d end
 
@@ -60,7 +62,7 @@ boot() {
 	name = "$name"
 	type = "pv"
 	kernel = "/boot/vmlinuz"
-	ramdisk = "/boot/guest.cpio"
+	ramdisk = "${3:-/boot/guest.cpio}"
 	extra = "console=hvc0 quiet ivc_timeout=$LIMIT"
 	memory = 192
 	vcpus = 1
@@ -131,8 +133,18 @@ grep -q devpts /proc/mounts || mount -t devpts devpts /dev/pts
 xenconsoled --log=guest --log-dir=/var/log/xen/console --pid-file=/run/xenconsoled.pid ||
 	{ fail boot "xenconsoled did not start"; exit 1; }
 
+CASES=${XDOM_CASES:-deliver kill access before destroy after tools net pmd}
+# g1 and g2 run dpdk-testpmd in phase_pmd: they boot build.sh's DPDK
+# archive after the base one (the kernel unpacks both); g3 never needs it.
+RD12=/boot/guest.cpio
+case " $CASES " in
+*" pmd "*)
+	if [ -f /etc/xdom-pmd ] && cat /boot/guest.cpio /boot/guest-pmd.cpio > /tmp/guest-pmd.cpio; then
+		RD12=/tmp/guest-pmd.cpio
+	fi ;;
+esac
 t_boot=$(now_ns)
-if ! boot g1 0 || ! boot g2 1; then
+if ! boot g1 0 "$RD12" || ! boot g2 1 "$RD12"; then
 	fail boot "SKIPPED, NOT TESTED: the guests did not start"
 	xl list
 	exit 1
@@ -496,7 +508,113 @@ check migrate.g3-runs-after "g3 answers a command after the migration" gx g3 "ec
 xl destroy g3 2>/dev/null
 }
 
-for p in ${XDOM_CASES:-deliver kill access before destroy after tools net}; do
+# ---- DPDK: dpdk-testpmd with the net_ivc PMD in two guests ---------------
+
+# pmdval DOMAIN NODE: what xdom-pmd wrote into DOMAIN's data/xdom.
+pmdval() { xenstore-read "/local/domain/$1/data/xdom/$2" 2> /dev/null; }
+
+# pmdcheck NAME A B LO HI: LO <= A - B <= HI (xdom-pmd's figures), else a
+# line saying which did not hold (a figure missing: "?", "-" or "").
+pmdcheck() {
+	awk -v a="$2" -v b="$3" -v lo="$4" -v hi="$5" -v n="$1" 'BEGIN {
+		if (a !~ /^-?[0-9]+$/ || b !~ /^-?[0-9]+$/ || a - b < lo || a - b > hi) {
+			printf "xdom: %s: %s - %s not within [%s, %s]\n", n, a, b, lo, hi; exit 1 } }'
+}
+# pmdf VALUE N: the N-th word of VALUE, or "?".
+pmdf() { echo "$1" | awk -v n="$2" '{ print (NF >= n ? $n : "?") }'; }
+# pmdcalc A OP B: A + B or A - B, "?" if either is not a number.
+pmdcalc() {
+	awk -v a="$1" -v b="$3" -v op="$2" 'BEGIN {
+		if (a !~ /^[0-9]+$/ || b !~ /^[0-9]+$/) print "?"
+		else printf "%.0f\n", op == "+" ? a + b : a - b }'
+}
+
+# g1 runs testpmd as the server (io forwarding: every frame back out the
+# port it came in), g2 as the client (flowgen: sends bursts of UDP frames
+# and counts what comes back), over xen:<g1>/pmd with small lanes (64
+# slots, 64 buffers of 2 KiB a direction).  The guest side is xdom-pmd;
+# build.sh packs it, testpmd and the PMD only where the build has the PMD.
+PMD_SLOTS=64
+PMD_FRAMES=${XDOM_PMD_FRAMES:-10000} # frames back at g2 before going on
+phase_pmd() {
+echo "--- DPDK: dpdk-testpmd with the net_ivc PMD, g1 the server (io) and g2 the client (flowgen), over xen"
+if [ ! -f /etc/xdom-pmd ]; then
+	echo "XDOM pmd: SKIP (no net_ivc PMD in the guests: the build has no src/dpdk/librte_net_ivc.so, or the host no dpdk-testpmd)"
+	return
+fi
+if [ "$RD12" = /boot/guest.cpio ]; then
+	fail pmd "g1 and g2 were booted without the DPDK archive (see above)"
+	return
+fi
+local lanes="slots=$PMD_SLOTS,bufs=$PMD_SLOTS" srv cli t0 t1 tl=? up=0 ok=0 crc=1 src what \
+	s2 s4 sf cf a_rx a_tx b_rx b_tx s_rx s_tx s_txd s_lc c_rx c_tx d_rx d_tx
+sed 's/^/xdom: /' /etc/xdom-pmd
+srv="net_ivc0,addr=xen:pmd,role=server,allow=$G2,$lanes"
+cli="net_ivc0,addr=xen:$G1/pmd,role=client,$lanes"
+t0=$(now_ns)
+
+# Link: the server waits for its client; both ports go up once the
+# channel is there (each testpmd's first link state change).
+if gx g1 "xdom-pmd start srv io '$srv' 150" 180; then
+	t1=$(now_ns)
+	gx g2 "xdom-pmd start cli1 flowgen '$cli' 150" 180 &&
+		gx g2 "xdom-pmd link cli1 1 60" 90 && gx g1 "xdom-pmd link srv 1 60" 90 && up=1
+	tl=$(( ($(now_ns) - t1) / 1000000 ))
+fi
+check pmd.link "testpmd in g1 (server, allow=$G2) and in g2 (client of xen:$G1/pmd): both links up, $tl ms after the client's start began (testpmd's start included)" \
+	[ $up = 1 ]
+
+# Restart: traffic flows; the client is killed with SIGKILL; the server's
+# link goes down, its counters stand still; a new client comes up and
+# traffic flows again.
+t1=$(now_ns)
+if [ $up = 1 ]; then
+	gx g2 "xdom-pmd rx cli1 $PMD_FRAMES 90" 120 &&
+		gx g2 "xdom-pmd kill cli1 30" 60 &&
+		gx g1 "xdom-pmd snap srv 2 60" 90 &&
+		gx g2 "xdom-pmd start cli2 flowgen '$cli' 150" 180 &&
+		gx g2 "xdom-pmd link cli2 1 60" 90 && gx g1 "xdom-pmd link srv 3 60" 90 &&
+		gx g2 "xdom-pmd rx cli2 $PMD_FRAMES 90" 120 && ok=1
+fi
+check pmd.restart "$PMD_FRAMES frames back at g2, its testpmd killed with SIGKILL, g1's link down, a new testpmd in g2, links up, $PMD_FRAMES frames back again ($(( ($(now_ns) - ${t1:-0}) / 1000000 )) ms)" \
+	[ $ok = 1 ]
+
+# Traffic: both stopped with SIGINT (exit 0); the counters of the second
+# client's time, from testpmd's own statistics: g1 received what g2 sent
+# and g2 what g1 sent, less at most a lane's worth in flight when g2 closed
+# (a frame is never counted twice), and g1 forwarded or dropped every frame
+# it received.
+if [ $ok = 1 ]; then
+	gx g2 "xdom-pmd stop cli2 60" 90; crc=$?
+	gx g1 "xdom-pmd snap srv 4 60" 90
+fi
+gx g1 "[ -e /tmp/pmd-srv.rc ] || xdom-pmd stop srv 60" 90; src=$?
+# g1's RX TX after the first and after the second client went (a_, b_);
+# g1's and g2's final forward statistics (RX TX RX-dropped TX-dropped
+# link-changes: s_, c_); the second client's time at g1 (d_).
+s2=$(pmdval "$G1" pmd-srv-2) s4=$(pmdval "$G1" pmd-srv-4)
+sf=$(pmdval "$G1" pmd-srv) cf=$(pmdval "$G2" pmd-cli2)
+a_rx=$(pmdf "$s2" 1) a_tx=$(pmdf "$s2" 2) b_rx=$(pmdf "$s4" 1) b_tx=$(pmdf "$s4" 2)
+s_rx=$(pmdf "$sf" 1) s_tx=$(pmdf "$sf" 2) s_txd=$(pmdf "$sf" 4) s_lc=$(pmdf "$sf" 5)
+c_rx=$(pmdf "$cf" 1) c_tx=$(pmdf "$cf" 2)
+d_rx=$(pmdcalc "$b_rx" - "$a_rx") d_tx=$(pmdcalc "$b_tx" - "$a_tx")
+what="g2 sent $c_tx frames and got $c_rx back; g1 received $d_rx of them and sent $d_tx; g1 in all: RX $s_rx, TX $s_tx, TX-dropped $s_txd, $s_lc link changes"
+if [ $crc = 0 ] && [ $src = 0 ] &&
+	pmdcheck "frames back at g2" "$c_rx" 0 1 1000000000000 &&
+	pmdcheck "g2's TX - g1's RX" "$c_tx" "$d_rx" 0 $PMD_SLOTS &&
+	pmdcheck "g1's TX - g2's RX" "$d_tx" "$c_rx" 0 $PMD_SLOTS &&
+	pmdcheck "g1's final RX - its last counters" "$s_rx" "$b_rx" 0 0 &&
+	pmdcheck "g1's final TX - its last counters" "$s_tx" "$b_tx" 0 0 &&
+	pmdcheck "g1's RX - TX - TX-dropped" "$s_rx" "$(pmdcalc "$s_tx" + "$s_txd")" 0 0 &&
+	pmdcheck "g1's link changes" "$s_lc" 4 0 0; then
+	pass pmd.traffic "$what; both testpmds exit 0 on SIGINT; $(( ($(now_ns) - t0) / 1000000 )) ms for the phase"
+else
+	fail pmd.traffic "$what; exit on SIGINT: g2 $crc, g1 $src"
+fi
+gx g2 "for n in cli1 cli2; do [ ! -e /tmp/pmd-\$n.pid ] || [ -e /tmp/pmd-\$n.rc ] || xdom-pmd kill \$n 30; done" 60
+}
+
+for p in $CASES; do
 	"phase_$p"
 done
 
