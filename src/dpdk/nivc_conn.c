@@ -155,7 +155,7 @@ void nivc_conn_retire(struct nivc_port *p, uint16_t qid)
 		return;
 	while (__atomic_load_n(&qp->rx_busy, __ATOMIC_SEQ_CST) ||
 	       __atomic_load_n(&qp->tx_busy, __ATOMIC_SEQ_CST))
-		sched_yield();
+		sched_yield(); /* a burst still using it: bursts are short */
 	if (ivc_stats_get(c->ch, &s) == 0)
 		nivc_ivc_stats_add(&qp->ivc_base, &s);
 	nivc_intr_watch(qp, c, 0);

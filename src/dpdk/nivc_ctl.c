@@ -77,6 +77,24 @@ static int hello_check(const struct nivc_port *p, const struct nivc_hello *h,
 	return 0;
 }
 
+static void link_set(struct nivc_port *p)
+{
+	struct rte_eth_link link = {
+		.link_speed = RTE_ETH_SPEED_NUM_100G,
+		.link_duplex = RTE_ETH_LINK_FULL_DUPLEX,
+		.link_autoneg = RTE_ETH_LINK_FIXED,
+		.link_status = RTE_ETH_LINK_UP,
+	};
+	uint16_t q;
+
+	for (q = 0; q < p->nb_qp; q++)
+		if (__atomic_load_n(&p->qp[q].conn, __ATOMIC_ACQUIRE) == NULL)
+			link.link_status = RTE_ETH_LINK_DOWN;
+	if (rte_eth_linkstatus_set(p->dev, &link) == 0) /* 0: it changed */
+		if (p->dev->data->dev_conf.intr_conf.lsc)
+			rte_eth_dev_callback_process(p->dev, RTE_ETH_EVENT_INTR_LSC, NULL);
+}
+
 static void install(struct nivc_port *p, uint16_t qid, struct ivc_channel *ch)
 {
 	struct nivc_conn *c = nivc_conn_new(p, qid, ch);
@@ -86,8 +104,15 @@ static void install(struct nivc_port *p, uint16_t qid, struct ivc_channel *ch)
 		ivc_close(ch);
 		return;
 	}
+	if (__atomic_load_n(&p->qp[qid].conn, __ATOMIC_ACQUIRE) != NULL) {
+		/* A peer that restarted before its old channel was found
+		 * dead: that one goes, and the link flaps, as it would have. */
+		pthread_mutex_lock(&p->lock);
+		nivc_conn_retire(p, qid);
+		pthread_mutex_unlock(&p->lock);
+		link_set(p);
+	}
 	pthread_mutex_lock(&p->lock);
-	nivc_conn_retire(p, qid); /* a peer that restarted: its old channel */
 	nivc_conn_install(p, c);
 	pthread_mutex_unlock(&p->lock);
 }
@@ -158,6 +183,33 @@ static void connect_one(struct nivc_port *p, uint16_t qid)
 	install(p, qid, ch);
 }
 
+/*
+ * Whether the peer is still there, asked as the owner of both sides of
+ * the channel (taken from the lcores for a moment; skipped while a burst
+ * runs: the burst finds a dead peer itself).  The receive side's look
+ * makes ivc check the peer (rate-limited) when nothing is waiting; the
+ * send side's then reports a peer that went: closed (-EPIPE) or died
+ * (-ECONNRESET).  Return: that error, or 0.
+ */
+static int peer_gone(struct nivc_qp *qp, struct nivc_conn *c)
+{
+	uint32_t idle = 0, idle2 = 0;
+	int r = 0;
+
+	if (!__atomic_compare_exchange_n(&qp->rx_busy, &idle, NIVC_BUSY_CTL, 0,
+					 __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+		return 0;
+	if (__atomic_compare_exchange_n(&qp->tx_busy, &idle2, NIVC_BUSY_CTL, 0,
+					__ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
+		r = ivc_ready(c->ch, IVC_EV_RX);
+		if (r >= 0)
+			r = ivc_ready(c->ch, IVC_EV_TX);
+		nivc_leave(&qp->tx_busy);
+	}
+	nivc_leave(&qp->rx_busy);
+	return r < 0 ? r : 0;
+}
+
 /* Retire what the lcores found broken, or what broke while nobody looked. */
 static void retire_broken(struct nivc_port *p)
 {
@@ -168,29 +220,11 @@ static void retire_broken(struct nivc_port *p)
 	for (q = 0; q < p->nb_qp; q++) {
 		c = __atomic_load_n(&p->qp[q].conn, __ATOMIC_ACQUIRE);
 		if (c != NULL && (__atomic_load_n(&p->qp[q].dead, __ATOMIC_ACQUIRE) ||
-				  ivc_channel_error(c->ch) != 0))
+				  ivc_channel_error(c->ch) != 0 || peer_gone(&p->qp[q], c)))
 			nivc_conn_retire(p, q);
 	}
 	nivc_zombies_reap(p, 0);
 	pthread_mutex_unlock(&p->lock);
-}
-
-static void link_set(struct nivc_port *p)
-{
-	struct rte_eth_link link = {
-		.link_speed = RTE_ETH_SPEED_NUM_100G,
-		.link_duplex = RTE_ETH_LINK_FULL_DUPLEX,
-		.link_autoneg = RTE_ETH_LINK_FIXED,
-		.link_status = RTE_ETH_LINK_UP,
-	};
-	uint16_t q;
-
-	for (q = 0; q < p->nb_qp; q++)
-		if (__atomic_load_n(&p->qp[q].conn, __ATOMIC_ACQUIRE) == NULL)
-			link.link_status = RTE_ETH_LINK_DOWN;
-	if (rte_eth_linkstatus_set(p->dev, &link) == 0) /* 0: it changed */
-		if (p->dev->data->dev_conf.intr_conf.lsc)
-			rte_eth_dev_callback_process(p->dev, RTE_ETH_EVENT_INTR_LSC, NULL);
 }
 
 static void wait_period(struct nivc_port *p)
@@ -213,6 +247,9 @@ static void *ctl_main(void *arg)
 
 	while (!__atomic_load_n(&p->ctl_stop, __ATOMIC_ACQUIRE)) {
 		retire_broken(p);
+		/* Down before a new channel comes: even a reconnect within
+		 * the same period is a link flap the application hears of. */
+		link_set(p);
 		if (p->listener)
 			accept_all(p);
 		else

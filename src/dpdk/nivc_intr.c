@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <rte_interrupts.h>
+#include <rte_pause.h>
 
 #include "dpdk/nivc_pvt.h"
 
@@ -120,7 +121,11 @@ int nivc_rx_intr_enable(struct rte_eth_dev *dev, uint16_t qid)
 
 	kick_clear(qp);
 	qp->intr_on = 1;
-	c = nivc_enter(qp, &qp->rx_busy);
+	/* Not skipped while the control thread looks at the channel (a few
+	 * microseconds): an unarmed sleeper would miss its frames. */
+	while ((c = nivc_enter(qp, &qp->rx_busy)) == NULL &&
+	       __atomic_load_n(&qp->rx_busy, __ATOMIC_ACQUIRE) == NIVC_BUSY_CTL)
+		rte_pause();
 	if (c == NULL)
 		return 0; /* down: the control thread kicks when it comes up */
 	nivc_intr_rearm(qp, c);

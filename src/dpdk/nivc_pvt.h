@@ -19,6 +19,12 @@
  * closes the channel.  Both orders are sequentially consistent (Dekker), so
  * one of the two always sees the other: a burst that read the old pointer
  * holds the control thread off until it returns.
+ *
+ * Noticing a peer that went while nobody polls.  ivc finds a dead peer
+ * in the calls of the side that owns the channel, so the control thread
+ * takes both sides for a moment each period (when no burst is running)
+ * and asks, as their owner, whether the channel is still ready; a burst
+ * that comes meanwhile finds its side taken and returns nothing.
  */
 #ifndef IVC_DPDK_NIVC_PVT_H
 #define IVC_DPDK_NIVC_PVT_H
@@ -117,8 +123,8 @@ struct nivc_qp {
 	struct nivc_port *port;
 	uint16_t qid;
 	struct nivc_conn *conn;   /* atomic: NULL while down */
-	uint32_t rx_busy;         /* atomic: an Rx burst is in progress */
-	uint32_t tx_busy;         /* atomic: a Tx burst is in progress */
+	uint32_t rx_busy;         /* atomic: an Rx burst (or the control thread) */
+	uint32_t tx_busy;         /* atomic: a Tx burst (or the control thread) */
 	uint32_t dead;            /* atomic: a burst found the channel broken */
 	struct nivc_rxq rxq;
 	struct nivc_txq txq;
@@ -196,12 +202,23 @@ void nivc_ivc_stats_add(struct ivc_stats *sum, const struct ivc_stats *s);
 /* nivc_ops.c */
 extern const struct eth_dev_ops nivc_ops;
 
-/* Burst side entry and exit (see the header comment). */
+/*
+ * Burst side entry and exit (see the header comment).  The busy word is
+ * 0 (idle), 1 (a burst) or 2 (the control thread is looking at the
+ * channel, nivc_ctl.c): a burst that finds it taken does nothing this
+ * time, like a poll that finds nothing.
+ */
+#define NIVC_BUSY_BURST 1u
+#define NIVC_BUSY_CTL 2u
+
 static inline struct nivc_conn *nivc_enter(struct nivc_qp *qp, uint32_t *busy)
 {
 	struct nivc_conn *c;
+	uint32_t idle = 0;
 
-	__atomic_store_n(busy, 1, __ATOMIC_SEQ_CST);
+	if (!__atomic_compare_exchange_n(busy, &idle, NIVC_BUSY_BURST, 0,
+					 __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+		return NULL;
 	c = __atomic_load_n(&qp->conn, __ATOMIC_SEQ_CST);
 	if (c == NULL || __atomic_load_n(&qp->dead, __ATOMIC_RELAXED))
 		__atomic_store_n(busy, 0, __ATOMIC_RELEASE), c = NULL;

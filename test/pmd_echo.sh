@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# pmd_echo.sh BUILD: the example application ivc-dpdk-echo (apps/dpdk/)
+# on a net_ivc server port echoes a verified stream from ivc-dpdk-check
+# (every frame back, in order, byte for byte), sleeping between, and stops
+# cleanly on SIGINT with its counters.
+set -u
+build=$1
+pmd=$build/src/dpdk/librte_net_ivc.so
+name=ivc-pmd-echo-$$
+dir=$(mktemp -d "${TMPDIR:-/tmp}/ivc-pmd-echo.XXXXXX")
+ep=
+cleanup() {
+	[ -n "$ep" ] && kill -9 "$ep" 2>/dev/null
+	rm -rf "$dir" "/var/run/dpdk/$name-e" "/var/run/dpdk/$name-c" 2>/dev/null
+}
+trap cleanup EXIT
+n=20000
+timeout 300 "$build/apps/ivc-dpdk-echo" --no-huge -m 256 --no-pci -l 1 \
+	--file-prefix "$name-e" -d "$pmd" --vdev "net_ivc0,addr=shm:@$name,role=server" \
+	>"$dir/echo.log" 2>&1 &
+ep=$!
+rc=0
+timeout 300 "$build/test/dpdk/ivc-dpdk-check" --no-huge -m 256 --no-pci -l 0 \
+	--file-prefix "$name-c" -d "$pmd" --vdev "net_ivc0,addr=shm:@$name,role=client" -- \
+	verify --count "$n" --sizes 64,1518 --timeout-ms 30000 || rc=1
+kill -INT "$ep"
+wait "$ep" || { echo "ivc-dpdk-echo exited with $?"; rc=1; }
+ep=
+grep -v '^EAL' "$dir/echo.log"
+grep -q "in $((2 * n)) frames" "$dir/echo.log" || { echo "FAIL: ivc-dpdk-echo did not count $((2 * n)) frames in"; rc=1; }
+exit $rc
