@@ -13,7 +13,9 @@
 # for the variants: net_memif copy, net_memif zero-copy (zero-copy=yes on
 # the client), and net_ivc copy and zero-copy (zc=1 on both ports), the
 # last two only where the PMD (BUILD/src/dpdk/librte_net_ivc.so, or
-# IVC_PMD_SO) exists.  Each figure is the median of REPEAT runs; each
+# IVC_PMD_SO) exists; and, for reference, ivc's native service chain
+# (variant chain: ivc-chain run, generator -> firewall -> sink on CPUs
+# 0,1,1, no DPDK; rate only).  Each figure is the median of REPEAT runs; each
 # run's rate is the median of its SECS one-second samples.  With two CPUs
 # or more, one side's lcores (testpmd's main and forwarding lcore) are
 # pinned on CPU 0 and the other's on CPU 1.
@@ -26,7 +28,7 @@
 #   --repeat N      runs per figure [3]
 #   --count N       latency round trips per run (a tenth more warm up) [100000]
 #   --csv FILE      the CSV [pmd_bench.csv]
-#   --variants L    of memif-copy,memif-zc,ivc-copy,ivc-zc [all]
+#   --variants L    of memif-copy,memif-zc,ivc-copy,ivc-zc,chain [all]
 #   --sizes L       frame sizes [64,1518]
 #
 # It prints a markdown table (rates: the median run, and the least and
@@ -41,7 +43,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../test/dpdk/pmd_lib.sh"
 
 BUILD=build SECS=5 REPEAT=3 COUNT=100000 CSV=pmd_bench.csv
-VARIANTS=memif-copy,memif-zc,ivc-copy,ivc-zc SIZES=64,1518
+VARIANTS=memif-copy,memif-zc,ivc-copy,ivc-zc,chain SIZES=64,1518
 WARM=2
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -83,6 +85,7 @@ variant() {
 	memif-zc) KIND=memif ZC_C=",zero-copy=yes" ZC_S="" EAL_C=(--single-file-segments) ;;
 	ivc-copy) KIND=ivc ZC_C="" ZC_S="" ;;
 	ivc-zc) KIND=ivc ZC_C=",zc=1" ZC_S=",zc=1" ;;
+	chain) KIND=chain ZC_C="" ZC_S="" ;;
 	*) echo "pmd_bench: no variant $1" >&2; exit 2 ;;
 	esac
 }
@@ -90,7 +93,18 @@ variant() {
 # have VARIANT: its PMD is there.
 have() {
 	variant "$1"
-	[ "$KIND" != ivc ] || [ -f "${IVC_PMD_SO:-$BUILD/src/dpdk/librte_net_ivc.so}" ]
+	case $KIND in
+	ivc) [ -f "${IVC_PMD_SO:-$BUILD/src/dpdk/librte_net_ivc.so}" ] ;;
+	chain) [ -x "$BUILD/apps/ivc-chain" ] ;;
+	esac
+}
+
+# run_chain SIZE: ivc's native service chain (apps/chain: generator ->
+# firewall -> sink, three processes on CPUs 0,1,1, no DPDK), for
+# reference: its rate at the sink, M packets/s, when delivery was exact.
+run_chain() {
+	"$BUILD/apps/ivc-chain" run --size "$1" --cpus 0,1,1 2> /dev/null |
+		awk '/^rate:/ { r = $2 } /^verdict: exact/ { ok = 1 } END { if (ok) print r }'
 }
 
 # rx_samples LOG: the receiver's Rx-pps samples so far, one a line.
@@ -108,6 +122,10 @@ enough() {
 run_rate() {
 	local size=$2 base n pid
 	variant "$1"
+	if [ "$KIND" = chain ]; then
+		run_chain "$size"
+		return
+	fi
 	pmd_setup "pmd_bench rate $1 $size"
 	pmd_kind "$BUILD" "$KIND"
 	pmd_need_testpmd
@@ -187,7 +205,8 @@ for v in ${VARIANTS//,/ }; do
 			continue
 		fi
 		read -r rate rmin rmax <<< "$(point rate "$v" "$size")"
-		read -r lmed lp99 <<< "$(point lat "$v" "$size")"
+		lmed=n/a lp99=n/a
+		[ "$v" = chain ] || read -r lmed lp99 <<< "$(point lat "$v" "$size")"
 		echo "| $v | $size | $rate | $rmin–$rmax | $lmed | $lp99 |"
 		echo "$v,$size,$rate,$rmin,$rmax,$lmed,$lp99" >> "$CSV"
 	done

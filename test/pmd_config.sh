@@ -4,7 +4,11 @@
 # testpmd's own commands say.
 set -u
 build=$1
-pmd=$build/src/dpdk/librte_net_ivc.so
+# shellcheck source=test/pmd_so.sh
+. "$(dirname "$0")/pmd_so.sh"
+pmd_safe_so "$build/src/dpdk/librte_net_ivc.so" || exit 1
+pmd=$PMD_SO
+trap 'pmd_safe_so_cleanup; rm -rf "/var/run/dpdk/ivc-config-$$" 2>/dev/null' EXIT
 command -v dpdk-testpmd >/dev/null || { echo "no dpdk-testpmd (Debian: dpdk-dev)"; exit 77; }
 out=$(printf '%s\n' 'mac_addr set 0 02:00:00:00:00:09' 'port stop 0' \
 	'port config mtu 0 9000' 'port start 0' 'show port info 0' \

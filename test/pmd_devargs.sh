@@ -3,7 +3,11 @@
 # an error that names the devarg and what it takes (issue 19).
 set -u
 build=$1
-pmd=$build/src/dpdk/librte_net_ivc.so
+# shellcheck source=test/pmd_so.sh
+. "$(dirname "$0")/pmd_so.sh"
+pmd_safe_so "$build/src/dpdk/librte_net_ivc.so" || exit 1
+pmd=$PMD_SO
+trap 'pmd_safe_so_cleanup; rm -rf "/var/run/dpdk/ivc-devargs-$$" 2>/dev/null' EXIT
 command -v dpdk-testpmd >/dev/null || { echo "no dpdk-testpmd (Debian: dpdk-dev)"; exit 77; }
 fails=0
 # expect DEVARGS PATTERN: PATTERN is printed and no port works: testpmd

@@ -5,13 +5,17 @@
 # cleanly on SIGINT with its counters.
 set -u
 build=$1
-pmd=$build/src/dpdk/librte_net_ivc.so
+# shellcheck source=test/pmd_so.sh
+. "$(dirname "$0")/pmd_so.sh"
+pmd_safe_so "$build/src/dpdk/librte_net_ivc.so" || exit 1
+pmd=$PMD_SO
 name=ivc-pmd-echo-$$
 dir=$(mktemp -d "${TMPDIR:-/tmp}/ivc-pmd-echo.XXXXXX")
 ep=
 cleanup() {
 	[ -n "$ep" ] && kill -9 "$ep" 2>/dev/null
 	rm -rf "$dir" "/var/run/dpdk/$name-e" "/var/run/dpdk/$name-c" 2>/dev/null
+	pmd_safe_so_cleanup
 }
 trap cleanup EXIT
 n=20000

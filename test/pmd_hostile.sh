@@ -6,11 +6,15 @@ set -u
 build=$1 zc=$2
 name=ivc-pmd-hostile-$$
 dir=$(mktemp -d "${TMPDIR:-/tmp}/ivc-pmd-hostile.XXXXXX")
-pmd=$build/src/dpdk/librte_net_ivc.so
+# shellcheck source=test/pmd_so.sh
+. "$(dirname "$0")/pmd_so.sh"
+pmd_safe_so "$build/src/dpdk/librte_net_ivc.so" || exit 1
+pmd=$PMD_SO
 tp=
 cleanup() {
 	[ -n "$tp" ] && kill -9 "$tp" 2>/dev/null
-	rm -rf "$dir"
+	rm -rf "$dir" "/var/run/dpdk/$name" 2>/dev/null
+	pmd_safe_so_cleanup
 }
 trap cleanup EXIT
 command -v dpdk-testpmd >/dev/null || { echo "no dpdk-testpmd (Debian: dpdk-dev)"; exit 77; }

@@ -22,6 +22,8 @@
 PMD_TAG=""			# unique per run (pmd_setup): file prefixes, names
 PMD_PIDS=()			# everything we started (timeout's pids)
 PMD_PREFIXES=()			# EAL file prefixes used
+# shellcheck source=test/pmd_so.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../pmd_so.sh"
 PMD_WORK=""
 
 pmd_say() { echo "${PMD_NAME:-pmd}: $*"; }
@@ -62,6 +64,7 @@ pmd_cleanup() {
 	for i in "${PMD_PREFIXES[@]}"; do
 		rm -rf "$(pmd_rundir)/${i:?}"
 	done
+	pmd_safe_so_cleanup
 	if [ -n "$PMD_WORK" ]; then
 		if [ "${IVC_DPDK_KEEP:-0}" = 1 ]; then
 			echo "logs kept in $PMD_WORK"
@@ -155,6 +158,9 @@ pmd_kind() {
 	ivc)
 		local so=${IVC_PMD_SO:-$build/src/dpdk/librte_net_ivc.so}
 		[ -f "$so" ] || pmd_skip "no net_ivc PMD at $so"
+		# A copy where EAL will load it from (test/pmd_so.sh).
+		pmd_safe_so "$so" || pmd_fail "cannot load $so with -d"
+		so=$PMD_SO
 		VDEV_SERVER="net_ivc0,addr=shm:@$PMD_TAG-$RANDOM,role=server"
 		VDEV_CLIENT="${VDEV_SERVER%,role=server},role=client"
 		PMD_EAL=(-d "$so")
