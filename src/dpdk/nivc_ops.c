@@ -55,6 +55,8 @@ static int nivc_rxq_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_des
 		return -EINVAL;
 	}
 	p->qp[qid].rxq.mp = mp;
+	p->qp[qid].rxq.seg_room =
+		rte_pktmbuf_data_room_size(mp) - RTE_PKTMBUF_HEADROOM;
 	dev->data->rx_queues[qid] = &p->qp[qid].rxq;
 	return 0;
 }

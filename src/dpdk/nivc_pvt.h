@@ -112,6 +112,7 @@ struct nivc_port;
 struct nivc_rxq {
 	struct nivc_qp *qp;
 	struct rte_mempool *mp;
+	uint32_t seg_room;        /* data bytes one of mp's mbufs holds */
 	struct nivc_qstats st;
 };
 struct nivc_txq {

@@ -19,7 +19,7 @@ struct tx_plan {
 
 static uint32_t bufs_for(uint32_t len, uint32_t cap)
 {
-	return len == 0 ? 1 : (len + cap - 1) / cap;
+	return len <= cap ? 1 : (len + cap - 1) / cap; /* no division for most */
 }
 
 /* Copy one frame into @b (as many buffers as bufs_for() said). */
@@ -27,6 +27,13 @@ static void frame_fill(const struct rte_mbuf *m, struct ivc_buf *b)
 {
 	uint32_t boff = 0, moff = 0, chunk, k = 0;
 
+	if (m->nb_segs == 1 && m->data_len <= b[0].cap) { /* the common case */
+		rte_memcpy(b[0].data, rte_pktmbuf_mtod(m, const void *),
+			   m->data_len);
+		b[0].len = m->data_len;
+		b[0].flags = 0;
+		return;
+	}
 	b[0].len = 0;
 	b[0].flags = 0;
 	while (m != NULL) {
