@@ -14,9 +14,12 @@
 # Environment: RANKS [2] (4 on 2 CPUs is the oversubscribed case), BIND
 # [core] (mpirun --bind-to: core pins each rank on its own core, none lets
 # the scheduler place them), MAX [4194304] bytes, SECS [0.3] per point and
-# repetition, REPEAT [3].  Prints a markdown table: per size, vader's and
-# ivc's median and the ratio ivc / vader (latency: lower is better; bw:
-# higher is better).
+# repetition, REPEAT [3], TRANSPORTS [vader ivc]: also ivc-eager, the
+# provider with rendezvous off (IVC_FI_RDV=off: large messages copied
+# through ivc's buffers), and ivc-auto, with it only on busy channels
+# (IVC_FI_RDV=auto).  Prints a markdown table: per size, each
+# transport's median and the ratio of each of ivc's to vader's (latency:
+# lower is better; bw: higher is better).
 set -uo pipefail
 
 if [ $# -lt 1 ] || [ ! -x "$1/perf/ivc-mpi-bench" ]; then
@@ -43,6 +46,10 @@ one() {
 	vader) how=(--mca pml ob1 --mca btl self,vader) ;;
 	ivc) how=(--mca pml cm --mca mtl ofi --mca mtl_ofi_provider_include ivc
 		-x FI_PROVIDER_PATH=$B/src/fi -x FI_PROVIDER=ivc) ;;
+	ivc-eager) how=(--mca pml cm --mca mtl ofi --mca mtl_ofi_provider_include ivc
+		-x FI_PROVIDER_PATH=$B/src/fi -x FI_PROVIDER=ivc -x IVC_FI_RDV=off) ;;
+	ivc-auto) how=(--mca pml cm --mca mtl ofi --mca mtl_ofi_provider_include ivc
+		-x FI_PROVIDER_PATH=$B/src/fi -x FI_PROVIDER=ivc -x IVC_FI_RDV=auto) ;;
 	esac
 	timeout 600 mpirun "${ROOT[@]}" --oversubscribe --bind-to "$BIND" -np "$RANKS" \
 		"${how[@]}" "$B/perf/ivc-mpi-bench" "$2" "$MAX" "$SECS" 2>/dev/null |
@@ -55,20 +62,29 @@ median() { sort -g | awk '{ v[NR] = $1 } END {
 
 echo "$RANKS ranks, --bind-to $BIND, medians of $REPEAT runs ($(nproc) CPUs)"
 echo
-echo "| test | size | vader | ivc | ivc / vader | unit |"
-echo "|---|---|---|---|---|---|"
+TRANSPORTS=${TRANSPORTS:-vader ivc}
+OTHERS=${TRANSPORTS//vader/}
+head="| test | size | vader" rule="|---|---|---"
+for x in $OTHERS; do head+=" | $x"; rule+="|---"; done
+for x in $OTHERS; do head+=" | $x / vader"; rule+="|---"; done
+echo "$head | unit |"
+echo "$rule|---|"
 for t in $TESTS; do
 	for ((i = 0; i < REPEAT; i++)); do
-		for x in vader ivc; do
-			one $x "$t" > "$TMP/$t.$x.$i"
+		for x in vader $OTHERS; do
+			one "$x" "$t" > "$TMP/$t.$x.$i"
 		done
 	done
 	unit="MB/s"
 	case $t in latency | allreduce) unit="µs" ;; esac
-	for n in $(cat "$TMP/$t.vader.0" "$TMP/$t.ivc.0" | awk '{ print $1 }' | sort -gu); do
+	for n in $(cat "$TMP/$t."*".0" | awk '{ print $1 }' | sort -gu); do
 		v=$(cat "$TMP/$t.vader."* | awk -v n="$n" '$1 == n { print $2 }' | median)
-		w=$(cat "$TMP/$t.ivc."* | awk -v n="$n" '$1 == n { print $2 }' | median)
-		r=$(awk -v a="$w" -v b="$v" 'BEGIN { if (b > 0 && a == a) printf "%.2f", a / b; else print "-" }')
-		echo "| $t | $n | $v | $w | $r | $unit |"
+		row="| $t | $n | $v" ratios=
+		for x in $OTHERS; do
+			w=$(cat "$TMP/$t.$x."* | awk -v n="$n" '$1 == n { print $2 }' | median)
+			r=$(awk -v a="$w" -v b="$v" 'BEGIN { if (b > 0 && a == a) printf "%.2f", a / b; else print "-" }')
+			row+=" | $w" ratios+=" | $r"
+		done
+		echo "$row$ratios | $unit |"
 	done
 done

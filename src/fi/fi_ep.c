@@ -19,11 +19,42 @@ static void print_stats(const struct ivcfi_ep *ep)
 
 	if (!v || strcmp(v, "1"))
 		return;
-	fprintf(stderr, "ivc-fi: ep %s sent %llu msgs %llu B, received %llu msgs %llu B\n",
+	fprintf(stderr, "ivc-fi: ep %s sent %llu msgs %llu B, received %llu msgs %llu B"
+		", rendezvous %llu read %llu inline\n",
 		ep->name.addr, (unsigned long long)ep->stats.tx_msgs,
 		(unsigned long long)ep->stats.tx_bytes,
 		(unsigned long long)ep->stats.rx_msgs,
-		(unsigned long long)ep->stats.rx_bytes);
+		(unsigned long long)ep->stats.rx_bytes,
+		(unsigned long long)ep->stats.rdv_msgs,
+		(unsigned long long)ep->stats.rdv_inline);
+}
+
+/* IVC_FI_RDV: off, auto or always (the default, and anything else). */
+static enum ivcfi_rdv_mode rdv_mode_from_env(void)
+{
+	const char *v = getenv("IVC_FI_RDV");
+
+	if (v && !strcmp(v, "off"))
+		return IVCFI_RDV_OFF;
+	if (v && !strcmp(v, "auto"))
+		return IVCFI_RDV_AUTO;
+	return IVCFI_RDV_ALWAYS;
+}
+
+/* IVC_FI_RDV_MIN: the size from which messages over shm may go by
+ * rendezvous (fi_rdv.c).  A value that is not a number is ignored. */
+static size_t rdv_min_from_env(void)
+{
+	const char *v = getenv("IVC_FI_RDV_MIN");
+	char *end;
+
+	if (!v || !*v)
+		return IVCFI_RDV_MIN_DEFAULT;
+	errno = 0;
+	unsigned long long n = strtoull(v, &end, 0);
+	if (errno || *end || v[0] == '-')
+		return IVCFI_RDV_MIN_DEFAULT;
+	return n > IVCFI_MAX_MSG_SIZE ? IVCFI_MAX_MSG_SIZE : (size_t)n;
 }
 
 static int ep_close(struct fid *fid)
@@ -39,6 +70,10 @@ static int ep_close(struct fid *fid)
 		if (ep->out[i])
 			ivcfi_outpeer_close(ep, ep->out[i]);
 	free(ep->out);
+	while (!ivcfi_list_empty(&ep->anon))
+		ivcfi_outpeer_close(ep, ivcfi_container(ep->anon.next,
+							struct ivcfi_outpeer,
+							anon_link));
 	while (!ivcfi_list_empty(&ep->inpeers))
 		ivcfi_inpeer_close(ep, ivcfi_container(ep->inpeers.next,
 						       struct ivcfi_inpeer, link));
@@ -200,6 +235,10 @@ int ivcfi_ep_open(struct fid_domain *domain, struct fi_info *info,
 	ivcfi_list_init(&ep->unexp_msg);
 	ivcfi_list_init(&ep->unexp_tag);
 	ivcfi_list_init(&ep->claimed);
+	ivcfi_list_init(&ep->rdv);
+	ivcfi_list_init(&ep->anon);
+	ep->rdv_min = rdv_min_from_env();
+	ep->rdv_mode = rdv_mode_from_env();
 	/* Without FI_DIRECTED_RECV a receive's source address is ignored
 	 * (fi_pingpong passes 0 there). */
 	ep->directed = !info || (info->caps & FI_DIRECTED_RECV) ||

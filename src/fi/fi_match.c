@@ -74,6 +74,11 @@ static void unexp_free(struct ivcfi_unexp *ux)
 static void deliver_unexp(struct ivcfi_ep *ep, struct ivcfi_unexp *ux,
 			  struct ivcfi_recv *r)
 {
+	if (ux->rdv) { /* its payload is still in the sender: read it now */
+		ivcfi_rdv_pull(ep, ux->in, r, ux);
+		unexp_free(ux);
+		return;
+	}
 	ivcfi_iov_write(r->iov, r->iov_count, 0, ux->buf,
 			ux->len < r->cap ? ux->len : r->cap);
 	ivcfi_recv_complete(ep, r, ux->total, ux->src, ux->tag, ux->has_data,
@@ -106,6 +111,9 @@ int ivcfi_match_start(struct ivcfi_ep *ep, struct ivcfi_inpeer *in)
 	ux->total = m->total;
 	ux->src = in->src;
 	ux->in = in;
+	ux->rdv = m->rdv;
+	ux->msg_id = m->msg_id;
+	ux->rts = m->rts;
 	/* Each entry counts against the channel's bound, not only its bytes:
 	 * a flood of empty messages must stop being read too. */
 	ux->charged = sizeof(*ux);
@@ -225,8 +233,9 @@ static struct ivcfi_unexp *find_unexp(struct ivcfi_ep *ep, const struct ivcfi_re
 }
 
 /* Drop @ux now, or when its last fragment comes. */
-static void discard(struct ivcfi_unexp *ux)
+static void discard(struct ivcfi_ep *ep, struct ivcfi_unexp *ux)
 {
+	ivcfi_rdv_discard(ep, ux); /* an RTS: its sender is done with it */
 	ivcfi_list_del(&ux->link);
 	if (ux->complete)
 		unexp_free(ux);
@@ -249,7 +258,7 @@ static ssize_t peek(struct ivcfi_ep *ep, struct ivcfi_recv *r, uint64_t flags)
 	ivcfi_cq_write(ep->rx_cq, r->context, recv_flags(r, ux->has_data),
 		       ux->total, NULL, ux->data, ux->tag, ux->src);
 	if (flags & FI_DISCARD) {
-		discard(ux);
+		discard(ep, ux);
 	} else if (flags & FI_CLAIM) {
 		ivcfi_list_del(&ux->link);
 		ux->claim_ctx = r->context;
@@ -278,7 +287,7 @@ static ssize_t claim(struct ivcfi_ep *ep, struct ivcfi_recv *r, uint64_t flags)
 	if (flags & FI_DISCARD) {
 		ivcfi_cq_write(ep->rx_cq, r->context, recv_flags(r, ux->has_data),
 			       0, NULL, ux->data, ux->tag, ux->src);
-		discard(ux);
+		discard(ep, ux);
 		free(r);
 		return 0;
 	}

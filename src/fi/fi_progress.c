@@ -6,6 +6,7 @@
  * read sleeps on when progress found nothing.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "fi/fi_pvt.h"
 
@@ -22,6 +23,13 @@ static void adopt_channels(struct ivcfi_ep *ep)
 		}
 		in->ch = chs[i];
 		in->src = FI_ADDR_NOTAVAIL;
+		ivcfi_list_init(&in->rdv_wait);
+		/* Over shm the kernel told ivc who connected: an RTS from it
+		 * may be read from that process (fi_rdv.c). */
+		struct ivc_info info;
+		if (ivc_channel_info(in->ch, &info) == 0 &&
+		    !strcmp(info.transport, "shm") && info.peer_pid > 0)
+			in->pid = info.peer_pid;
 		ivcfi_list_append(&ep->inpeers, &in->link);
 	}
 	free(chs);
@@ -36,6 +44,7 @@ void ivcfi_ep_progress(struct ivcfi_ep *ep)
 		ivcfi_rx_channel(ep, ivcfi_container(l, struct ivcfi_inpeer, link));
 	ivcfi_tx_progress(ep);
 	ivcfi_wire_progress(ep);
+	ivcfi_rdv_progress(ep);
 }
 
 /* Arm @ch for @ev and add its descriptor; false if it is ready already. */
@@ -85,6 +94,18 @@ int ivcfi_ep_wait_fds(struct ivcfi_ep *ep, struct pollfd *fds, int max)
 	     l = l->next) {
 		struct ivcfi_outpeer *op = ivcfi_container(l, struct ivcfi_outpeer, wire);
 		if (!ivcfi_list_empty(&op->busy))
+			continue; /* armed above */
+		if (!add_channel(op->ch, IVC_EV_RX, &fds[n]))
+			return -1;
+		n++;
+	}
+	/* Waiting for ACKs: the receiver's end wakes us (armed for receive,
+	 * which it never sends on, only its death makes it ready). */
+	for (struct ivcfi_list *l = ep->rdv.next; l != &ep->rdv && n < max;
+	     l = l->next) {
+		struct ivcfi_outpeer *op =
+			ivcfi_container(l, struct ivcfi_outpeer, rdv_link);
+		if (!ivcfi_list_empty(&op->busy) || !ivcfi_list_empty(&op->wire))
 			continue; /* armed above */
 		if (!add_channel(op->ch, IVC_EV_RX, &fds[n]))
 			return -1;

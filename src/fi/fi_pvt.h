@@ -65,6 +65,16 @@
 #define IVCFI_FRAG_MAX (64u << 10)
 /* Most ivc buffers one fragment's chain may take. */
 #define IVCFI_CHAIN_MAX 64u
+/* Rendezvous (fi_rdv.c): messages from this size on, over shm, may be
+ * read by the receiver straight from the sender's memory (IVC_FI_RDV_MIN
+ * overrides). */
+#define IVCFI_RDV_MIN_DEFAULT (16u << 10)
+/* When (IVC_FI_RDV): never, only while the channel is busy, or whenever
+ * the size allows (the default). */
+enum ivcfi_rdv_mode { IVCFI_RDV_OFF, IVCFI_RDV_AUTO, IVCFI_RDV_ALWAYS };
+/* Answers to rendezvous queued for one peer before we stop reading the
+ * channel that asks for more (back-pressure, as for unexpected bytes). */
+#define IVCFI_ACK_MAX 1024u
 
 /* ---- the endpoint's name (fi_getname, fi_av_insert) ------------------- */
 
@@ -90,9 +100,13 @@ enum ivcfi_op {
 	IVCFI_OP_MSG = 2,    /* first fragment of an untagged message */
 	IVCFI_OP_TAGGED = 3, /* first fragment of a tagged message */
 	IVCFI_OP_CONT = 4,   /* a later fragment */
+	IVCFI_OP_RTS = 5,    /* a message to read from the sender's memory */
+	IVCFI_OP_ACK = 6,    /* receiver to sender: a rendezvous is over */
+	IVCFI_OP_RDATA = 7,  /* first fragment of a rendezvous sent inline */
 };
 
-#define IVCFI_HF_DATA 0x1u /* the message carries remote CQ data */
+#define IVCFI_HF_DATA 0x1u   /* the message carries remote CQ data */
+#define IVCFI_HF_TAGGED 0x2u /* RTS: of a tagged message */
 
 /* At the start of the first buffer of every chain (one chain = one ivc
  * message = one fragment).  A continuation uses the first 16 bytes. */
@@ -107,6 +121,31 @@ struct ivcfi_hdr {
 	uint64_t total_len;
 };
 #define IVCFI_CONT_HDR_LEN 16u
+
+/*
+ * After the header of an RTS chain (one buffer, frag_len 0): where the
+ * payload lies in the sender's address space.  The receiver reads it with
+ * process_vm_readv() from the process the kernel says is at the other end
+ * of the channel (SO_PEERCRED), never from a process the message names,
+ * then answers with an ACK: header.msg_id names the message, header.data
+ * says how it went (0: read, or dropped by FI_DISCARD; IVCFI_ACK_INLINE:
+ * this receiver cannot read the sender's memory, send the payload as
+ * RDATA fragments; else an errno: the receive failed).
+ */
+struct ivcfi_rts {
+	uint32_t iov_count;
+	uint32_t reserved;
+	struct {
+		uint64_t addr, len;
+	} iov[IVCFI_IOV_LIMIT];
+};
+#define IVCFI_ACK_INLINE 0xffffffffu
+
+/* An ACK chain carries any number of these after its header. */
+struct ivcfi_ack {
+	uint64_t msg_id;
+	uint64_t status;
+};
 
 /* ---- an intrusive doubly linked list -------------------------------- */
 
@@ -229,6 +268,7 @@ struct ivcfi_recv {
 	struct iovec iov[IVCFI_IOV_LIMIT];
 	size_t iov_count;
 	size_t cap;
+	uint64_t msg_id; /* waiting for RDATA: the rendezvous it answered */
 };
 
 /* A message that arrived before its receive; the payload is copied. */
@@ -244,6 +284,9 @@ struct ivcfi_unexp {
 	char *buf;
 	size_t len, buf_cap;
 	size_t charged; /* in in->unexp_bytes: this entry and its buffer */
+	bool rdv;       /* an RTS: the payload is still in the sender */
+	uint64_t msg_id;
+	struct ivcfi_rts rts;
 };
 
 /* The message being received on one channel (fragments arrive in a row). */
@@ -252,6 +295,8 @@ struct ivcfi_rxmsg {
 	struct ivcfi_unexp *ux;
 	uint64_t msg_id, total, got, tag, data;
 	bool tagged, has_data;
+	bool rdv; /* an RTS: rts says where the payload is */
+	struct ivcfi_rts rts;
 };
 
 /* A channel a peer connected to us: we only receive on it. */
@@ -266,18 +311,11 @@ struct ivcfi_inpeer {
 	bool in_msg, in_chain;
 	uint32_t chain_left;
 	struct ivcfi_rxmsg cur;
+	pid_t pid;    /* shm: the sender's process (SO_PEERCRED), else 0 */
+	bool no_cma;  /* reading its memory failed: ask for inline data */
+	struct ivcfi_outpeer *reply; /* where our ACKs to it go (fi_rdv.c) */
+	struct ivcfi_list rdv_wait;  /* receives waiting for RDATA */
 };
-
-/* Whether @in is not read for now: what its unexpected messages hold
- * (entries and buffers) reached IVCFI_UNEXP_MAX.  The message arriving
- * now does not count, so that one larger than the bound can still come
- * whole (its buffer grows only as its bytes do). */
-static inline bool ivcfi_inpeer_held_back(const struct ivcfi_inpeer *in)
-{
-	size_t now = in->in_msg && in->cur.ux ? in->cur.ux->charged : 0;
-
-	return in->unexp_bytes - now >= IVCFI_UNEXP_MAX;
-}
 
 /* A send that did not fit at once, or is being written. */
 struct ivcfi_send {
@@ -287,6 +325,8 @@ struct ivcfi_send {
 	bool completion;
 	uint8_t op; /* IVCFI_OP_MSG or IVCFI_OP_TAGGED */
 	bool has_data, started;
+	bool rdv;    /* sent as an RTS: done when the receiver's ACK comes */
+	bool rdata;  /* the receiver asked for a rendezvous' payload inline */
 	uint64_t tag, data, msg_id, total, sent;
 	struct iovec iov[IVCFI_IOV_LIMIT];
 	size_t iov_count;
@@ -296,14 +336,35 @@ struct ivcfi_send {
 /* The channel we connected to a peer's listener: we only send on it. */
 struct ivcfi_outpeer {
 	struct ivc_channel *ch;
+	struct ivcfi_name name;
 	int err;
 	size_t buf_size, frag_max;
+	bool cma;    /* shm, rendezvous on: large messages go as RTS */
+	struct ivcfi_list rdv;      /* RTS sent, waiting for their ACKs */
+	struct ivcfi_list rdv_link; /* in ep->rdv while rdv is not empty */
+	pid_t pid;                  /* shm: the receiver's process, else 0 */
+	struct ivcfi_ack *acks;     /* ACKs to write, oldest first */
+	size_t n_acks, cap_acks;
 	struct ivcfi_list sends; /* FIFO of struct ivcfi_send */
 	struct ivcfi_list busy;  /* in ep->busy while sends is not empty */
 	struct ivcfi_list wire;  /* in ep->wire if its channel copies (tcp) */
 	struct ivc_buf stuck[IVCFI_CHAIN_MAX]; /* a chain sent in part */
 	unsigned stuck_i, stuck_n;
+	struct ivcfi_list anon_link; /* in ep->anon: made for ACKs only */
 };
+
+/* Whether @in is not read for now: what its unexpected messages hold
+ * (entries and buffers) reached IVCFI_UNEXP_MAX, or the ACKs we owe its
+ * sender that its side has not taken reached IVCFI_ACK_MAX.  The message
+ * arriving now does not count, so that one larger than the bound can
+ * still come whole (its buffer grows only as its bytes do). */
+static inline bool ivcfi_inpeer_held_back(const struct ivcfi_inpeer *in)
+{
+	size_t now = in->in_msg && in->cur.ux ? in->cur.ux->charged : 0;
+
+	return in->unexp_bytes - now >= IVCFI_UNEXP_MAX ||
+	       (in->reply && in->reply->n_acks >= IVCFI_ACK_MAX);
+}
 
 /* Accepts channels in a thread of its own, so that a peer's connect never
  * waits for this process to call into the provider. */
@@ -321,6 +382,7 @@ struct ivcfi_acceptor {
 
 struct ivcfi_stats {
 	uint64_t tx_msgs, tx_bytes, rx_msgs, rx_bytes;
+	uint64_t rdv_msgs, rdv_inline; /* received by rendezvous; of them inline */
 };
 
 struct ivcfi_ep {
@@ -338,6 +400,11 @@ struct ivcfi_ep {
 	size_t n_out;
 	struct ivcfi_list busy;     /* outpeers with queued sends */
 	struct ivcfi_list wire;     /* outpeers over a copying transport (tcp) */
+	struct ivcfi_list rdv;      /* outpeers waiting for ACKs */
+	struct ivcfi_list anon;     /* outpeers for ACKs to peers not in the AV */
+	size_t rdv_min;             /* rendezvous from this size */
+	unsigned rdv_spins;         /* progress calls with ACKs awaited, none came */
+	enum ivcfi_rdv_mode rdv_mode;
 	struct ivcfi_list inpeers;
 	struct ivcfi_list recv_msg, recv_tag;   /* posted receives */
 	struct ivcfi_list unexp_msg, unexp_tag; /* unexpected messages */
@@ -449,6 +516,50 @@ void ivcfi_tx_progress(struct ivcfi_ep *ep);
  * what a send could not write at once. */
 void ivcfi_wire_progress(struct ivcfi_ep *ep);
 void ivcfi_outpeer_close(struct ivcfi_ep *ep, struct ivcfi_outpeer *op);
+
+/* The outpeer for @dest, connected on first use; NULL if @dest is not in
+ * the AV (or out of memory). */
+struct ivcfi_outpeer *ivcfi_outpeer_get(struct ivcfi_ep *ep, fi_addr_t dest);
+/* An outpeer to @name outside the AV (for ACKs only), or NULL. */
+struct ivcfi_outpeer *ivcfi_outpeer_by_name(struct ivcfi_ep *ep,
+					    const struct ivcfi_name *name);
+void ivcfi_send_done(struct ivcfi_ep *ep, const struct ivcfi_send *s);
+void ivcfi_send_failed(struct ivcfi_ep *ep, const struct ivcfi_send *s, int err);
+void ivcfi_outpeer_fail(struct ivcfi_ep *ep, struct ivcfi_outpeer *op, int err);
+/* Write one single-buffer chain of @len bytes; 0, -FI_EAGAIN or ivc's error. */
+int ivcfi_write_one(struct ivcfi_outpeer *op, const void *p, size_t len);
+/* Flush a chain sent in part: 0, -FI_EAGAIN or ivc's error. */
+int ivcfi_flush_stuck(struct ivcfi_outpeer *op);
+
+/* ---- fi_rdv.c: rendezvous over shm (process_vm_readv) ------------------ */
+
+/* Whether a message of @len bytes to @op goes as an RTS now. */
+bool ivcfi_rdv_use(const struct ivcfi_ep *ep, struct ivcfi_outpeer *op,
+		   size_t len);
+/* The RTS of @s into @dst; returns its length. */
+size_t ivcfi_rdv_fill_rts(const struct ivcfi_send *s, void *dst, size_t room);
+/* @s (queued, ours) has its RTS written: keep it until its ACK comes. */
+void ivcfi_rdv_keep(struct ivcfi_ep *ep, struct ivcfi_outpeer *op,
+		    struct ivcfi_send *s);
+/* @s's RTS is written: keep it (a copy) until its ACK comes. */
+int ivcfi_rdv_wait(struct ivcfi_ep *ep, struct ivcfi_outpeer *op,
+		   const struct ivcfi_send *s);
+/* Sender: an ACK chain's @len bytes of struct ivcfi_ack came on @in:
+ * 0, or -EPROTO. */
+int ivcfi_rdv_on_ack(struct ivcfi_ep *ep, struct ivcfi_inpeer *in,
+		     const void *p, size_t len);
+/* Receiver: the RTS now in @in->cur (or in @ux) met receive @r; reads the
+ * payload, completes @r (or keeps it for RDATA) and answers. */
+void ivcfi_rdv_pull(struct ivcfi_ep *ep, struct ivcfi_inpeer *in,
+		    struct ivcfi_recv *r, const struct ivcfi_unexp *ux);
+/* Receiver: an unexpected RTS was dropped (FI_DISCARD): let it go. */
+void ivcfi_rdv_discard(struct ivcfi_ep *ep, struct ivcfi_unexp *ux);
+/* Receiver: the receive waiting for @msg_id's RDATA on @in, or NULL. */
+struct ivcfi_recv *ivcfi_rdv_take_wait(struct ivcfi_inpeer *in, uint64_t msg_id);
+/* Write the ACKs queued on @op: 0, -FI_EAGAIN or ivc's error. */
+int ivcfi_rdv_flush_acks(struct ivcfi_outpeer *op);
+/* Sender: notice peers that went while we wait for their ACKs. */
+void ivcfi_rdv_progress(struct ivcfi_ep *ep);
 
 /* ---- fi_rx.c ---------------------------------------------------------- */
 

@@ -5,7 +5,10 @@
  * unexpected-message buffer, then released at once.  The first message on
  * a channel is the peer's hello (its name, for FI_SOURCE and directed
  * receives); after it, every chain starts with a header (fi_pvt.h).
- * Anything else breaks the channel with -EPROTO, as a dead peer does.
+ * An RTS (fi_rdv.c) is matched like a first fragment but carries no
+ * payload; an ACK answers our own RTS; RDATA starts the payload of an RTS
+ * whose receive waits for it.  Anything else breaks the channel with
+ * -EPROTO, as a dead peer does.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,12 +18,26 @@
 
 #define IVCFI_RX_BURST 64u
 
+/* Receives waiting for RDATA that will not come now. */
+static void fail_rdv_wait(struct ivcfi_ep *ep, struct ivcfi_inpeer *in, int err)
+{
+	while (!ivcfi_list_empty(&in->rdv_wait)) {
+		struct ivcfi_recv *r = ivcfi_container(in->rdv_wait.next,
+						       struct ivcfi_recv, link);
+		ivcfi_list_del(&r->link);
+		if (ep)
+			ivcfi_recv_fail(ep, r, FI_EIO, -err);
+		free(r);
+	}
+}
+
 static void inpeer_break(struct ivcfi_ep *ep, struct ivcfi_inpeer *in, int err)
 {
 	if (in->err)
 		return;
 	in->err = err;
 	ivcfi_match_peer_gone(ep, in, err);
+	fail_rdv_wait(ep, in, err);
 	ivc_close(in->ch);
 	in->ch = NULL;
 }
@@ -40,29 +57,97 @@ static int on_hello(struct ivcfi_ep *ep, struct ivcfi_inpeer *in,
 	return 0;
 }
 
-static int start_first(struct ivcfi_ep *ep, struct ivcfi_inpeer *in,
-		       const struct ivc_buf *b)
+/* A message's first chain: its header into in->cur. */
+static int begin(struct ivcfi_ep *ep, struct ivcfi_inpeer *in,
+		 const struct ivc_buf *b, struct ivcfi_hdr *h)
 {
-	struct ivcfi_hdr h;
-
-	if (in->in_msg || b->len < sizeof(h))
+	if (in->in_msg || b->len < sizeof(*h))
 		return -EPROTO;
-	memcpy(&h, b->data, sizeof(h));
-	if (h.frag_len > h.total_len || h.total_len > IVCFI_MAX_MSG_SIZE)
+	memcpy(h, b->data, sizeof(*h));
+	if (h->frag_len > h->total_len || h->total_len > IVCFI_MAX_MSG_SIZE)
 		return -EPROTO;
 	/* A peer inserted in the AV after its hello is found now. */
 	if (in->src == FI_ADDR_NOTAVAIL)
 		in->src = ivcfi_av_find(ep->av, &in->name);
 	memset(&in->cur, 0, sizeof(in->cur));
-	in->cur.msg_id = h.msg_id;
-	in->cur.total = h.total_len;
-	in->cur.tag = h.tag;
-	in->cur.data = h.data;
-	in->cur.tagged = h.op == IVCFI_OP_TAGGED;
-	in->cur.has_data = h.flags & IVCFI_HF_DATA;
+	in->cur.msg_id = h->msg_id;
+	in->cur.total = h->total_len;
+	in->cur.tag = h->tag;
+	in->cur.data = h->data;
+	in->cur.tagged = h->op == IVCFI_OP_TAGGED ||
+			 (h->op == IVCFI_OP_RTS && (h->flags & IVCFI_HF_TAGGED));
+	in->cur.has_data = h->flags & IVCFI_HF_DATA;
+	return 0;
+}
+
+static int start_first(struct ivcfi_ep *ep, struct ivcfi_inpeer *in,
+		       const struct ivc_buf *b)
+{
+	struct ivcfi_hdr h;
+	int rc = begin(ep, in, b, &h);
+
+	if (rc)
+		return rc;
 	in->in_msg = true;
 	in->chain_left = h.frag_len;
 	return ivcfi_match_start(ep, in);
+}
+
+/* The payload of an RTS we answered IVCFI_ACK_INLINE: into the receive
+ * that matched the RTS. */
+static int start_rdata(struct ivcfi_ep *ep, struct ivcfi_inpeer *in,
+		       const struct ivc_buf *b)
+{
+	struct ivcfi_hdr h;
+	int rc = begin(ep, in, b, &h);
+
+	if (rc)
+		return rc;
+	struct ivcfi_recv *r = ivcfi_rdv_take_wait(in, h.msg_id);
+	if (!r)
+		return -EPROTO;
+	in->cur.tagged = r->tagged;
+	in->cur.recv = r;
+	in->in_msg = true;
+	in->chain_left = h.frag_len;
+	return 0;
+}
+
+/* An RTS: one buffer, the header and where the payload lies.  Matched
+ * now; read now if a receive took it, else kept as unexpected. */
+static int on_rts(struct ivcfi_ep *ep, struct ivcfi_inpeer *in,
+		  const struct ivc_buf *b)
+{
+	struct ivcfi_hdr h;
+	struct ivcfi_rts rts;
+	uint64_t sum = 0;
+	int rc;
+
+	if (!in->pid || (b->flags & IVC_BUF_MORE) ||
+	    b->len != sizeof(h) + sizeof(rts))
+		return -EPROTO; /* RTS only where we can tell who sent it */
+	rc = begin(ep, in, b, &h);
+	if (rc)
+		return rc;
+	memcpy(&rts, (const char *)b->data + sizeof(h), sizeof(rts));
+	if (h.frag_len || rts.iov_count > IVCFI_IOV_LIMIT)
+		return -EPROTO;
+	for (uint32_t i = 0; i < rts.iov_count; i++) {
+		if (rts.iov[i].len > IVCFI_MAX_MSG_SIZE)
+			return -EPROTO;
+		sum += rts.iov[i].len;
+	}
+	if (sum != h.total_len)
+		return -EPROTO;
+	in->cur.rdv = true;
+	in->cur.rts = rts;
+	rc = ivcfi_match_start(ep, in);
+	if (rc == 0 && in->cur.recv)
+		ivcfi_rdv_pull(ep, in, in->cur.recv, NULL);
+	else if (rc == 0)
+		in->cur.ux->complete = true;
+	memset(&in->cur, 0, sizeof(in->cur));
+	return rc;
 }
 
 static int start_cont(struct ivcfi_inpeer *in, const struct ivc_buf *b)
@@ -93,9 +178,24 @@ static int start_chain(struct ivcfi_ep *ep, struct ivcfi_inpeer *in,
 		*off = b->len;
 		return op == IVCFI_OP_HELLO ? on_hello(ep, in, b) : -EPROTO;
 	}
+	if (op == IVCFI_OP_RTS || op == IVCFI_OP_ACK) {
+		*off = b->len; /* whole in one buffer, no payload to deliver */
+		if (b->flags & IVC_BUF_MORE)
+			return -EPROTO;
+		if (op == IVCFI_OP_RTS)
+			return on_rts(ep, in, b);
+		if (b->len < sizeof(struct ivcfi_hdr))
+			return -EPROTO;
+		return ivcfi_rdv_on_ack(ep, in,
+					(const char *)b->data + sizeof(struct ivcfi_hdr),
+					b->len - sizeof(struct ivcfi_hdr));
+	}
 	if (op == IVCFI_OP_MSG || op == IVCFI_OP_TAGGED) {
 		*off = sizeof(struct ivcfi_hdr);
 		rc = start_first(ep, in, b);
+	} else if (op == IVCFI_OP_RDATA) {
+		*off = sizeof(struct ivcfi_hdr);
+		rc = start_rdata(ep, in, b);
 	} else if (op == IVCFI_OP_CONT) {
 		*off = IVCFI_CONT_HDR_LEN;
 		rc = start_cont(in, b);
@@ -212,6 +312,7 @@ void ivcfi_inpeer_close(struct ivcfi_ep *ep, struct ivcfi_inpeer *in)
 {
 	(void)ep;
 	ivcfi_list_del(&in->link);
+	fail_rdv_wait(NULL, in, 0);
 	if (in->in_msg) {
 		free(in->cur.recv);
 		/* A message a receive took, or one to discard, is in no

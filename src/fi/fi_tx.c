@@ -6,7 +6,8 @@
  * one ivc chain: a header, then the payload gathered from the caller's
  * iovec straight into ivc's buffers.  A send that fits now completes at
  * once; the rest wait in the peer's FIFO (FI_ORDER_SAS) and are pushed by
- * progress.  A peer whose channel breaks fails its sends with FI_EIO
+ * progress.  Over shm, a large message goes as an RTS instead, and is done
+ * when the receiver says it has read it (fi_rdv.c).  A peer whose channel breaks fails its sends with FI_EIO
  * (prov_errno: ivc's errno, e.g. ECONNRESET).
  */
 #include <errno.h>
@@ -18,13 +19,18 @@
 /* How long a first send waits for the peer's listener: its acceptor
  * thread answers at once when the peer lives. */
 #define IVCFI_CONNECT_MS 10000
+/* How long an outpeer made only to answer a peer outside the AV (its
+ * ACKs) may take: it is made inside progress, from a name that peer gave
+ * itself, so a made-up one must not hold us long. */
+#define IVCFI_REPLY_CONNECT_MS 1000
 
 /* The lane we send on: 256 descriptors of 4 KiB pages, 2 MiB of buffers. */
 static const struct ivc_options connect_opts = {
 	.tx = { .slots = 256, .buf_size = 4096, .buf_count = 512 },
 };
 
-static int send_hello(struct ivcfi_ep *ep, struct ivcfi_outpeer *op)
+static int send_hello(struct ivcfi_ep *ep, struct ivcfi_outpeer *op,
+		      int timeout_ms)
 {
 	struct {
 		struct ivcfi_hdr h;
@@ -36,14 +42,14 @@ static int send_hello(struct ivcfi_ep *ep, struct ivcfi_outpeer *op)
 	hello.h.frag_len = sizeof(hello.n);
 	hello.h.total_len = sizeof(hello.n);
 	hello.n = ep->name;
-	return ivc_send(op->ch, &hello, sizeof(hello), IVCFI_CONNECT_MS);
+	return ivc_send(op->ch, &hello, sizeof(hello), timeout_ms);
 }
 
 static void outpeer_connect(struct ivcfi_ep *ep, struct ivcfi_outpeer *op,
-			    const struct ivcfi_name *name)
+			    const struct ivcfi_name *name, int timeout_ms)
 {
 	struct ivc_info info;
-	int rc = ivc_connect(name->addr, &connect_opts, IVCFI_CONNECT_MS, &op->ch);
+	int rc = ivc_connect(name->addr, &connect_opts, timeout_ms, &op->ch);
 
 	if (rc == 0)
 		rc = ivc_channel_info(op->ch, &info);
@@ -60,13 +66,51 @@ static void outpeer_connect(struct ivcfi_ep *ep, struct ivcfi_outpeer *op,
 		 * peer returns, move only when we call into the channel. */
 		if (!strcmp(info.transport, "tcp"))
 			ivcfi_list_append(&ep->wire, &op->wire);
-		rc = send_hello(ep, op);
+		/* The receiver reads our memory only where the kernel can
+		 * tell it who we are: a channel over shm. */
+		op->cma = !strcmp(info.transport, "shm") && info.peer_pid > 0;
+		op->pid = op->cma ? info.peer_pid : 0;
+		rc = send_hello(ep, op, timeout_ms);
 	}
 	if (rc < 0)
 		op->err = rc;
 }
 
-static struct ivcfi_outpeer *outpeer_get(struct ivcfi_ep *ep, fi_addr_t dest)
+static struct ivcfi_outpeer *outpeer_new(struct ivcfi_ep *ep,
+					 const struct ivcfi_name *name,
+					 int timeout_ms)
+{
+	struct ivcfi_outpeer *op = calloc(1, sizeof(*op));
+
+	if (!op)
+		return NULL;
+	op->name = *name;
+	ivcfi_list_init(&op->sends);
+	ivcfi_list_init(&op->busy);
+	ivcfi_list_init(&op->wire);
+	ivcfi_list_init(&op->rdv);
+	ivcfi_list_init(&op->rdv_link);
+	ivcfi_list_init(&op->anon_link);
+	outpeer_connect(ep, op, name, timeout_ms);
+	return op;
+}
+
+struct ivcfi_outpeer *ivcfi_outpeer_by_name(struct ivcfi_ep *ep,
+					    const struct ivcfi_name *name)
+{
+	for (struct ivcfi_list *l = ep->anon.next; l != &ep->anon; l = l->next) {
+		struct ivcfi_outpeer *op =
+			ivcfi_container(l, struct ivcfi_outpeer, anon_link);
+		if (!memcmp(&op->name, name, sizeof(*name)))
+			return op;
+	}
+	struct ivcfi_outpeer *op = outpeer_new(ep, name, IVCFI_REPLY_CONNECT_MS);
+	if (op)
+		ivcfi_list_append(&ep->anon, &op->anon_link);
+	return op;
+}
+
+struct ivcfi_outpeer *ivcfi_outpeer_get(struct ivcfi_ep *ep, fi_addr_t dest)
 {
 	const struct ivcfi_name *name = ivcfi_av_name(ep->av, dest);
 
@@ -83,20 +127,12 @@ static struct ivcfi_outpeer *outpeer_get(struct ivcfi_ep *ep, fi_addr_t dest)
 		ep->out = o;
 		ep->n_out = n;
 	}
-	if (ep->out[dest])
-		return ep->out[dest];
-	struct ivcfi_outpeer *op = calloc(1, sizeof(*op));
-	if (!op)
-		return NULL;
-	ivcfi_list_init(&op->sends);
-	ivcfi_list_init(&op->busy);
-	ivcfi_list_init(&op->wire);
-	outpeer_connect(ep, op, name);
-	ep->out[dest] = op;
-	return op;
+	if (!ep->out[dest])
+		ep->out[dest] = outpeer_new(ep, name, IVCFI_CONNECT_MS);
+	return ep->out[dest];
 }
 
-static int flush_stuck(struct ivcfi_outpeer *op)
+int ivcfi_flush_stuck(struct ivcfi_outpeer *op)
 {
 	while (op->stuck_i < op->stuck_n) {
 		int k = ivc_tx_send(op->ch, &op->stuck[op->stuck_i],
@@ -115,8 +151,12 @@ static void fill_header(const struct ivcfi_send *s, size_t chunk, void *dst,
 			size_t hlen)
 {
 	struct ivcfi_hdr h = {
-		.op = s->started ? IVCFI_OP_CONT : s->op,
-		.flags = s->has_data ? IVCFI_HF_DATA : 0,
+		.op = s->started ? IVCFI_OP_CONT :
+		      s->rdata	 ? IVCFI_OP_RDATA :
+		      s->rdv	 ? IVCFI_OP_RTS :
+				   s->op,
+		.flags = (uint8_t)((s->has_data ? IVCFI_HF_DATA : 0) |
+				   (s->op == IVCFI_OP_TAGGED ? IVCFI_HF_TAGGED : 0)),
 		.frag_len = (uint32_t)chunk,
 		.msg_id = s->msg_id,
 		.tag = s->tag,
@@ -126,9 +166,49 @@ static void fill_header(const struct ivcfi_send *s, size_t chunk, void *dst,
 	memcpy(dst, &h, hlen);
 }
 
+int ivcfi_write_one(struct ivcfi_outpeer *op, const void *p, size_t len)
+{
+	struct ivc_buf b;
+	int rc = ivc_tx_alloc(op->ch, &b, 1, 0);
+
+	if (rc < 0)
+		return rc == -EAGAIN ? -FI_EAGAIN : rc;
+	memcpy(b.data, p, len);
+	b.len = (uint32_t)len;
+	b.flags = 0;
+	rc = ivc_tx_send(op->ch, &b, 1, 0);
+	if (rc < 0) {
+		ivc_tx_free(op->ch, &b, 1);
+		return rc == -EAGAIN ? -FI_EAGAIN : rc;
+	}
+	return 0;
+}
+
+/* An RTS: one buffer, the header and where the payload lies. */
+static int write_rts(struct ivcfi_outpeer *op, struct ivcfi_send *s)
+{
+	char buf[sizeof(struct ivcfi_hdr) + sizeof(struct ivcfi_rts)];
+	size_t n;
+	int rc;
+
+	fill_header(s, 0, buf, sizeof(struct ivcfi_hdr));
+	n = sizeof(struct ivcfi_hdr) +
+	    ivcfi_rdv_fill_rts(s, buf + sizeof(struct ivcfi_hdr),
+			       sizeof(buf) - sizeof(struct ivcfi_hdr));
+	rc = ivcfi_write_one(op, buf, n);
+	if (rc == 0) {
+		s->started = true;
+		s->sent = s->total;
+	}
+	return rc;
+}
+
 /* Write the next fragment of @s as one chain; 0, -FI_EAGAIN or ivc's error. */
 static int write_fragment(struct ivcfi_outpeer *op, struct ivcfi_send *s)
 {
+	if (s->rdv)
+		return write_rts(op, s);
+	
 	size_t hlen = s->started ? IVCFI_CONT_HDR_LEN : sizeof(struct ivcfi_hdr);
 	size_t chunk = s->total - s->sent;
 	if (chunk > op->frag_max)
@@ -174,7 +254,7 @@ static int write_fragment(struct ivcfi_outpeer *op, struct ivcfi_send *s)
 static int push(struct ivcfi_outpeer *op, struct ivcfi_send *s)
 {
 	for (;;) {
-		int rc = flush_stuck(op);
+		int rc = ivcfi_flush_stuck(op);
 		if (rc)
 			return rc;
 		if (s->started && s->sent == s->total)
@@ -185,7 +265,7 @@ static int push(struct ivcfi_outpeer *op, struct ivcfi_send *s)
 	}
 }
 
-static void send_done(struct ivcfi_ep *ep, const struct ivcfi_send *s)
+void ivcfi_send_done(struct ivcfi_ep *ep, const struct ivcfi_send *s)
 {
 	ep->stats.tx_msgs++;
 	ep->stats.tx_bytes += s->total;
@@ -194,7 +274,7 @@ static void send_done(struct ivcfi_ep *ep, const struct ivcfi_send *s)
 			       NULL, 0, 0, FI_ADDR_NOTAVAIL);
 }
 
-static void send_failed(struct ivcfi_ep *ep, const struct ivcfi_send *s, int err)
+void ivcfi_send_failed(struct ivcfi_ep *ep, const struct ivcfi_send *s, int err)
 {
 	/* Errors are reported whatever the completion flags: the caller must
 	 * learn that its data did not go. */
@@ -209,17 +289,28 @@ static void free_send(struct ivcfi_send *s)
 	free(s);
 }
 
-static void outpeer_fail(struct ivcfi_ep *ep, struct ivcfi_outpeer *op, int err)
+/* Fail (or, with @report false, drop) every send on @q. */
+static void drop_sends(struct ivcfi_ep *ep, struct ivcfi_list *q, bool report,
+		       int err)
 {
-	op->err = err;
-	while (!ivcfi_list_empty(&op->sends)) {
-		struct ivcfi_send *s = ivcfi_container(op->sends.next,
-						       struct ivcfi_send, link);
+	while (!ivcfi_list_empty(q)) {
+		struct ivcfi_send *s = ivcfi_container(q->next, struct ivcfi_send,
+						       link);
 		ivcfi_list_del(&s->link);
-		send_failed(ep, s, err);
+		if (report)
+			ivcfi_send_failed(ep, s, err);
 		free_send(s);
 		ep->tx_queued--;
 	}
+}
+
+void ivcfi_outpeer_fail(struct ivcfi_ep *ep, struct ivcfi_outpeer *op, int err)
+{
+	op->err = err;
+	drop_sends(ep, &op->sends, true, err);
+	drop_sends(ep, &op->rdv, true, err);
+	op->n_acks = 0; /* nobody left to read them */
+	ivcfi_list_del(&op->rdv_link);
 	ivcfi_list_del(&op->busy);
 	ivcfi_list_del(&op->wire);
 	ivc_close(op->ch); /* drops the stuck buffers with it */
@@ -229,13 +320,11 @@ static void outpeer_fail(struct ivcfi_ep *ep, struct ivcfi_outpeer *op, int err)
 
 void ivcfi_outpeer_close(struct ivcfi_ep *ep, struct ivcfi_outpeer *op)
 {
-	while (!ivcfi_list_empty(&op->sends)) {
-		struct ivcfi_send *s = ivcfi_container(op->sends.next,
-						       struct ivcfi_send, link);
-		ivcfi_list_del(&s->link);
-		free_send(s);
-		ep->tx_queued--;
-	}
+	drop_sends(ep, &op->sends, false, 0);
+	drop_sends(ep, &op->rdv, false, 0);
+	free(op->acks);
+	ivcfi_list_del(&op->rdv_link);
+	ivcfi_list_del(&op->anon_link);
 	ivcfi_list_del(&op->busy);
 	ivcfi_list_del(&op->wire);
 	ivc_close(op->ch); /* what was published stays receivable */
@@ -300,23 +389,32 @@ ssize_t ivcfi_send(struct ivcfi_ep *ep, const struct ivcfi_send_args *a)
 	    ((a->inject || (a->flags & FI_INJECT)) && s.total > IVCFI_INJECT_SIZE))
 		return -FI_EMSGSIZE;
 	ivcfi_ep_progress(ep);
-	struct ivcfi_outpeer *op = outpeer_get(ep, a->dest);
+	struct ivcfi_outpeer *op = ivcfi_outpeer_get(ep, a->dest);
 	if (!op)
 		return -FI_EINVAL; /* not in the AV (or out of memory) */
 	if (op->err) {
-		send_failed(ep, &s, op->err);
+		ivcfi_send_failed(ep, &s, op->err);
 		return 0;
 	}
+	/* Copied payloads are ours to keep: only the caller's go by RTS. */
+	s.rdv = !a->inject && !(a->flags & FI_INJECT) &&
+		ivcfi_rdv_use(ep, op, s.total);
 	if (ivcfi_list_empty(&op->sends)) {
 		s.msg_id = ep->next_msg_id++;
 		int rc = push(op, &s);
+		if (rc == 0 && s.rdv) {
+			rc = ivcfi_rdv_wait(ep, op, &s);
+			if (rc)
+				ivcfi_outpeer_fail(ep, op, -ENOMEM);
+			return rc;
+		}
 		if (rc == 0) {
-			send_done(ep, &s);
+			ivcfi_send_done(ep, &s);
 			return 0;
 		}
 		if (rc != -FI_EAGAIN) {
-			send_failed(ep, &s, rc);
-			outpeer_fail(ep, op, rc);
+			ivcfi_send_failed(ep, &s, rc);
+			ivcfi_outpeer_fail(ep, op, rc);
 			return 0;
 		}
 		if (!s.started && ep->tx_queued >= IVCFI_TX_SIZE)
@@ -328,26 +426,38 @@ ssize_t ivcfi_send(struct ivcfi_ep *ep, const struct ivcfi_send_args *a)
 	}
 	int rc = enqueue(ep, op, &s, a->inject || (a->flags & FI_INJECT));
 	if (rc && s.started)
-		outpeer_fail(ep, op, -ENOMEM); /* half a message on the wire */
+		ivcfi_outpeer_fail(ep, op, -ENOMEM); /* half a message on the wire */
 	return rc;
 }
 
 /* Push one peer's FIFO as far as its channel takes it. */
 static void progress_peer(struct ivcfi_ep *ep, struct ivcfi_outpeer *op)
 {
+	int rc = ivcfi_rdv_flush_acks(op);
+
+	if (rc == -FI_EAGAIN)
+		return;
+	if (rc) {
+		ivcfi_outpeer_fail(ep, op, rc);
+		return;
+	}
 	while (!ivcfi_list_empty(&op->sends)) {
 		struct ivcfi_send *s = ivcfi_container(op->sends.next,
 						       struct ivcfi_send, link);
-		int rc = push(op, s);
+		rc = push(op, s);
 		if (rc == -FI_EAGAIN)
 			return;
 		if (rc) {
-			outpeer_fail(ep, op, rc);
+			ivcfi_outpeer_fail(ep, op, rc);
 			return;
 		}
 		ivcfi_list_del(&s->link);
+		if (s->rdv) { /* the caller's until its ACK comes */
+			ivcfi_rdv_keep(ep, op, s);
+			continue;
+		}
 		ep->tx_queued--;
-		send_done(ep, s);
+		ivcfi_send_done(ep, s);
 		free_send(s);
 	}
 	ivcfi_list_del(&op->busy);

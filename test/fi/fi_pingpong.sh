@@ -52,16 +52,25 @@ wait_listen() {
 	return 1
 }
 
-# The stats line of each endpoint: "sent N msgs B B, received N msgs B B".
+# The stats line of each endpoint: "sent N msgs B B, received N msgs B B,
+# rendezvous N read N inline".  RDV (set by the caller): "read" wants some
+# messages received by rendezvous (read from the sender's memory),
+# "inline" some whose payload the sender had to send after all.
+RDV=
 check_stats() {
 	local f=$1 line
 	line=$(grep '^ivc-fi: ep ' "$f" | tail -1) || { echo "no ivc-fi stats in $f" >&2; return 1; }
-	if ! [[ $line =~ sent\ ([0-9]+)\ msgs\ ([0-9]+)\ B,\ received\ ([0-9]+)\ msgs\ ([0-9]+)\ B ]]; then
+	if ! [[ $line =~ sent\ ([0-9]+)\ msgs\ ([0-9]+)\ B,\ received\ ([0-9]+)\ msgs\ ([0-9]+)\ B,\ rendezvous\ ([0-9]+)\ read\ ([0-9]+)\ inline ]]; then
 		echo "bad stats line: $line" >&2
 		return 1
 	fi
 	if [ "${BASH_REMATCH[1]}" -eq 0 ] || [ "${BASH_REMATCH[3]}" -eq 0 ]; then
 		echo "no traffic through ivc: $line" >&2
+		return 1
+	fi
+	if { [ "$RDV" = read ] && [ "${BASH_REMATCH[5]}" -eq 0 ]; } ||
+		{ [ "$RDV" = inline ] && [ "${BASH_REMATCH[6]}" -eq 0 ]; }; then
+		echo "no rendezvous ($RDV) through ivc: $line" >&2
 		return 1
 	fi
 }
@@ -131,9 +140,20 @@ netns_case() {
 fail=0
 netns_case || fail=1
 for size in 1 64 4096 65536 1048576 4194304; do
+	# From 16 KiB on (IVC_FI_RDV_MIN) the receiver reads the payload from
+	# the sender's memory (rendezvous).
+	RDV=; [ "$size" -lt 65536 ] || RDV=read
 	run "msg -S $size" -S "$size" -I 50 -c || fail=1
 	run "tagged -S $size" -S "$size" -I 50 -c -m tagged || fail=1
 done
+RDV=
+# Rendezvous only while a channel is busy (IVC_FI_RDV=auto), which a
+# ping-pong seldom makes it: fragments, mostly.
+IVC_FI_RDV=auto run "tagged -S 1048576, auto" -S 1048576 -I 50 -c -m tagged || fail=1
+# A receiver that may not read the sender's memory (IVC_FI_CMA=0 stands
+# in for ptrace rules that forbid it): each side's first large message
+# is sent inline after its RTS, the rest inline from the start.
+RDV=inline IVC_FI_CMA=0 run "tagged -S 1048576, inline" -S 1048576 -I 20 -c -m tagged || fail=1
 # Every size fi_pingpong knows (0 B to 4 MiB), a few iterations each.
 run "msg -S all" -S all -I 5 -c || fail=1
 exit $fail

@@ -9,9 +9,14 @@
  * 1000 messages, a 4 MiB message (fragmented) checked byte for byte, a
  * truncated receive (FI_ETRUNC), fi_cancel (FI_ECANCELED), fi_inject (no
  * completion), remote CQ data, untagged iovecs, FI_SOURCE, FI_PEEK /
- * FI_CLAIM / FI_DISCARD.  Then across
- * two processes: a peer killed with SIGKILL turns the survivor's pending
- * directed receive and queued send into CQ errors within a bounded time.
+ * FI_CLAIM / FI_DISCARD, and the same for large messages (rendezvous over
+ * shm: read from the sender's memory; inline under IVC_FI_CMA=0).  Then
+ * across two processes: a peer killed with SIGKILL turns the survivor's
+ * pending directed receive and its send waiting for the peer into CQ
+ * errors within a bounded time; and a peer forging rendezvous (an RTS
+ * naming memory it does not have, stray ACKs, an RTS that does not add
+ * up) fails a receive with FI_EIO and breaks its own channel, nothing
+ * else.
  *
  * Nothing waits by sleeping: one process drives progress on every endpoint
  * it waits for; across processes, blocking CQ reads and a pipe.
@@ -34,6 +39,7 @@
 #include <rdma/fi_tagged.h>
 
 #include "check.h"
+#include "fi/fi_pvt.h" /* the wire format, for the forger below */
 
 #define NAME_MAX_LEN 256
 #define N_EPS 3
@@ -150,6 +156,34 @@ static void send_tagged(struct node *nodes, struct node *from, struct node *to,
 	while ((r = fi_tsend(from->ep, buf, len, NULL, to->addr, tag, ctx)) == -FI_EAGAIN)
 		drive(nodes);
 	CHECK_OK(r);
+}
+
+static ssize_t trecvmsg(struct node *n, void *buf, size_t len, fi_addr_t src,
+			uint64_t tag, void *ctx, uint64_t flags)
+{
+	struct iovec iov = { buf, len };
+	struct fi_msg_tagged m = {
+		.msg_iov = &iov, .iov_count = buf ? 1 : 0, .addr = src,
+		.tag = tag, .ignore = 0, .context = ctx,
+	};
+	return fi_trecvmsg(n->ep, &m, flags);
+}
+
+/* Until a message tagged @tag waits, unexpected, at @n (FI_PEEK). */
+static void wait_unexpected(struct node *nodes, struct node *n, uint64_t tag)
+{
+	struct fi_cq_tagged_entry e;
+	struct fi_cq_err_entry err;
+	struct fi_context pctx;
+	ssize_t r;
+
+	do {
+		CHECK_OK(trecvmsg(n, NULL, 0, FI_ADDR_UNSPEC, tag, &pctx, FI_PEEK));
+		r = wait_one(nodes, n, &e, NULL);
+		if (r == -FI_EAVAIL)
+			read_err(n, &err);
+	} while (r == -FI_EAVAIL && err.err == FI_ENOMSG);
+	REQUIRE_EQ(r, 1);
 }
 
 /* Tag/ignore bits, and a directed receive that waits for its source. */
@@ -311,14 +345,91 @@ static void test_big(struct node *nodes)
 	CHECK_EQ(e.len, BIG);
 	CHECK(!memcmp(tx, rx, BIG));
 	REQUIRE_EQ(wait_one(nodes, a, &e, NULL), 1);
-	/* And once more, unexpected this time. */
+	/* And once more, unexpected this time (the send of a large message
+	 * may complete only once a receive took it: rendezvous). */
 	memset(rx, 0, BIG);
 	send_tagged(nodes, a, b, tx, BIG, 0xb17, NULL);
-	REQUIRE_EQ(wait_one(nodes, a, &e, NULL), 1);
+	wait_unexpected(nodes, b, 0xb17);
 	CHECK_OK(fi_trecv(b->ep, rx, BIG, NULL, a->addr, 0xb17, 0, &ctx));
 	REQUIRE_EQ(wait_one(nodes, b, &e, NULL), 1);
 	CHECK_EQ(e.len, BIG);
 	CHECK(!memcmp(tx, rx, BIG));
+	REQUIRE_EQ(wait_one(nodes, a, &e, NULL), 1);
+	free(tx);
+	free(rx);
+}
+
+/* Large messages (rendezvous over shm, from 16 KiB; inline with
+ * IVC_FI_CMA=0): a truncated receive, gathered and scattered iovecs,
+ * FI_PEEK|FI_CLAIM then FI_CLAIM, and FI_PEEK|FI_DISCARD, whose sender
+ * still completes. */
+static void test_big_cases(struct node *nodes)
+{
+	struct node *a = &nodes[0], *b = &nodes[1];
+	struct fi_cq_tagged_entry e;
+	struct fi_cq_err_entry err;
+	struct fi_context pctx, cctx;
+	const size_t n = 256u << 10;
+	unsigned char *tx = malloc(n), *rx = calloc(1, n);
+	int ctx, sctx;
+
+	REQUIRE(tx && rx);
+	for (size_t i = 0; i < n; i++)
+		tx[i] = (unsigned char)(i * 7 + (i >> 11));
+	/* Truncated: the head lands, FI_ETRUNC says how much did not. */
+	CHECK_OK(fi_trecv(b->ep, rx, 100000, NULL, a->addr, 0x7b, 0, &ctx));
+	send_tagged(nodes, a, b, tx, n, 0x7b, &sctx);
+	CHECK_EQ(wait_one(nodes, b, &e, NULL), -FI_EAVAIL);
+	read_err(b, &err);
+	CHECK_EQ(err.err, FI_ETRUNC);
+	CHECK_EQ(err.len, 100000);
+	CHECK_EQ(err.olen, n - 100000);
+	CHECK(!memcmp(tx, rx, 100000) && rx[100000] == 0);
+	REQUIRE_EQ(wait_one(nodes, a, &e, NULL), 1);
+	CHECK(e.op_context == &sctx);
+
+	/* Three pieces out, two in, posted first and then unexpected. */
+	for (int unexpected = 0; unexpected < 2; unexpected++) {
+		struct iovec out[3] = { { tx, 10000 }, { tx + 10000, 30000 },
+					{ tx + 40000, 50000 } };
+		struct iovec in[2] = { { rx, 45000 }, { rx + 45000, 60000 } };
+		memset(rx, 0, n);
+		if (!unexpected)
+			CHECK_OK(fi_recvv(b->ep, in, NULL, 2, a->addr, &ctx));
+		CHECK_OK(fi_sendv(a->ep, out, NULL, 3, b->addr, &sctx));
+		if (unexpected) {
+			for (int i = 0; i < 1000; i++)
+				drive(nodes); /* no peek for untagged: let it land */
+			CHECK_OK(fi_recvv(b->ep, in, NULL, 2, a->addr, &ctx));
+		}
+		REQUIRE_EQ(wait_one(nodes, b, &e, NULL), 1);
+		CHECK_EQ(e.len, 90000);
+		CHECK(!memcmp(tx, rx, 90000) && rx[90000] == 0);
+		REQUIRE_EQ(wait_one(nodes, a, &e, NULL), 1);
+	}
+
+	/* Probed, claimed, then received by the claiming context. */
+	memset(rx, 0, n);
+	send_tagged(nodes, a, b, tx, n, 0xc1a, &sctx);
+	wait_unexpected(nodes, b, 0xc1a);
+	CHECK_OK(trecvmsg(b, NULL, 0, a->addr, 0xc1a, &cctx, FI_PEEK | FI_CLAIM));
+	REQUIRE_EQ(wait_one(nodes, b, &e, NULL), 1);
+	CHECK_EQ(e.len, n);
+	CHECK_OK(trecvmsg(b, rx, n, a->addr, 0xc1a, &cctx, FI_CLAIM));
+	REQUIRE_EQ(wait_one(nodes, b, &e, NULL), 1);
+	CHECK(e.op_context == &cctx);
+	CHECK_EQ(e.len, n);
+	CHECK(!memcmp(tx, rx, n));
+	REQUIRE_EQ(wait_one(nodes, a, &e, NULL), 1);
+
+	/* Discarded: the sender is done with it all the same. */
+	send_tagged(nodes, a, b, tx, n, 0xd1d, &sctx);
+	wait_unexpected(nodes, b, 0xd1d);
+	CHECK_OK(trecvmsg(b, NULL, 0, a->addr, 0xd1d, &pctx, FI_PEEK | FI_DISCARD));
+	REQUIRE_EQ(wait_one(nodes, b, &e, NULL), 1);
+	REQUIRE_EQ(wait_one(nodes, a, &e, NULL), 1);
+	CHECK(e.op_context == &sctx);
+	expect_empty(nodes, b);
 	free(tx);
 	free(rx);
 }
@@ -408,17 +519,6 @@ static void test_iov(struct node *nodes)
 	REQUIRE_EQ(wait_one(nodes, b, &e, NULL), 1);
 	CHECK_EQ(e.len, 0);
 	REQUIRE_EQ(wait_one(nodes, a, &e, NULL), 1);
-}
-
-static ssize_t trecvmsg(struct node *n, void *buf, size_t len, fi_addr_t src,
-			uint64_t tag, void *ctx, uint64_t flags)
-{
-	struct iovec iov = { buf, len };
-	struct fi_msg_tagged m = {
-		.msg_iov = &iov, .iov_count = buf ? 1 : 0, .addr = src,
-		.tag = tag, .ignore = 0, .context = ctx,
-	};
-	return fi_trecvmsg(n->ep, &m, flags);
 }
 
 /* MPI_Probe / MPI_Mprobe: FI_PEEK, FI_PEEK|FI_CLAIM then FI_CLAIM,
@@ -524,6 +624,7 @@ static void one_process(void)
 	test_order(nodes);
 	test_unexp_bound(nodes);
 	test_big(nodes);
+	test_big_cases(nodes);
 	test_truncate(nodes);
 	test_cancel(nodes);
 	test_cq_data(nodes);
@@ -652,6 +753,123 @@ static void peer_killed(void)
 	fi_freeinfo(info);
 }
 
+/* ---- a peer that forges rendezvous ------------------------------------- */
+
+static void forge_send(struct ivc_channel *ch, const void *p, size_t n)
+{
+	REQUIRE_OK(ivc_send(ch, p, n, (int)t_scaled_ms(10000)));
+}
+
+/* The forger: plain ivc, not the provider.  A hello with a made-up name,
+ * an RTS pointing at memory it does not have, ACKs for sends nobody made,
+ * then an RTS whose pieces do not add up to its length. */
+static _Noreturn void forger(const struct ivcfi_name *target, int to_parent,
+			     int from_parent)
+{
+	struct ivc_channel *ch;
+	struct {
+		struct ivcfi_hdr h;
+		struct ivcfi_name n;
+	} hello;
+	struct {
+		struct ivcfi_hdr h;
+		struct ivcfi_rts r;
+	} rts;
+	struct {
+		struct ivcfi_hdr h;
+		struct ivcfi_ack a[2];
+	} ack;
+	char c;
+
+	REQUIRE_OK(ivc_connect(target->addr, NULL, (int)t_scaled_ms(10000), &ch));
+	memset(&hello, 0, sizeof(hello));
+	hello.h.op = IVCFI_OP_HELLO;
+	hello.h.frag_len = hello.h.total_len = sizeof(hello.n);
+	hello.n.magic = IVCFI_NAME_MAGIC;
+	hello.n.version = IVCFI_NAME_VERSION;
+	strcpy(hello.n.addr, "net:127.0.0.1:1");
+	forge_send(ch, &hello, sizeof(hello));
+	memset(&rts, 0, sizeof(rts));
+	rts.h.op = IVCFI_OP_RTS;
+	rts.h.flags = IVCFI_HF_TAGGED;
+	rts.h.msg_id = 1;
+	rts.h.tag = 0xbad;
+	rts.h.total_len = 65536;
+	rts.r.iov_count = 1;
+	rts.r.iov[0].addr = 4096; /* never mapped */
+	rts.r.iov[0].len = 65536;
+	forge_send(ch, &rts, sizeof(rts));
+	memset(&ack, 0, sizeof(ack));
+	ack.h.op = IVCFI_OP_ACK;
+	ack.h.frag_len = ack.h.total_len = sizeof(ack.a);
+	ack.a[0].msg_id = 0;
+	ack.a[1].msg_id = 12345;
+	forge_send(ch, &ack, sizeof(ack));
+	write_all(to_parent, "1", 1);
+	read_all(from_parent, &c, 1); /* the parent saw the first RTS fail */
+	rts.h.msg_id = 2;
+	rts.h.tag = 0xbad2;
+	rts.r.iov[0].len = 100; /* 100 != 65536 */
+	forge_send(ch, &rts, sizeof(rts));
+	write_all(to_parent, "2", 1);
+	read_all(from_parent, &c, 1);
+	ivc_close(ch);
+	t_child_exit();
+}
+
+static void forged_rendezvous(void)
+{
+	int up[2], down[2];
+	struct node me;
+	struct fi_cq_tagged_entry e;
+	struct fi_cq_err_entry err;
+	struct ivcfi_name target;
+	unsigned char *rx = calloc(1, 65536);
+	int ctx, ctx2;
+	char c;
+
+	REQUIRE(rx && pipe(up) == 0 && pipe(down) == 0);
+	open_domain();
+	open_node(&me);
+	REQUIRE(me.namelen == sizeof(target));
+	memcpy(&target, me.name, sizeof(target));
+	pid_t pid = t_fork();
+	if (pid == 0) {
+		close(up[0]);
+		close(down[1]);
+		forger(&target, up[1], down[0]);
+	}
+	close(up[1]);
+	close(down[0]);
+	read_all(up[0], &c, 1);
+	/* The RTS's memory is not the forger's to give: the receive fails,
+	 * and nothing of ours is touched. */
+	CHECK_OK(fi_trecv(me.ep, rx, 65536, NULL, FI_ADDR_UNSPEC, 0xbad, 0, &ctx));
+	CHECK_EQ(fi_cq_sread(me.cq, &e, 1, NULL, (int)t_scaled_ms(20000)), -FI_EAVAIL);
+	read_err(&me, &err);
+	CHECK(err.op_context == &ctx);
+	CHECK_EQ(err.err, FI_EIO);
+	CHECK_EQ(err.prov_errno, EFAULT);
+	write_all(down[1], "g", 1);
+	read_all(up[0], &c, 1);
+	/* The RTS that does not add up broke its channel: nothing matches
+	 * this receive, which stays cancellable. */
+	CHECK_OK(fi_trecv(me.ep, rx, 65536, NULL, FI_ADDR_UNSPEC, 0xbad2, 0, &ctx2));
+	CHECK_EQ(fi_cq_sread(me.cq, &e, 1, NULL, 200), -FI_EAGAIN);
+	CHECK_OK(fi_cancel(&me.ep->fid, &ctx2));
+	CHECK_EQ(fi_cq_read(me.cq, &e, 1), -FI_EAVAIL);
+	read_err(&me, &err);
+	CHECK(err.op_context == &ctx2 && err.err == FI_ECANCELED);
+	write_all(down[1], "g", 1);
+	CHECK_CHILD_OK(t_wait_child(pid, (int)t_scaled_ms(20000)));
+	free(rx);
+	close_node(&me);
+	CHECK_OK(fi_close(&av->fid));
+	CHECK_OK(fi_close(&domain->fid));
+	CHECK_OK(fi_close(&fabric->fid));
+	fi_freeinfo(info);
+}
+
 int main(void)
 {
 	t_init("test_fi", 240);
@@ -661,5 +879,10 @@ int main(void)
 	}
 	one_process();
 	peer_killed();
+	/* Rendezvous is over shm only, and read only where IVC_FI_CMA is not
+	 * 0: elsewhere an RTS has nothing to forge. */
+	const char *cma = getenv("IVC_FI_CMA"), *net = getenv("IVC_NET");
+	if ((!cma || strcmp(cma, "0")) && (!net || strcmp(net, "tcp")))
+		forged_rendezvous();
 	return t_finish();
 }

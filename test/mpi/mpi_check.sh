@@ -34,9 +34,12 @@ ROOT=()
 OUT=$(mktemp)
 trap 'rm -f "$OUT"' EXIT
 
+# IVC_FI_RDV (auto, always, off), when set, goes to every rank.
+RDV=()
+[ -z "${IVC_FI_RDV:-}" ] || RDV=(-x IVC_FI_RDV)
 FI_PROVIDER_PATH=$PDIR FI_PROVIDER=ivc IVC_FI_STATS=1 \
 	timeout 120 mpirun "${ROOT[@]}" --oversubscribe -np "$RANKS" \
-	-x FI_PROVIDER_PATH -x FI_PROVIDER -x IVC_FI_STATS \
+	-x FI_PROVIDER_PATH -x FI_PROVIDER -x IVC_FI_STATS "${RDV[@]}" \
 	--mca pml cm --mca mtl ofi --mca mtl_ofi_provider_include ivc \
 	"$@" > "$OUT" 2>&1
 rc=$?
@@ -60,5 +63,15 @@ carried=$(grep -cE '^ivc-fi: ep .* sent [1-9][0-9]* msgs' "$OUT")
 if [ "$carried" -lt "$RANKS" ]; then
 	echo "FAIL: only $carried of $RANKS ranks' endpoints say ivc carried their messages"
 	exit 1
+fi
+# With rendezvous for every large message (the default) the ping-pong (up
+# to 4 MiB) must have had each rank read its messages from 16 KiB on from
+# the sender's memory (single copy).
+if [ "$CASE" = pingpong ] && [ "${IVC_FI_RDV:-always}" = always ]; then
+	rdv=$(grep -cE '^ivc-fi: ep .* rendezvous [1-9][0-9]* read' "$OUT")
+	if [ "$rdv" -lt "$RANKS" ]; then
+		echo "FAIL: only $rdv of $RANKS ranks received large messages by rendezvous"
+		exit 1
+	fi
 fi
 echo "PASS: $want; ivc carried every rank's messages"
