@@ -157,11 +157,14 @@ static ssize_t cq_take(struct ivcfi_cq *cq, void *buf, size_t count,
 	return (ssize_t)n;
 }
 
-/* Take what is there, else progress once and look again. */
+/* Take what is there, else progress once and look again.  A read of no
+ * entries is a call for progress alone, and progresses even while
+ * completions wait: over tcp a send completes before its bytes have all
+ * left, and only this endpoint's progress moves the rest. */
 static ssize_t readfrom_locked(struct ivcfi_cq *cq, void *buf, size_t count,
 			       fi_addr_t *src)
 {
-	ssize_t n = cq_take(cq, buf, count, src);
+	ssize_t n = count ? cq_take(cq, buf, count, src) : -FI_EAGAIN;
 	if (n != -FI_EAGAIN)
 		return n;
 	ivcfi_cq_progress(cq);

@@ -328,6 +328,41 @@ static void test_order(struct node *nodes)
 	expect_empty(nodes, a); /* fi_inject never completes */
 }
 
+/* A read of zero entries progresses the endpoint even while completions
+ * wait on its CQ (drive() relies on it).  It did not: a sender whose send
+ * had completed unread was never progressed again, and over tcp, where
+ * a completed send's bytes may still wait for the socket, the receiver
+ * waited for ever (test_fi.tcp hung at random under load). */
+static void test_zero_read(struct node *nodes)
+{
+	struct node *a = &nodes[0], *b = &nodes[1];
+	struct fi_cq_tagged_entry e[2];
+	char rx[8], rx2[8];
+	int ctx, sctx, bctx;
+
+	/* The channel from b to a is up and a has adopted it. */
+	CHECK_OK(fi_trecv(a->ep, rx, sizeof(rx), NULL, b->addr, 0x2e0, 0, &ctx));
+	send_tagged(nodes, b, a, "warm", 5, 0x2e0, NULL);
+	REQUIRE_EQ(wait_one(nodes, a, e, NULL), 1);
+	REQUIRE_EQ(wait_one(nodes, b, e, NULL), 1);
+	/* A completion waits unread on a's CQ. */
+	send_tagged(nodes, a, b, "left", 5, 0x2e2, &sctx);
+	/* b sends to a; only a's progress can take it. */
+	CHECK_OK(fi_trecv(a->ep, rx, sizeof(rx), NULL, b->addr, 0x2e1, 0, &ctx));
+	send_tagged(nodes, b, a, "came", 5, 0x2e1, NULL);
+	for (int i = 0; i < 1000; i++)
+		(void)fi_cq_read(a->cq, e, 0);
+	CHECK_EQ(fi_cq_read(a->cq, e, 2), 2);
+	CHECK(!strcmp(rx, "came"));
+	/* b takes a's message; its CQ holds its send and this receive. */
+	CHECK_OK(fi_trecv(b->ep, rx2, sizeof(rx2), NULL, a->addr, 0x2e2, 0, &bctx));
+	REQUIRE_EQ(wait_one(nodes, b, e, NULL), 1);
+	REQUIRE_EQ(wait_one(nodes, b, e, NULL), 1);
+	CHECK(!strcmp(rx2, "left"));
+	expect_empty(nodes, a);
+	expect_empty(nodes, b);
+}
+
 /* 4 MiB, larger than a lane: fragmented and reassembled in place. */
 static void test_big(struct node *nodes)
 {
@@ -623,6 +658,7 @@ static void one_process(void)
 	test_unexpected(nodes);
 	test_order(nodes);
 	test_unexp_bound(nodes);
+	test_zero_read(nodes);
 	test_big(nodes);
 	test_big_cases(nodes);
 	test_truncate(nodes);
