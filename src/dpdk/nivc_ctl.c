@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -183,6 +184,47 @@ static void connect_one(struct nivc_port *p, uint16_t qid)
 	install(p, qid, ch);
 }
 
+static void ctl_take(uint32_t *busy)
+{
+	uint32_t idle = 0;
+
+	while (!__atomic_compare_exchange_n(busy, &idle, NIVC_BUSY_CTL, 0,
+					    __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
+		idle = 0;
+		rte_pause();
+	}
+}
+
+/* Ask the channel whether its peer went: 0, -EPIPE or -ECONNRESET. */
+static int peer_check(struct nivc_conn *c)
+{
+	int r = ivc_ready(c->ch, IVC_EV_RX);
+
+	if (r >= 0)
+		r = ivc_ready(c->ch, IVC_EV_TX);
+	return r < 0 ? r : 0;
+}
+
+/*
+ * The tests' stand-in for peer_gone() taken off its CPU while it holds a
+ * queue's send side, with frames received before it came still to send
+ * (IVC_PMD_TEST_CTL_HOLD_US, read when the port starts): it waits until
+ * it has both sides, looks, lets the receive side go and holds the send
+ * side that long.
+ */
+static int peer_gone_held(struct nivc_qp *qp, struct nivc_conn *c)
+{
+	int r;
+
+	ctl_take(&qp->rx_busy);
+	ctl_take(&qp->tx_busy);
+	r = peer_check(c);
+	nivc_leave(&qp->rx_busy);
+	usleep(qp->port->ctl_hold_us);
+	nivc_leave(&qp->tx_busy);
+	return r;
+}
+
 /*
  * Whether the peer is still there, asked as the owner of both sides of
  * the channel (taken from the lcores for a moment; skipped while a burst
@@ -196,18 +238,18 @@ static int peer_gone(struct nivc_qp *qp, struct nivc_conn *c)
 	uint32_t idle = 0, idle2 = 0;
 	int r = 0;
 
+	if (qp->port->ctl_hold_us)
+		return peer_gone_held(qp, c);
 	if (!__atomic_compare_exchange_n(&qp->rx_busy, &idle, NIVC_BUSY_CTL, 0,
 					 __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
 		return 0;
 	if (__atomic_compare_exchange_n(&qp->tx_busy, &idle2, NIVC_BUSY_CTL, 0,
 					__ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
-		r = ivc_ready(c->ch, IVC_EV_RX);
-		if (r >= 0)
-			r = ivc_ready(c->ch, IVC_EV_TX);
+		r = peer_check(c);
 		nivc_leave(&qp->tx_busy);
 	}
 	nivc_leave(&qp->rx_busy);
-	return r < 0 ? r : 0;
+	return r;
 }
 
 /* Retire what the lcores found broken, or what broke while nobody looked. */
@@ -238,6 +280,19 @@ static void wait_period(struct nivc_port *p)
 		if (read(p->wake_fd, &v, sizeof(v)) < 0) {
 			/* EAGAIN: another reader took it */
 		}
+}
+
+/*
+ * The tests' stand-in for a control thread that the scheduler takes off
+ * its CPU while it holds a queue (peer_gone()): IVC_PMD_TEST_CTL_HOLD_US
+ * makes it hold each queue that long.  Not for production use.
+ */
+static uint32_t ctl_hold_us(void)
+{
+	const char *v = getenv("IVC_PMD_TEST_CTL_HOLD_US");
+	unsigned long us = v != NULL ? strtoul(v, NULL, 10) : 0;
+
+	return us > 1000000 ? 1000000 : (uint32_t)us;
 }
 
 static void *ctl_main(void *arg)
@@ -273,6 +328,7 @@ int nivc_ctl_start(struct nivc_port *p)
 	p->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (p->wake_fd < 0)
 		return -errno;
+	p->ctl_hold_us = ctl_hold_us();
 	if (p->args.server) {
 		channel_options(p, &o, &xo);
 		rc = ivc_listen(p->args.addr, &o, &p->listener);

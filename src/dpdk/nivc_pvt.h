@@ -30,10 +30,12 @@
 #define IVC_DPDK_NIVC_PVT_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 
 #include <rte_ether.h>
 #include <rte_mbuf.h>
+#include <rte_pause.h>
 #include <rte_ring.h>
 #include <ethdev_driver.h>
 
@@ -155,6 +157,7 @@ struct nivc_port {
 	int connect_rc;           /* the last connect's error, said once */
 	struct nivc_conn *zombies;
 	struct rte_intr_handle *intr;
+	uint32_t ctl_hold_us;     /* test knob: IVC_PMD_TEST_CTL_HOLD_US */
 };
 
 /* nivc_args.c */
@@ -212,18 +215,49 @@ extern const struct eth_dev_ops nivc_ops;
 #define NIVC_BUSY_BURST 1u
 #define NIVC_BUSY_CTL 2u
 
+/* @busy is ours: the queue's live channel, or NULL (and @busy let go). */
+static inline struct nivc_conn *nivc_entered(struct nivc_qp *qp, uint32_t *busy)
+{
+	struct nivc_conn *c = __atomic_load_n(&qp->conn, __ATOMIC_SEQ_CST);
+
+	if (c == NULL || __atomic_load_n(&qp->dead, __ATOMIC_RELAXED))
+		__atomic_store_n(busy, 0, __ATOMIC_RELEASE), c = NULL;
+	return c;
+}
+
 static inline struct nivc_conn *nivc_enter(struct nivc_qp *qp, uint32_t *busy)
 {
-	struct nivc_conn *c;
 	uint32_t idle = 0;
 
 	if (!__atomic_compare_exchange_n(busy, &idle, NIVC_BUSY_BURST, 0,
 					 __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
 		return NULL;
-	c = __atomic_load_n(&qp->conn, __ATOMIC_SEQ_CST);
-	if (c == NULL || __atomic_load_n(&qp->dead, __ATOMIC_RELAXED))
-		__atomic_store_n(busy, 0, __ATOMIC_RELEASE), c = NULL;
-	return c;
+	return nivc_entered(qp, busy);
+}
+
+/*
+ * The send side's entry: a transmit that returned 0 because the control
+ * thread was looking would have the application drop its burst (testpmd
+ * does), so it waits for that look to end instead.  The look is two
+ * quick calls, but its thread may be taken off the CPU in between, and
+ * then this lcore may be what keeps it off: after a few spins it yields.
+ */
+static inline struct nivc_conn *nivc_enter_tx(struct nivc_qp *qp)
+{
+	unsigned spins = 0;
+	uint32_t seen = 0;
+
+	while (!__atomic_compare_exchange_n(&qp->tx_busy, &seen, NIVC_BUSY_BURST,
+					    0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
+		if (seen != NIVC_BUSY_CTL)
+			return NULL; /* another burst on this queue */
+		seen = 0;
+		if (++spins < 64)
+			rte_pause();
+		else
+			sched_yield();
+	}
+	return nivc_entered(qp, &qp->tx_busy);
 }
 
 static inline void nivc_leave(uint32_t *busy)

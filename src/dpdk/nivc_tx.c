@@ -138,7 +138,7 @@ uint16_t nivc_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct nivc_txq *tq = q;
 	struct nivc_qp *qp = tq->qp;
-	struct nivc_conn *c = nivc_enter(qp, &qp->tx_busy);
+	struct nivc_conn *c = nivc_enter_tx(qp);
 	uint32_t frame_max, room;
 	struct tx_plan pl;
 	uint16_t done = 0, dropped, sent;
