@@ -16,14 +16,15 @@
 # the scheduler place them), MAX [4194304] bytes, SECS [0.3] per point and
 # repetition, REPEAT [3], TRANSPORTS [vader ivc]: also ivc-eager, the
 # provider with rendezvous off (IVC_FI_RDV=off: large messages copied
-# through ivc's buffers), and ivc-auto, with it only on busy channels
-# (IVC_FI_RDV=auto).  Prints a markdown table: per size, each
-# transport's median and the ratio of each of ivc's to vader's (latency:
-# lower is better; bw: higher is better).
+# through ivc's buffers); ivc-auto, with it only on busy channels
+# (IVC_FI_RDV=auto); ivc-alt, the provider found in the directory ALT_FI
+# (another build, for before and after).  Prints a markdown table: per
+# size, each transport's median and the ratio of each of ivc's to
+# vader's (latency: lower is better; bw: higher is better).
 set -uo pipefail
 
 if [ $# -lt 1 ] || [ ! -x "$1/perf/ivc-mpi-bench" ]; then
-	sed -n '3,20p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '3,21p' "$0" | sed 's/^# \{0,1\}//'
 	exit 2
 fi
 B=$(cd "$1" && pwd)
@@ -50,6 +51,9 @@ one() {
 		-x FI_PROVIDER_PATH=$B/src/fi -x FI_PROVIDER=ivc -x IVC_FI_RDV=off) ;;
 	ivc-auto) how=(--mca pml cm --mca mtl ofi --mca mtl_ofi_provider_include ivc
 		-x FI_PROVIDER_PATH=$B/src/fi -x FI_PROVIDER=ivc -x IVC_FI_RDV=auto) ;;
+	ivc-alt) how=(--mca pml cm --mca mtl ofi --mca mtl_ofi_provider_include ivc
+		-x FI_PROVIDER_PATH=${ALT_FI:?ivc-alt: set ALT_FI to a provider directory}
+		-x FI_PROVIDER=ivc) ;;
 	esac
 	timeout 600 mpirun "${ROOT[@]}" --oversubscribe --bind-to "$BIND" -np "$RANKS" \
 		"${how[@]}" "$B/perf/ivc-mpi-bench" "$2" "$MAX" "$SECS" 2>/dev/null |

@@ -229,6 +229,13 @@ int ivc_channel_wait(struct ivc_channel *ch, unsigned ev, int timeout_ms)
 	return sleep_loop(ch, ev, s, ivc_now_ns(), deadline);
 }
 
+int ivc_channel_idle(struct ivc_channel *ch, unsigned ev)
+{
+	int r = gone(ch, ev, side_of(ch, ev), ivc_coarse_ns());
+
+	return r ? r : -EAGAIN;
+}
+
 static int check_events(const struct ivc_channel *ch, unsigned events)
 {
 	return ch && events && !(events & ~(IVC_EV_RX | IVC_EV_TX));

@@ -11,4 +11,11 @@ struct ivc_channel;
  * zero timeout, the channel's sticky error). */
 int ivc_channel_wait(struct ivc_channel *ch, unsigned ev, int timeout_ms);
 
+/* ivc_channel_wait() with a zero timeout for a caller that has just looked
+ * at the lanes for @ev and found nothing (and has nothing to push): only
+ * the rate-limited liveness check.  -EAGAIN; or, when that check found the
+ * peer gone, what ivc_channel_wait() returns then (a mask: look again, and
+ * the look reports the end; or the error). */
+int ivc_channel_idle(struct ivc_channel *ch, unsigned ev);
+
 #endif

@@ -178,7 +178,13 @@ IVC_PUBLIC int ivc_rx_burst(struct ivc_channel *ch, struct ivc_buf *bufs,
 			return r;
 		if (ch->rx.st_n)
 			continue;
-		r = ivc_channel_wait(ch, IVC_EVI_RX, timeout_ms);
+		/* An empty poll, the run-to-completion loop's common case: the
+		 * ring was just looked at, so no second look (and over shared
+		 * memory nothing waits to be pushed), only the liveness check;
+		 * a peer it finds gone is reported by the next round. */
+		r = timeout_ms == 0 && !ch->copied ?
+			    ivc_channel_idle(ch, IVC_EVI_RX) :
+			    ivc_channel_wait(ch, IVC_EVI_RX, timeout_ms);
 		if (r < 0)
 			return r;
 	}

@@ -78,6 +78,7 @@ static int ep_close(struct fid *fid)
 		ivcfi_inpeer_close(ep, ivcfi_container(ep->inpeers.next,
 						       struct ivcfi_inpeer, link));
 	ivcfi_match_cleanup(ep);
+	ivcfi_recv_pool_drain(ep);
 	if (ep->tx_cq)
 		ivcfi_cq_del_ep(ep->tx_cq, ep);
 	if (ep->rx_cq)

@@ -12,6 +12,50 @@
 
 #include "fi/fi_pvt.h"
 
+/* Receives come and go once per message: kept for reuse, up to a bound,
+ * rather than going through malloc, whose per-size cache holds only a
+ * few and left MPI's windows of 64 receives to its slow path. */
+#define IVCFI_RECV_POOL 256u
+
+struct ivcfi_recv *ivcfi_recv_get(struct ivcfi_ep *ep)
+{
+	struct ivcfi_recv *r = ep->recv_pool;
+
+	if (r) {
+		ep->recv_pool = *(struct ivcfi_recv **)r;
+		ep->n_recv_pool--;
+	} else {
+		r = malloc(sizeof(*r));
+		if (!r)
+			return NULL;
+	}
+	memset(r, 0, sizeof(*r));
+	return r;
+}
+
+void ivcfi_recv_put(struct ivcfi_ep *ep, struct ivcfi_recv *r)
+{
+	if (!r)
+		return;
+	if (!ep || ep->n_recv_pool >= IVCFI_RECV_POOL) {
+		free(r);
+		return;
+	}
+	*(struct ivcfi_recv **)r = ep->recv_pool;
+	ep->recv_pool = r;
+	ep->n_recv_pool++;
+}
+
+void ivcfi_recv_pool_drain(struct ivcfi_ep *ep)
+{
+	while (ep->recv_pool) {
+		struct ivcfi_recv *r = ep->recv_pool;
+		ep->recv_pool = *(struct ivcfi_recv **)r;
+		free(r);
+	}
+	ep->n_recv_pool = 0;
+}
+
 static bool tag_match(const struct ivcfi_recv *r, bool tagged, uint64_t tag)
 {
 	return r->tagged == tagged && (!tagged || !((r->tag ^ tag) & ~r->ignore));
@@ -84,7 +128,7 @@ static void deliver_unexp(struct ivcfi_ep *ep, struct ivcfi_unexp *ux,
 	ivcfi_recv_complete(ep, r, ux->total, ux->src, ux->tag, ux->has_data,
 			    ux->data);
 	unexp_free(ux);
-	free(r);
+	ivcfi_recv_put(ep, r);
 }
 
 int ivcfi_match_start(struct ivcfi_ep *ep, struct ivcfi_inpeer *in)
@@ -130,7 +174,7 @@ void ivcfi_match_finish(struct ivcfi_ep *ep, struct ivcfi_inpeer *in)
 	if (m->recv) {
 		ivcfi_recv_complete(ep, m->recv, m->total, in->src, m->tag,
 				    m->has_data, m->data);
-		free(m->recv);
+		ivcfi_recv_put(ep, m->recv);
 	} else if (m->ux) {
 		m->ux->complete = true;
 		if (m->ux->claimer)
@@ -169,7 +213,7 @@ static void fail_directed(struct ivcfi_ep *ep, struct ivcfi_list *q,
 			ivcfi_list_del(&r->link);
 			ep->rx_posted--;
 			ivcfi_recv_fail(ep, r, FI_EIO, -err);
-			free(r);
+			ivcfi_recv_put(ep, r);
 		}
 		l = next;
 	}
@@ -181,10 +225,10 @@ void ivcfi_match_peer_gone(struct ivcfi_ep *ep, struct ivcfi_inpeer *in, int err
 		struct ivcfi_rxmsg *m = &in->cur;
 		if (m->recv) {
 			ivcfi_recv_fail(ep, m->recv, FI_EIO, -err);
-			free(m->recv);
+			ivcfi_recv_put(ep, m->recv);
 		} else if (m->ux && m->ux->claimer) {
 			ivcfi_recv_fail(ep, m->ux->claimer, FI_EIO, -err);
-			free(m->ux->claimer);
+			ivcfi_recv_put(ep, m->ux->claimer);
 			unexp_free(m->ux);
 		} else if (m->ux) { /* unexpected, claimed or discarded */
 			ivcfi_list_del(&m->ux->link);
@@ -202,7 +246,7 @@ void ivcfi_match_peer_gone(struct ivcfi_ep *ep, struct ivcfi_inpeer *in, int err
 static int build_recv(struct ivcfi_ep *ep, const struct ivcfi_recv_args *a,
 		      struct ivcfi_recv **out)
 {
-	struct ivcfi_recv *r = calloc(1, sizeof(*r));
+	struct ivcfi_recv *r = ivcfi_recv_get(ep);
 
 	if (!r)
 		return -FI_ENOMEM;
@@ -252,7 +296,7 @@ static ssize_t peek(struct ivcfi_ep *ep, struct ivcfi_recv *r, uint64_t flags)
 
 	if (!ux) {
 		ivcfi_recv_fail(ep, r, FI_ENOMSG, 0);
-		free(r);
+		ivcfi_recv_put(ep, r);
 		return 0;
 	}
 	ivcfi_cq_write(ep->rx_cq, r->context, recv_flags(r, ux->has_data),
@@ -264,7 +308,7 @@ static ssize_t peek(struct ivcfi_ep *ep, struct ivcfi_recv *r, uint64_t flags)
 		ux->claim_ctx = r->context;
 		ivcfi_list_append(&ep->claimed, &ux->link);
 	}
-	free(r);
+	ivcfi_recv_put(ep, r);
 	return 0;
 }
 
@@ -281,14 +325,14 @@ static ssize_t claim(struct ivcfi_ep *ep, struct ivcfi_recv *r, uint64_t flags)
 			ux = u;
 	}
 	if (!ux) {
-		free(r);
+		ivcfi_recv_put(ep, r);
 		return -FI_EINVAL;
 	}
 	if (flags & FI_DISCARD) {
 		ivcfi_cq_write(ep->rx_cq, r->context, recv_flags(r, ux->has_data),
 			       0, NULL, ux->data, ux->tag, ux->src);
 		discard(ep, ux);
-		free(r);
+		ivcfi_recv_put(ep, r);
 		return 0;
 	}
 	ivcfi_list_del(&ux->link);
@@ -327,11 +371,11 @@ ssize_t ivcfi_recv(struct ivcfi_ep *ep, const struct ivcfi_recv_args *a)
 	}
 	if (r->src != FI_ADDR_UNSPEC && src_gone(ep, r->src)) {
 		ivcfi_recv_fail(ep, r, FI_EIO, ECONNRESET);
-		free(r);
+		ivcfi_recv_put(ep, r);
 		return 0;
 	}
 	if (ep->rx_posted >= IVCFI_RX_SIZE) {
-		free(r);
+		ivcfi_recv_put(ep, r);
 		return -FI_EAGAIN;
 	}
 	ivcfi_list_append(posted_q(ep, r->tagged), &r->link);
@@ -348,7 +392,7 @@ static bool cancel_in(struct ivcfi_ep *ep, struct ivcfi_list *q, void *context)
 		ivcfi_list_del(&r->link);
 		ep->rx_posted--;
 		ivcfi_recv_fail(ep, r, FI_ECANCELED, 0);
-		free(r);
+		ivcfi_recv_put(ep, r);
 		return true;
 	}
 	return false;
@@ -367,7 +411,7 @@ static void free_recvs(struct ivcfi_list *q)
 	while (!ivcfi_list_empty(q)) {
 		struct ivcfi_recv *r = ivcfi_container(q->next, struct ivcfi_recv, link);
 		ivcfi_list_del(&r->link);
-		free(r);
+		free(r); /* at close: not kept */
 	}
 }
 

@@ -405,6 +405,8 @@ struct ivcfi_ep {
 	size_t rdv_min;             /* rendezvous from this size */
 	unsigned rdv_spins;         /* progress calls with ACKs awaited, none came */
 	enum ivcfi_rdv_mode rdv_mode;
+	struct ivcfi_recv *recv_pool; /* freed receives for reuse (fi_match.c) */
+	size_t n_recv_pool;
 	struct ivcfi_list inpeers;
 	struct ivcfi_list recv_msg, recv_tag;   /* posted receives */
 	struct ivcfi_list unexp_msg, unexp_tag; /* unexpected messages */
@@ -587,6 +589,11 @@ void ivcfi_match_finish(struct ivcfi_ep *ep, struct ivcfi_inpeer *in);
 void ivcfi_match_peer_gone(struct ivcfi_ep *ep, struct ivcfi_inpeer *in, int err);
 ssize_t ivcfi_cancel(struct ivcfi_ep *ep, void *context);
 void ivcfi_match_cleanup(struct ivcfi_ep *ep);
+/* A zeroed receive from the endpoint's pool (or malloc); back to the pool
+ * (or free, when @ep is NULL or the pool is full); the pool emptied. */
+struct ivcfi_recv *ivcfi_recv_get(struct ivcfi_ep *ep);
+void ivcfi_recv_put(struct ivcfi_ep *ep, struct ivcfi_recv *r);
+void ivcfi_recv_pool_drain(struct ivcfi_ep *ep);
 void ivcfi_recv_complete(struct ivcfi_ep *ep, struct ivcfi_recv *r,
 			 uint64_t total, fi_addr_t src, uint64_t tag,
 			 bool has_data, uint64_t data);
