@@ -17,7 +17,11 @@
  *     that network, and is refused when it does not (the default,
  *     loopback only);
  *  5. a local listener's refusal is not gone round: a shm uid list that
- *     does not name us is -EACCES, not a tcp channel.
+ *     does not name us is -EACCES, not a tcp channel;
+ *  6. another process's listener appearing is seen at once: after a connect
+ *     found only tcp at an address (a negative entry, kept 1 s), a net:
+ *     listener that another process opens there is reached over shm by
+ *     the very next connect (the registry's watch on listeners' markers).
  *
  * Parts 3 and 4 need root (unshare(CLONE_NEWNET)) and, for 4, ip(8) from
  * iproute2; without them they are skipped, saying so.
@@ -406,6 +410,72 @@ static void veth_fallback(void)
 	CHECK_EQ(veth_round(0), 0);
 }
 
+/* A child serving @addr: it listens (tcp: or net:), says so on @ready[1],
+ * accepts one channel, then waits for the parent to close @done[1]. */
+static pid_t serve_one(const char *addr, const int ready[2], const int done[2])
+{
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	close(ready[0]);
+	close(done[1]);
+	struct ivc_listener *l;
+	struct ivc_channel *s;
+	char c = 0;
+	int ok = ivc_listen(addr, NULL, &l) == 0;
+
+	if (write(ready[1], &c, 1) != 1 || !ok)
+		_exit(2);
+	if (ivc_accept(l, 5000, &s) != 0)
+		_exit(3);
+	while (read(done[0], &c, 1) > 0) {
+	}
+	ivc_close(s);
+	ivc_listener_close(l);
+	_exit(0);
+}
+
+/* Connect to @addr served by a child listening at @listen_addr; check the
+ * route the connector got. */
+static void connect_to_child(const char *listen_addr, const char *addr,
+			     const char *transport, uint32_t route)
+{
+	int ready[2], done[2];
+	struct ivc_channel *c = NULL;
+	char b;
+
+	REQUIRE_EQ(pipe(ready), 0);
+	REQUIRE_EQ(pipe(done), 0);
+	pid_t pid = serve_one(listen_addr, ready, done);
+	REQUIRE(pid > 0);
+	close(ready[1]);
+	close(done[0]);
+	REQUIRE_EQ(read(ready[0], &b, 1), 1);
+	CHECK_OK(ivc_connect(addr, NULL, 5000, &c));
+	if (c) {
+		route_of(c, transport, route);
+		ivc_close(c);
+	}
+	close(done[1]);
+	close(ready[0]);
+	CHECK_CHILD_OK(t_wait_child(pid, 5000));
+}
+
+static void listener_appears(void)
+{
+	char tcp[64], net[64];
+	int port = t_tcp_port();
+
+	printf("-- another process's listener appears\n");
+	snprintf(tcp, sizeof(tcp), "tcp:127.0.0.1:%d", port);
+	snprintf(net, sizeof(net), "net:127.0.0.1:%d", port);
+	/* Only tcp there: remembered as such for a second. */
+	connect_to_child(tcp, net, "tcp", IVC_ROUTE_REMOTE);
+	/* A net: listener now, well within that second: shm at once. */
+	connect_to_child(net, net, "shm", IVC_ROUTE_LOCAL);
+}
+
 int main(void)
 {
 	t_init("test_net", 90);
@@ -413,5 +483,6 @@ int main(void)
 	same_namespace();
 	other_namespace();
 	veth_fallback();
+	listener_appears();
 	return t_finish();
 }

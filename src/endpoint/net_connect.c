@@ -123,6 +123,7 @@ static int connect_ours(const struct sockaddr_storage *ss, const char *tcp,
 	unsigned which;
 	int r;
 
+	ivc_net_local_sync();
 	ivc_net_key(ss, &k);
 	r = remembered(&k, ss, tcp, os, ot, out);
 	if (r != -ECONNREFUSED)

@@ -92,8 +92,10 @@ static void net_listener_close(struct ivc_listener *l)
 	struct net_listener *nl = (struct net_listener *)l;
 
 	/* Gone: this process's next connect there looks afresh. */
-	if (nl->registered)
+	if (nl->registered) {
 		ivc_net_reg_forget(&nl->key);
+		ivc_net_local_mark(&nl->key, 0);
+	}
 	if (nl->shm)
 		nl->shm->ops->close(nl->shm);
 	if (nl->xen)
@@ -232,6 +234,7 @@ int ivc_net_listen(const char *addr, const struct ivc_options *opts,
 		goto fail;
 	/* Here: this process's connects to this address need not look. */
 	ivc_net_reg_put(&nl->key, NET_SEEN_LOCAL, 0);
+	ivc_net_local_mark(&nl->key, 1); /* and other processes' */
 	nl->registered = 1;
 	*out = &nl->l;
 	return 0;
