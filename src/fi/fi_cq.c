@@ -218,19 +218,6 @@ static ssize_t cq_readerr(struct fid_cq *fcq, struct fi_cq_err_entry *buf,
 	return n;
 }
 
-/* Milliseconds left of @timeout since @t0 (-1: for ever, 0: none left). */
-static int time_left(const struct timespec *t0, int timeout)
-{
-	struct timespec t;
-
-	if (timeout < 0)
-		return -1;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	long ms = (t.tv_sec - t0->tv_sec) * 1000L +
-		  (t.tv_nsec - t0->tv_nsec) / 1000000L;
-	return ms >= timeout ? 0 : (int)(timeout - ms);
-}
-
 static ssize_t cq_sreadfrom(struct fid_cq *fcq, void *buf, size_t count,
 			    fi_addr_t *src, const void *cond, int timeout)
 {
@@ -243,7 +230,7 @@ static ssize_t cq_sreadfrom(struct fid_cq *fcq, void *buf, size_t count,
 	ivcfi_lock(cq->dom);
 	/* The sleep lets the lock go: each round reads the CQ afresh. */
 	while ((n = readfrom_locked(cq, buf, count, src)) == -FI_EAGAIN) {
-		int left = time_left(&t0, timeout);
+		int left = ivcfi_ms_left(&t0, timeout);
 		if (!left)
 			break;
 		ivcfi_cq_sleep(cq, left);

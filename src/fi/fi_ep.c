@@ -20,13 +20,16 @@ static void print_stats(const struct ivcfi_ep *ep)
 	if (!v || strcmp(v, "1"))
 		return;
 	fprintf(stderr, "ivc-fi: ep %s sent %llu msgs %llu B, received %llu msgs %llu B"
-		", rendezvous %llu read %llu inline\n",
+		", rendezvous %llu read %llu inline, connected %llu shm %llu xen %llu tcp\n",
 		ep->name.addr, (unsigned long long)ep->stats.tx_msgs,
 		(unsigned long long)ep->stats.tx_bytes,
 		(unsigned long long)ep->stats.rx_msgs,
 		(unsigned long long)ep->stats.rx_bytes,
 		(unsigned long long)ep->stats.rdv_msgs,
-		(unsigned long long)ep->stats.rdv_inline);
+		(unsigned long long)ep->stats.rdv_inline,
+		(unsigned long long)ep->stats.via_shm,
+		(unsigned long long)ep->stats.via_xen,
+		(unsigned long long)ep->stats.via_tcp);
 }
 
 /* IVC_FI_RDV: off, auto or always (the default, and anything else). */

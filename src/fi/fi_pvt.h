@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
+#include <time.h>
 
 #include <rdma/fabric.h>
 #include <rdma/fi_cm.h>
@@ -152,6 +153,20 @@ struct ivcfi_ack {
 struct ivcfi_list {
 	struct ivcfi_list *prev, *next;
 };
+
+/* Milliseconds left of @timeout since @t0 (CLOCK_MONOTONIC): -1 for ever
+ * (a negative @timeout), 0 none left. */
+static inline int ivcfi_ms_left(const struct timespec *t0, int timeout)
+{
+	struct timespec t;
+	long ms;
+
+	if (timeout < 0)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	ms = (t.tv_sec - t0->tv_sec) * 1000L + (t.tv_nsec - t0->tv_nsec) / 1000000L;
+	return ms >= timeout ? 0 : (int)(timeout - ms);
+}
 
 static inline void ivcfi_list_init(struct ivcfi_list *l)
 {
@@ -383,6 +398,8 @@ struct ivcfi_acceptor {
 struct ivcfi_stats {
 	uint64_t tx_msgs, tx_bytes, rx_msgs, rx_bytes;
 	uint64_t rdv_msgs, rdv_inline; /* received by rendezvous; of them inline */
+	/* Channels this endpoint connected, by the transport ivc chose. */
+	uint64_t via_shm, via_xen, via_tcp;
 };
 
 struct ivcfi_ep {

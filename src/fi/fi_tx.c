@@ -45,11 +45,46 @@ static int send_hello(struct ivcfi_ep *ep, struct ivcfi_outpeer *op,
 	return ivc_send(op->ch, &hello, sizeof(hello), timeout_ms);
 }
 
+/* IVC_FI_STATS's "connected" figures: which way ivc reached each peer. */
+static void count_transport(struct ivcfi_stats *st, const char *transport)
+{
+	if (!strcmp(transport, "shm"))
+		st->via_shm++;
+	else if (!strcmp(transport, "xen"))
+		st->via_xen++;
+	else
+		st->via_tcp++;
+}
+
+/* ivc_connect(), again while it is refused, until @timeout_ms has gone.
+ * A name in the AV is that of an endpoint that listened before it gave
+ * it out, so a refusal means a way to it is not known here yet: a Xen
+ * guest's entry in this domain's table, which ivc-netd publishes moments
+ * after the peer starts listening (docs/mpi.md, "Between Xen guests"). */
+static int connect_retrying(const char *addr, int timeout_ms, struct ivc_channel **ch)
+{
+	struct timespec t0;
+	long pause_ms = 1;
+	int left = timeout_ms, rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		rc = ivc_connect(addr, &connect_opts, left, ch);
+		left = ivcfi_ms_left(&t0, timeout_ms);
+		if (rc != -ECONNREFUSED || left <= pause_ms)
+			return rc;
+		nanosleep(&(struct timespec){ 0, pause_ms * 1000000L }, NULL);
+		if (pause_ms < 50)
+			pause_ms *= 2;
+		left = ivcfi_ms_left(&t0, timeout_ms);
+	}
+}
+
 static void outpeer_connect(struct ivcfi_ep *ep, struct ivcfi_outpeer *op,
 			    const struct ivcfi_name *name, int timeout_ms)
 {
 	struct ivc_info info;
-	int rc = ivc_connect(name->addr, &connect_opts, timeout_ms, &op->ch);
+	int rc = connect_retrying(name->addr, timeout_ms, &op->ch);
 
 	if (rc == 0)
 		rc = ivc_channel_info(op->ch, &info);
@@ -66,6 +101,7 @@ static void outpeer_connect(struct ivcfi_ep *ep, struct ivcfi_outpeer *op,
 		 * peer returns, move only when we call into the channel. */
 		if (!strcmp(info.transport, "tcp"))
 			ivcfi_list_append(&ep->wire, &op->wire);
+		count_transport(&ep->stats, info.transport);
 		/* The receiver reads our memory only where the kernel can
 		 * tell it who we are: a channel over shm. */
 		op->cma = !strcmp(info.transport, "shm") && info.peer_pid > 0;

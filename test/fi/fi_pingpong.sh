@@ -53,19 +53,27 @@ wait_listen() {
 }
 
 # The stats line of each endpoint: "sent N msgs B B, received N msgs B B,
-# rendezvous N read N inline".  RDV (set by the caller): "read" wants some
-# messages received by rendezvous (read from the sender's memory),
-# "inline" some whose payload the sender had to send after all.
+# rendezvous N read N inline, connected N shm N xen N tcp".  RDV (set by
+# the caller): "read" wants some messages received by rendezvous (read
+# from the sender's memory), "inline" some whose payload the sender had to
+# send after all.  VIA: the transport every channel the endpoint connected
+# must have taken (shm unless the caller says otherwise).
 RDV=
+VIA=shm
 check_stats() {
-	local f=$1 line
+	local f=$1 line n_shm n_xen n_tcp want=n_$VIA
 	line=$(grep '^ivc-fi: ep ' "$f" | tail -1) || { echo "no ivc-fi stats in $f" >&2; return 1; }
-	if ! [[ $line =~ sent\ ([0-9]+)\ msgs\ ([0-9]+)\ B,\ received\ ([0-9]+)\ msgs\ ([0-9]+)\ B,\ rendezvous\ ([0-9]+)\ read\ ([0-9]+)\ inline ]]; then
+	if ! [[ $line =~ sent\ ([0-9]+)\ msgs\ ([0-9]+)\ B,\ received\ ([0-9]+)\ msgs\ ([0-9]+)\ B,\ rendezvous\ ([0-9]+)\ read\ ([0-9]+)\ inline,\ connected\ ([0-9]+)\ shm\ ([0-9]+)\ xen\ ([0-9]+)\ tcp ]]; then
 		echo "bad stats line: $line" >&2
 		return 1
 	fi
 	if [ "${BASH_REMATCH[1]}" -eq 0 ] || [ "${BASH_REMATCH[3]}" -eq 0 ]; then
 		echo "no traffic through ivc: $line" >&2
+		return 1
+	fi
+	n_shm=${BASH_REMATCH[7]} n_xen=${BASH_REMATCH[8]} n_tcp=${BASH_REMATCH[9]}
+	if [ "${!want}" -eq 0 ] || [ "$((n_shm + n_xen + n_tcp))" -ne "${!want}" ]; then
+		echo "not every channel over $VIA: $line" >&2
 		return 1
 	fi
 	if { [ "$RDV" = read ] && [ "${BASH_REMATCH[5]}" -eq 0 ]; } ||
@@ -127,7 +135,7 @@ netns_case() {
 		fi_pingpong -p ivc -e rdm -P "$port" -S 4096 -I 20 -c "${a}2" >"$work/cli" 2>&1 || rc=$?
 	wait "$server" || src=$?
 	server=
-	if [ "$rc" -ne 0 ] || [ "$src" -ne 0 ] || ! check_stats "$work/srv" || ! check_stats "$work/cli" ||
+	if [ "$rc" -ne 0 ] || [ "$src" -ne 0 ] || ! VIA=tcp check_stats "$work/srv" || ! VIA=tcp check_stats "$work/cli" ||
 		! grep -q "ep net:${a}1:" "$work/cli"; then
 		echo "FAIL remote: client exit $rc, server exit $src" >&2
 		echo "--- server:" >&2; cat "$work/srv" >&2

@@ -101,6 +101,7 @@ M=$W/x/linux/lib/modules/$KVER/kernel/drivers/xen
 GUEST_PROGS=(${IVC_XEN_GUEST_PROGS:-})
 G=$W/guest-root
 PMD_CONF=""
+FI_CONF=""
 if [ ${#GUEST_PROGS[@]} -gt 0 ]; then
 	mkroot "$G"
 	for p in "${GUEST_PROGS[@]}"; do
@@ -148,6 +149,30 @@ PMD_DPDK=$(dpkg-query -W -f='${Version}' dpdk-dev 2> /dev/null || echo unknown)"
 		(cd "$GP" && find . -print0 | cpio --null -o -H newc --quiet) > "$W/boot/guest-pmd.cpio"
 		echo "xen harness: guest-pmd.cpio $(du -h "$W/boot/guest-pmd.cpio" | cut -f1) with: dpdk-testpmd, $(find "$GP" -name '*.so*' | wc -l) libraries, librte_net_ivc.so (for g1 and g2)"
 	fi
+	# The libfabric provider (IVC_XEN_GUEST_FI=BUILD/src/fi/libivc-fi.so,
+	# optional), for xdom.sh's phase_fi: libfabric's fi_pingpong, the
+	# libraries ldd says it and the provider need, the provider in the
+	# folder xdom-fi names in FI_PROVIDER_PATH, and xdom-fi.  An archive
+	# of its own as well (guest-fi.cpio, only what guest.cpio lacks), for
+	# g1 and g2.
+	rm -f "$W/boot/guest-fi.cpio"
+	FI_CONF=""
+	if [ -n "${IVC_XEN_GUEST_FI:-}" ] && ! fp=$(command -v fi_pingpong); then
+		echo "xen harness: no fi_pingpong (Debian package libfabric-bin): the guests get no libfabric, phase_fi is skipped"
+	elif [ -n "${IVC_XEN_GUEST_FI:-}" ]; then
+		GF=$W/guest-fi-root
+		rm -rf "$GF"
+		mkdir -p "$GF/usr/bin"
+		put "$GF" "$fp" /usr/bin/fi_pingpong
+		put "$GF" "$IVC_XEN_GUEST_FI" /usr/local/lib/libfabric/libivc-fi.so
+		install -m 755 "$HERE/xdom-fi" "$GF/usr/bin/xdom-fi"
+		FI_CONF="FI_LIBFABRIC=$(dpkg-query -W -f='${Version}' libfabric1 2> /dev/null || echo unknown)"
+		(cd "$GF" && find . -type f) | while read -r f; do
+			if [ -e "$G/$f" ]; then rm "$GF/$f"; fi
+		done
+		(cd "$GF" && find . -print0 | cpio --null -o -H newc --quiet) > "$W/boot/guest-fi.cpio"
+		echo "xen harness: guest-fi.cpio $(du -h "$W/boot/guest-fi.cpio" | cut -f1) with: fi_pingpong, $(find "$GF" -name '*.so*' | wc -l) libraries, libivc-fi.so (for g1 and g2)"
+	fi
 fi
 
 R=$W/rootfs
@@ -173,6 +198,11 @@ if [ ${#GUEST_PROGS[@]} -gt 0 ]; then
 	if [ -n "$PMD_CONF" ]; then
 		echo "$PMD_CONF" > "$R/etc/xdom-pmd"
 		cp "$W/boot/guest-pmd.cpio" "$R/boot/guest-pmd.cpio"
+	fi
+	# And phase_fi that they carry libfabric.
+	if [ -n "$FI_CONF" ]; then
+		echo "$FI_CONF" > "$R/etc/xdom-fi"
+		cp "$W/boot/guest-fi.cpio" "$R/boot/guest-fi.cpio"
 	fi
 fi
 # Debian builds the Xen drivers as modules.

@@ -7,7 +7,8 @@
 # under QEMU, run test/xen/tests.list and then the conformance suite
 # (test/conformance/cases.list) over xen there, and report.  Where the
 # build has the net_ivc DPDK PMD, guests g1 and g2 also get dpdk-testpmd
-# and the PMD (xdom.sh's phase_pmd).
+# and the PMD (xdom.sh's phase_pmd); where it has the libfabric provider,
+# fi_pingpong and the provider (phase_fi).
 #
 # usage: check.sh BUILD_DIR [WORKDIR]     (WORKDIR default BUILD_DIR/xen)
 # exit: 0 passed; 1 failed; 2 crashed or timed out; 77 skipped: the harness
@@ -69,7 +70,12 @@ PROGS+=("$B/test/xdom")
 # then also get dpdk-testpmd (xdom.sh's phase_pmd; skipped without it).
 GUEST_PMD=""
 [ -f "$B/src/dpdk/librte_net_ivc.so" ] && GUEST_PMD=$B/src/dpdk/librte_net_ivc.so
-if ! IVC_XEN_GUEST_PROGS="$GUEST_PROGS" IVC_XEN_GUEST_PMD="$GUEST_PMD" IVC_XEN_TESTS="$W/tests.list" \
+# The libfabric provider, where the build has it: the guests then also get
+# fi_pingpong (xdom.sh's phase_fi; skipped without it).
+GUEST_FI=""
+[ -f "$B/src/fi/libivc-fi.so" ] && GUEST_FI=$B/src/fi/libivc-fi.so
+if ! IVC_XEN_GUEST_PROGS="$GUEST_PROGS" IVC_XEN_GUEST_PMD="$GUEST_PMD" IVC_XEN_GUEST_FI="$GUEST_FI" \
+	IVC_XEN_TESTS="$W/tests.list" \
 	bash "$HERE/build.sh" "$W" "${PROGS[@]}"; then
 	echo "xen harness: SKIPPED: could not build the boot image (see above)"
 	exit 77

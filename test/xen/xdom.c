@@ -112,6 +112,19 @@
  *     xenevtchn_bind_interdomain(DOMID, PORT).  Every attempt must fail;
  *     one that succeeds is "SUCCEEDED (access control broken)", exit 1.
  *
+ * relay (--listen A [--allow ..]|--connect A) --tcp HOST:PORT [--ready TARGET]
+ *     Carries one TCP connection across an ivc channel, both ways, for a
+ *     program whose own out-of-band TCP connection has no route between
+ *     the harness's guests (fi_pingpong's control connection; the guests
+ *     have no network).  Connector: listens on TCP HOST:PORT, writes
+ *     "ready <ns>" to the ready TARGET, accepts one TCP connection, then
+ *     connects to A.  Listener: accepts one channel, then connects to TCP
+ *     HOST:PORT (again every 10 ms while refused, up to --timeout-ms: the
+ *     program there may not listen yet).  Bytes go as messages of up to
+ *     1 KiB.  Ends when either side ends: a TCP end-of-file closes the
+ *     channel, the channel's -EPIPE closes the TCP connection (what was
+ *     sent before either is delivered first).  Prints the bytes carried.
+ *
  * now
  *     Prints CLOCK_REALTIME in ns: the clock of the reports (a PV guest's
  *     wall clock is the hypervisor's, so dom0 compares them with its own).
@@ -126,8 +139,11 @@
 #include "check.h"
 #include "delivery_traffic.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -136,6 +152,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -172,6 +189,8 @@ static struct cfg {
 	int n_set, c_set, kill_set;
 	int send, recv, zc, api_set, inl, big, accept_again;
 	const char *ready, *report;
+	struct sockaddr_in tcp; /* relay's --tcp */
+	int tcp_set;
 	int expect;            /* a positive errno; 0: not given */
 	uint32_t peer;
 	int peer_set;
@@ -1432,6 +1451,169 @@ static int cmd_attack(void)
 	return won ? 1 : untried ? 2 : 0;
 }
 
+/* ---- relay ---------------------------------------------------------------------- */
+
+#define RELAY_CHUNK 1024u
+#define RELAY_RETRY_MS 10u
+
+/* The TCP side of a connector: listen, say so, accept one connection. */
+static int relay_tcp_accept(void)
+{
+	int one = 1, fd, c;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	REQUIRE(fd >= 0);
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	REQUIRE(!bind(fd, (const struct sockaddr *)&g.tcp, sizeof(g.tcp)));
+	REQUIRE(!listen(fd, 1));
+	put_ready(realtime_ns());
+	c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+	REQUIRE(c >= 0);
+	close(fd);
+	return c;
+}
+
+/* The TCP side of a listener: connect, again while nobody listens yet. */
+static int relay_tcp_connect(void)
+{
+	uint64_t end = t_now_ns() + (uint64_t)g.timeout_ms * 1000000u;
+
+	for (;;) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), e;
+
+		REQUIRE(fd >= 0);
+		if (!connect(fd, (const struct sockaddr *)&g.tcp, sizeof(g.tcp)))
+			return fd;
+		e = errno;
+		close(fd);
+		if (e != ECONNREFUSED || t_now_ns() > end) {
+			CHECK_ERR(-e, 0);
+			return -1;
+		}
+		sleep_ms(RELAY_RETRY_MS);
+	}
+}
+
+/* @n bytes to @fd; 0, or -1 once the TCP peer has gone. */
+static int write_all(int fd, const char *buf, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, buf, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		buf += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Every message waiting on @ch out to @fd.  Return 1 while both last, 0
+ * once either ended (the channel's -EPIPE, the socket's peer gone), -1 on
+ * an error. */
+static int relay_from_channel(struct ivc_channel *ch, int fd, uint64_t *bytes)
+{
+	char buf[RELAY_CHUNK];
+
+	for (;;) {
+		ssize_t n = ivc_recv(ch, buf, sizeof(buf), 0);
+
+		if (n == -EAGAIN)
+			return 1;
+		if (n == -EPIPE)
+			return 0;
+		if (n < 0) {
+			CHECK_ERR(n, 0);
+			return -1;
+		}
+		if (write_all(fd, buf, (size_t)n))
+			return 0;
+		*bytes += (uint64_t)n;
+	}
+}
+
+/* What @fd has, into @ch.  Return 1 while both last, 0 at the socket's
+ * end-of-file (or the channel's -EPIPE), -1 on an error. */
+static int relay_from_tcp(int fd, struct ivc_channel *ch, uint64_t *bytes)
+{
+	char buf[RELAY_CHUNK];
+	ssize_t n = read(fd, buf, sizeof(buf));
+	int r;
+
+	if (n < 0 && errno == EINTR)
+		return 1;
+	if (n <= 0)
+		return 0;
+	r = ivc_send(ch, buf, (size_t)n, g.timeout_ms);
+	if (r == -EPIPE)
+		return 0;
+	if (r) {
+		CHECK_ERR(r, 0);
+		return -1;
+	}
+	*bytes += (uint64_t)n;
+	return 1;
+}
+
+/* Both ways until either side ends, asleep in poll() on the socket and on
+ * the channel's descriptor (armed for IVC_EV_RX) in between. */
+static void relay_pump(struct ivc_channel *ch, int fd, uint64_t *in, uint64_t *out)
+{
+	for (;;) {
+		struct pollfd p[2] = { { .fd = fd, .events = POLLIN },
+				       { .fd = ivc_fd(ch), .events = POLLIN } };
+		int armed;
+
+		if (relay_from_channel(ch, fd, in) <= 0)
+			return;
+		armed = ivc_arm(ch, IVC_EV_RX);
+		if (armed < 0) {
+			CHECK_ERR(armed, 0);
+			return;
+		}
+		if (armed > 0)
+			continue;
+		if (poll(p, 2, -1) < 0 && errno != EINTR) {
+			CHECK_ERR(-errno, 0);
+			return;
+		}
+		if (p[0].revents && relay_from_tcp(fd, ch, out) <= 0)
+			return;
+	}
+}
+
+static int cmd_relay(void)
+{
+	struct ivc_options o;
+	struct ivc_listener *l;
+	struct ivc_channel *ch = NULL;
+	uint64_t in = 0, out = 0;
+	int fd = -1;
+
+	if (!g.tcp_set)
+		usage("relay: --tcp HOST:PORT is required");
+	t_init("xdom relay", watchdog_s((uint64_t)g.timeout_ms * 2, 600));
+	lane_opts(&o, IVC_MODE_BLOCK, 0);
+	l = start_listener(&o);
+	if (!l)
+		fd = relay_tcp_accept();
+	REQUIRE_OK(open_channel(l, &o, g.timeout_ms, &ch));
+	if (l) {
+		ivc_listener_close(l);
+		fd = relay_tcp_connect();
+	}
+	if (fd >= 0) {
+		relay_pump(ch, fd, &in, &out);
+		close(fd);
+	}
+	CHECK_ERR(ivc_close(ch), 0);
+	printf("xdom relay: %s: %s: %llu bytes to tcp, %llu to the channel\n", verdict(),
+	       g.addr, (unsigned long long)in, (unsigned long long)out);
+	return t_finish();
+}
+
 /* The harness's clock: CLOCK_REALTIME in ns, the clock of every report (a
  * PV guest's wall clock is the hypervisor's, so domains compare). */
 static int cmd_now(void)
@@ -1461,6 +1643,7 @@ static const struct subcmd {
 	{ "capacity", "CTMp",      2, cmd_capacity },
 	{ "evtchn",   "Dp",        0, cmd_evtchn },
 	{ "attack",   "rmb",       0, cmd_attack },
+	{ "relay",    "LCATty",    1, cmd_relay },
 	{ "now",      "",          0, cmd_now },
 };
 
@@ -1485,6 +1668,7 @@ static const struct option longopts[] = {
 	{ "map", required_argument, NULL, 'm' },
 	{ "bind", required_argument, NULL, 'b' },
 	{ "route", required_argument, NULL, 'O' },
+	{ "tcp", required_argument, NULL, 't' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -1498,7 +1682,7 @@ static void usage(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\nusage: xdom deliver|hold|survive|ping|refused|serve|cycles|"
-		"capacity|evtchn|attack [options] (see test/xen/xdom.c)\n");
+		"capacity|evtchn|attack|relay|now [options] (see test/xen/xdom.c)\n");
 	exit(2);
 }
 
@@ -1577,6 +1761,23 @@ static int route_of(const char *s)
 	return -1;
 }
 
+/* --tcp HOST:PORT (IPv4). */
+static void tcp_addr(const char *s)
+{
+	char host[64], *colon;
+
+	if (snprintf(host, sizeof(host), "%s", s) >= (int)sizeof(host) ||
+	    !(colon = strrchr(host, ':')))
+		usage("--tcp: want HOST:PORT, got '%s'", s);
+	*colon = '\0';
+	memset(&g.tcp, 0, sizeof(g.tcp));
+	g.tcp.sin_family = AF_INET;
+	g.tcp.sin_port = htons((uint16_t)number("--tcp port", colon + 1, 65535));
+	if (inet_pton(AF_INET, host, &g.tcp.sin_addr) != 1)
+		usage("--tcp: '%s' is not an IPv4 address", host);
+	g.tcp_set = 1;
+}
+
 static void take_option(int c, const char *arg)
 {
 	switch (c) {
@@ -1584,6 +1785,7 @@ static void take_option(int c, const char *arg)
 	case 'C': set_addr(arg, 0); break;
 	case 'A': allow_list(arg); break;
 	case 'O': g.route = route_of(arg); break;
+	case 't': tcp_addr(arg); break;
 	case 'T': g.timeout_ms = (int)number("--timeout-ms", arg, INT32_MAX); break;
 	case 'M': g.mode = mode_of(arg); g.mode_set = 1; break;
 	case 'S': g.send = 1; break;

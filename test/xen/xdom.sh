@@ -17,8 +17,10 @@
 # list; raw libxen* attacks on another guest's offer, grant and port;
 # connect/close cycles with kills and destroyed domains, and the grants and
 # ports each domain can use before and after; ivc-cat and ivc-bench between
-# guests; net: addresses (ivc-netd); dpdk-testpmd with the net_ivc PMD
-# between g1 and g2 (phase_pmd, where build.sh packed the PMD).
+# guests; net: addresses (ivc-netd); libfabric's fi_pingpong with the ivc
+# provider between g1 and g2 (phase_fi, where build.sh packed the
+# provider); dpdk-testpmd with the net_ivc PMD between g1 and g2
+# (phase_pmd, where build.sh packed the PMD).
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin LD_LIBRARY_PATH=/usr/local/lib
 LIMIT=${XDOM_LIMIT:-900}        # the whole phase; each command has its own
 N=${XDOM_MESSAGES:-3000}        # messages per delivery run
@@ -52,9 +54,10 @@ showlog() {
 	echo "$total" > "/tmp/seen-$1"
 }
 
-# boot NAME PCPU [RAMDISK]: start guest NAME with its one vCPU pinned to
-# PCPU (and RAMDISK, default /boot/guest.cpio), and wait for its agent
-# (guest-init writes data/ivc-rc/0).
+# boot NAME PCPU [RAMDISK [IP]]: start guest NAME with its one vCPU pinned
+# to PCPU (and RAMDISK, default /boot/guest.cpio; IP on its loopback, the
+# address ivc-netd gives it), and wait for its agent (guest-init writes
+# data/ivc-rc/0).
 boot() {
 	local name=$1 t0 d end
 
@@ -63,7 +66,7 @@ boot() {
 	type = "pv"
 	kernel = "/boot/vmlinuz"
 	ramdisk = "${3:-/boot/guest.cpio}"
-	extra = "console=hvc0 quiet ivc_timeout=$LIMIT"
+	extra = "console=hvc0 quiet ivc_timeout=$LIMIT${4:+ ivc_ip=$4}"
 	memory = 192
 	vcpus = 1
 	cpus = "$2"
@@ -133,18 +136,24 @@ grep -q devpts /proc/mounts || mount -t devpts devpts /dev/pts
 xenconsoled --log=guest --log-dir=/var/log/xen/console --pid-file=/run/xenconsoled.pid ||
 	{ fail boot "xenconsoled did not start"; exit 1; }
 
-CASES=${XDOM_CASES:-deliver kill access before destroy after tools net pmd}
-# g1 and g2 run dpdk-testpmd in phase_pmd: they boot build.sh's DPDK
-# archive after the base one (the kernel unpacks both); g3 never needs it.
-RD12=/boot/guest.cpio
-case " $CASES " in
-*" pmd "*)
-	if [ -f /etc/xdom-pmd ] && cat /boot/guest.cpio /boot/guest-pmd.cpio > /tmp/guest-pmd.cpio; then
-		RD12=/tmp/guest-pmd.cpio
-	fi ;;
+CASES=${XDOM_CASES:-deliver kill access before destroy after tools net fi pmd}
+# g1 and g2 run dpdk-testpmd in phase_pmd and fi_pingpong in phase_fi:
+# they boot build.sh's DPDK and libfabric archives after the base one (the
+# kernel unpacks them all, one after the other); g3 never needs them.
+RD12=/boot/guest.cpio RD_PMD=0 RD_FI=0
+case " $CASES " in *" pmd "*)
+	[ ! -f /etc/xdom-pmd ] || RD12="$RD12 /boot/guest-pmd.cpio" RD_PMD=1 ;;
 esac
+case " $CASES " in *" fi "*)
+	[ ! -f /etc/xdom-fi ] || RD12="$RD12 /boot/guest-fi.cpio" RD_FI=1 ;;
+esac
+if [ "$RD12" != /boot/guest.cpio ]; then
+	# shellcheck disable=SC2086
+	cat $RD12 > /tmp/guest-12.cpio && RD12=/tmp/guest-12.cpio || RD12=/boot/guest.cpio RD_PMD=0 RD_FI=0
+fi
 t_boot=$(now_ns)
-if ! boot g1 0 "$RD12" || ! boot g2 1 "$RD12"; then
+# The addresses are those ivc-netd gives g1 and g2 (NETD_ARGS).
+if ! boot g1 0 "$RD12" 10.9.0.1 || ! boot g2 1 "$RD12" 10.9.0.2; then
 	fail boot "SKIPPED, NOT TESTED: the guests did not start"
 	xl list
 	exit 1
@@ -508,6 +517,56 @@ check migrate.g3-runs-after "g3 answers a command after the migration" gx g3 "ec
 xl destroy g3 2>/dev/null
 }
 
+# ---- libfabric: fi_pingpong with the ivc provider in two guests --------------
+
+# fi_pingpong's control connection: its port, carried between the guests
+# (which have no network) by a pair of `xdom relay` over a xen channel.
+FI_PORT=47592
+
+# fi_case CASE ID SRV SRVDOM CLI CLIDOM ARGS: fi_pingpong -p ivc -e rdm ARGS
+# with its server in guest SRV and its client in guest CLI.  Both must exit
+# 0 (-c: fi_pingpong checks every byte), and each endpoint's IVC_FI_STATS
+# line must show messages both ways and its one channel over xen.
+fi_case() {
+	local c=$1 id=$2 s=$3 sd=$4 cl=$5 cd=$6 args=$7 rcc=1 rcs=1 ls lc re
+	gx "$s" "xdom-fi start $id-srv $cd -B $FI_PORT $args" 60
+	gx "$s" "xdom relay --listen xen:$id --allow $cd --tcp 127.0.0.1:$FI_PORT > /tmp/relay-$id.out 2>&1 &" 60
+	gx "$cl" "xdom relay --connect xen:$sd/$id --tcp 127.0.0.1:$FI_PORT --ready xs:data/xdom/relay-$id > /tmp/relay-$id.out 2>&1 &" 60
+	if wait_node "/local/domain/$cd/data/xdom/relay-$id" 120; then
+		gx "$cl" "xdom-fi run $id-cli $sd -P $FI_PORT $args 127.0.0.1" 420
+		rcc=$?
+	fi
+	gx "$s" "xdom-fi result $id-srv 120" 180
+	rcs=$?
+	gx "$s" "cat /tmp/relay-$id.out" 30
+	gx "$cl" "cat /tmp/relay-$id.out" 30
+	ls=$(xenstore-read "/local/domain/$sd/data/xdom/fi-$id-srv" 2>/dev/null)
+	lc=$(xenstore-read "/local/domain/$cd/data/xdom/fi-$id-cli" 2>/dev/null)
+	re='sent [1-9][0-9]* msgs [0-9]* B, received [1-9][0-9]* msgs [0-9]* B, .*connected 0 shm 1 xen 0 tcp'
+	check "$c" "fi_pingpong $args: server in $s exit $rcs, client in $cl exit $rcc; $s: ${ls:-no stats}; $cl: ${lc:-no stats}" \
+		sh -c "[ $rcs = 0 ] && [ $rcc = 0 ] && echo \"\$1\" | grep -q \"\$3\" && echo \"\$2\" | grep -q \"\$3\"" - "$ls" "$lc" "$re"
+}
+
+phase_fi() {
+echo "--- libfabric: fi_pingpong -p ivc with one end in g1 and the other in g2, over xen (net: names, ivc-netd)"
+if [ ! -f /etc/xdom-fi ]; then
+	echo "XDOM fi: SKIP (no ivc provider in the guests: the build has no src/fi/libivc-fi.so, or the host no fi_pingpong)"
+	return
+fi
+if [ $RD_FI = 0 ]; then
+	fail fi "g1 and g2 were booted without the libfabric archive (see above)"
+	return
+fi
+sed 's/^/xdom: /' /etc/xdom-fi
+: > /tmp/netd.log
+netd_start
+fi_case fi.g1-server-g2-client fi1 g1 "$G1" g2 "$G2" "-S all -I 5 -c"
+fi_case fi.g2-server-g1-client-tagged fi2 g2 "$G2" g1 "$G1" "-S 65536 -I 20 -c -m tagged"
+kill "$(cat /tmp/netd.pid)"
+wait "$(cat /tmp/netd.pid)" 2>/dev/null
+sed 's/^/[dom0] /' /tmp/netd.log
+}
+
 # ---- DPDK: dpdk-testpmd with the net_ivc PMD in two guests ---------------
 
 # pmdval DOMAIN NODE: what xdom-pmd wrote into DOMAIN's data/xdom.
@@ -542,7 +601,7 @@ if [ ! -f /etc/xdom-pmd ]; then
 	echo "XDOM pmd: SKIP (no net_ivc PMD in the guests: the build has no src/dpdk/librte_net_ivc.so, or the host no dpdk-testpmd)"
 	return
 fi
-if [ "$RD12" = /boot/guest.cpio ]; then
+if [ $RD_PMD = 0 ]; then
 	fail pmd "g1 and g2 were booted without the DPDK archive (see above)"
 	return
 fi
