@@ -15,6 +15,7 @@
  * ports without receive interrupts.  SIGINT or SIGTERM ends it, with the
  * port's counters printed.
  */
+#define _POSIX_C_SOURCE 200809L /* sigaction() */
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,7 +29,7 @@
 
 #define BURST 32
 #define IDLE_POLLS 100000u /* empty polls before sleeping (about 10 ms) */
-#define EPOLL_MS 100       /* wake up this often anyway, to see a signal */
+#define EPOLL_MS 100       /* wake up this often anyway */
 
 static volatile sig_atomic_t quit;
 
@@ -36,6 +37,22 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	quit = 1;
+}
+
+/* SIGINT and SIGTERM end the loop, however many come.  Not signal(): in a
+ * strict C11 program glibc's signal() is the System V one, whose handler
+ * lasts one delivery, so a second SIGINT (timeout(1) forwards one to the
+ * child and one to its group) killed the echo before it printed its
+ * counters. */
+static void catch_stop_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGINT, &sa, NULL);
+	(void)sigaction(SIGTERM, &sa, NULL);
 }
 
 static int die(const char *what, int rc)
@@ -85,8 +102,9 @@ static void sleep_for_rx(uint16_t port)
 	if (rte_eth_dev_rx_intr_enable(port, 0) != 0)
 		return;
 	/* A frame that came between the last poll and enabling: net_ivc
-	 * finds it when it arms and wakes this wait at once. */
-	(void)rte_epoll_wait(RTE_EPOLL_PER_THREAD, &ev, 1, EPOLL_MS);
+	 * finds it when it arms and wakes this wait at once.  A signal ends
+	 * the wait too (rte_epoll_wait() would start it over). */
+	(void)rte_epoll_wait_interruptible(RTE_EPOLL_PER_THREAD, &ev, 1, EPOLL_MS);
 	(void)rte_eth_dev_rx_intr_disable(port, 0);
 }
 
@@ -113,8 +131,7 @@ int main(int argc, char **argv)
 	rc = port_init(port, mp, sleep);
 	if (rc != 0)
 		return die("port set-up", rc);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	catch_stop_signals();
 	printf("ivc-dpdk-echo: echoing on port 0%s\n", sleep ? ", sleeping when idle" : "");
 	fflush(stdout);
 	while (!quit) {
@@ -132,6 +149,7 @@ int main(int argc, char **argv)
 		       " frames (%" PRIu64 " B), missed %" PRIu64 ", errors out %" PRIu64 "\n",
 		       st.ipackets, st.ibytes, st.opackets, st.obytes, st.imissed,
 		       st.oerrors);
+	fflush(stdout); /* now, not at exit: a script may be waiting for it */
 	(void)rte_eth_dev_stop(port);
 	(void)rte_eth_dev_close(port);
 	rte_eal_cleanup();

@@ -6,6 +6,7 @@
  * domain's lock: a bind or close changes what CQ reads progress.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +16,7 @@
 
 static void print_stats(const struct ivcfi_ep *ep)
 {
-	const char *v = getenv("IVC_FI_STATS");
-
-	if (!v || strcmp(v, "1"))
+	if (!ep->say)
 		return;
 	fprintf(stderr, "ivc-fi: ep %s sent %llu msgs %llu B, received %llu msgs %llu B"
 		", rendezvous %llu read %llu inline, connected %llu shm %llu xen %llu tcp\n",
@@ -44,20 +43,21 @@ static enum ivcfi_rdv_mode rdv_mode_from_env(void)
 	return IVCFI_RDV_ALWAYS;
 }
 
-/* IVC_FI_RDV_MIN: the size from which messages over shm may go by
- * rendezvous (fi_rdv.c).  A value that is not a number is ignored. */
-static size_t rdv_min_from_env(void)
+/* The number in the environment variable @name, at most @max; @def when
+ * it is unset or not a number. */
+static unsigned long long number_from_env(const char *name, unsigned long long def,
+					  unsigned long long max)
 {
-	const char *v = getenv("IVC_FI_RDV_MIN");
+	const char *v = getenv(name);
 	char *end;
 
 	if (!v || !*v)
-		return IVCFI_RDV_MIN_DEFAULT;
+		return def;
 	errno = 0;
 	unsigned long long n = strtoull(v, &end, 0);
 	if (errno || *end || v[0] == '-')
-		return IVCFI_RDV_MIN_DEFAULT;
-	return n > IVCFI_MAX_MSG_SIZE ? IVCFI_MAX_MSG_SIZE : (size_t)n;
+		return def;
+	return n > max ? max : n;
 }
 
 static int ep_close(struct fid *fid)
@@ -241,7 +241,14 @@ int ivcfi_ep_open(struct fid_domain *domain, struct fi_info *info,
 	ivcfi_list_init(&ep->claimed);
 	ivcfi_list_init(&ep->rdv);
 	ivcfi_list_init(&ep->anon);
-	ep->rdv_min = rdv_min_from_env();
+	/* IVC_FI_RDV_MIN: the size from which messages over shm may go by
+	 * rendezvous (fi_rdv.c); IVC_FI_CONNECT_MS: how long a first send
+	 * to a peer waits for its channel. */
+	ep->rdv_min = (size_t)number_from_env("IVC_FI_RDV_MIN", IVCFI_RDV_MIN_DEFAULT,
+					      IVCFI_MAX_MSG_SIZE);
+	ep->connect_ms = (int)number_from_env("IVC_FI_CONNECT_MS", IVCFI_CONNECT_MS_DEFAULT,
+					      INT_MAX);
+	ep->say = getenv("IVC_FI_STATS") && !strcmp(getenv("IVC_FI_STATS"), "1");
 	ep->rdv_mode = rdv_mode_from_env();
 	/* Without FI_DIRECTED_RECV a receive's source address is ignored
 	 * (fi_pingpong passes 0 there). */

@@ -70,6 +70,10 @@
  * read by the receiver straight from the sender's memory (IVC_FI_RDV_MIN
  * overrides). */
 #define IVCFI_RDV_MIN_DEFAULT (16u << 10)
+/* How long a first send waits for the peer's channel (IVC_FI_CONNECT_MS):
+ * a living peer's acceptor answers at once; a Xen guest's table entry
+ * may take a moment (fi_tx.c). */
+#define IVCFI_CONNECT_MS_DEFAULT 10000
 /* When (IVC_FI_RDV): never, only while the channel is busy, or whenever
  * the size allows (the default). */
 enum ivcfi_rdv_mode { IVCFI_RDV_OFF, IVCFI_RDV_AUTO, IVCFI_RDV_ALWAYS };
@@ -420,6 +424,8 @@ struct ivcfi_ep {
 	struct ivcfi_list rdv;      /* outpeers waiting for ACKs */
 	struct ivcfi_list anon;     /* outpeers for ACKs to peers not in the AV */
 	size_t rdv_min;             /* rendezvous from this size */
+	int connect_ms;             /* a first send's wait for its channel */
+	bool say;                   /* IVC_FI_STATS=1: report on stderr */
 	unsigned rdv_spins;         /* progress calls with ACKs awaited, none came */
 	enum ivcfi_rdv_mode rdv_mode;
 	struct ivcfi_recv *recv_pool; /* freed receives for reuse (fi_match.c) */

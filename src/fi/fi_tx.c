@@ -11,14 +11,12 @@
  * (prov_errno: ivc's errno, e.g. ECONNRESET).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fi/fi_pvt.h"
 
-/* How long a first send waits for the peer's listener: its acceptor
- * thread answers at once when the peer lives. */
-#define IVCFI_CONNECT_MS 10000
 /* How long an outpeer made only to answer a peer outside the AV (its
  * ACKs) may take: it is made inside progress, from a name that peer gave
  * itself, so a made-up one must not hold us long. */
@@ -61,7 +59,8 @@ static void count_transport(struct ivcfi_stats *st, const char *transport)
  * it out, so a refusal means a way to it is not known here yet: a Xen
  * guest's entry in this domain's table, which ivc-netd publishes moments
  * after the peer starts listening (docs/mpi.md, "Between Xen guests"). */
-static int connect_retrying(const char *addr, int timeout_ms, struct ivc_channel **ch)
+static int connect_retrying(const struct ivcfi_ep *ep, const char *addr, int timeout_ms,
+			    struct ivc_channel **ch)
 {
 	struct timespec t0;
 	long pause_ms = 1;
@@ -73,6 +72,9 @@ static int connect_retrying(const char *addr, int timeout_ms, struct ivc_channel
 		left = ivcfi_ms_left(&t0, timeout_ms);
 		if (rc != -ECONNREFUSED || left <= pause_ms)
 			return rc;
+		if (ep->say && pause_ms == 1)
+			fprintf(stderr, "ivc-fi: ep %s: connect to %s refused, trying again"
+				" for up to %d ms\n", ep->name.addr, addr, left);
 		nanosleep(&(struct timespec){ 0, pause_ms * 1000000L }, NULL);
 		if (pause_ms < 50)
 			pause_ms *= 2;
@@ -84,7 +86,7 @@ static void outpeer_connect(struct ivcfi_ep *ep, struct ivcfi_outpeer *op,
 			    const struct ivcfi_name *name, int timeout_ms)
 {
 	struct ivc_info info;
-	int rc = connect_retrying(name->addr, timeout_ms, &op->ch);
+	int rc = connect_retrying(ep, name->addr, timeout_ms, &op->ch);
 
 	if (rc == 0)
 		rc = ivc_channel_info(op->ch, &info);
@@ -164,7 +166,7 @@ struct ivcfi_outpeer *ivcfi_outpeer_get(struct ivcfi_ep *ep, fi_addr_t dest)
 		ep->n_out = n;
 	}
 	if (!ep->out[dest])
-		ep->out[dest] = outpeer_new(ep, name, IVCFI_CONNECT_MS);
+		ep->out[dest] = outpeer_new(ep, name, ep->connect_ms);
 	return ep->out[dest];
 }
 

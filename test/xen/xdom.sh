@@ -523,28 +523,73 @@ xl destroy g3 2>/dev/null
 # (which have no network) by a pair of `xdom relay` over a xen channel.
 FI_PORT=47592
 
-# fi_case CASE ID SRV SRVDOM CLI CLIDOM ARGS: fi_pingpong -p ivc -e rdm ARGS
-# with its server in guest SRV and its client in guest CLI.  Both must exit
-# 0 (-c: fi_pingpong checks every byte), and each endpoint's IVC_FI_STATS
-# line must show messages both ways and its one channel over xen.
-fi_case() {
-	local c=$1 id=$2 s=$3 sd=$4 cl=$5 cd=$6 args=$7 rcc=1 rcs=1 ls lc re
-	gx "$s" "xdom-fi start $id-srv $cd -B $FI_PORT $args" 60
+# fi_server ID SRV CLIDOM ARGS [ENV]: fi_pingpong's server in guest SRV,
+# and its control port reached from the client's guest: `xdom relay` in
+# both, over xen:ID (SRV listens, the client's guest connects; it is ready
+# once the relay there listens on the port).  The client's guest is the
+# other of g1 and g2.
+fi_server() {
+	local id=$1 s=$2 cd=$3 args=$4 env=${5:-} cl=g1 sd
+	[ "$s" = g1 ] && cl=g2
+	sd=$(domid "$s")
+	gx "$s" "$env xdom-fi start $id-srv $cd -B $FI_PORT $args" 60
 	gx "$s" "xdom relay --listen xen:$id --allow $cd --tcp 127.0.0.1:$FI_PORT > /tmp/relay-$id.out 2>&1 &" 60
 	gx "$cl" "xdom relay --connect xen:$sd/$id --tcp 127.0.0.1:$FI_PORT --ready xs:data/xdom/relay-$id > /tmp/relay-$id.out 2>&1 &" 60
-	if wait_node "/local/domain/$cd/data/xdom/relay-$id" 120; then
+	wait_node "/local/domain/$cd/data/xdom/relay-$id" 120
+}
+
+# fi_check CASE ID SRV CLI RCS RCC DETAIL: both ends exited 0 (-c:
+# fi_pingpong checked every byte), and each endpoint's IVC_FI_STATS line
+# shows messages both ways and its one channel over xen.
+fi_check() {
+	local c=$1 id=$2 s=$3 cl=$4 rcs=$5 rcc=$6 ls lc re
+	gx "$s" "cat /tmp/relay-$id.out" 30
+	gx "$cl" "cat /tmp/relay-$id.out" 30
+	ls=$(xenstore-read "/local/domain/$(domid "$s")/data/xdom/fi-$id-srv" 2>/dev/null)
+	lc=$(xenstore-read "/local/domain/$(domid "$cl")/data/xdom/fi-$id-cli" 2>/dev/null)
+	re='sent [1-9][0-9]* msgs [0-9]* B, received [1-9][0-9]* msgs [0-9]* B, .*connected 0 shm 1 xen 0 tcp'
+	check "$c" "$7: server in $s exit $rcs, client in $cl exit $rcc; $s: ${ls:-no stats}; $cl: ${lc:-no stats}" \
+		sh -c "[ $rcs = 0 ] && [ $rcc = 0 ] && echo \"\$1\" | grep -q \"\$3\" && echo \"\$2\" | grep -q \"\$3\"" - "$ls" "$lc" "$re"
+}
+
+# fi_case CASE ID SRV SRVDOM CLI CLIDOM ARGS: fi_pingpong -p ivc -e rdm
+# ARGS, its server in guest SRV and its client in guest CLI.
+fi_case() {
+	local c=$1 id=$2 s=$3 sd=$4 cl=$5 cd=$6 args=$7 rcc=1 rcs
+	if fi_server "$id" "$s" "$cd" "$args"; then
 		gx "$cl" "xdom-fi run $id-cli $sd -P $FI_PORT $args 127.0.0.1" 420
 		rcc=$?
 	fi
 	gx "$s" "xdom-fi result $id-srv 120" 180
 	rcs=$?
-	gx "$s" "cat /tmp/relay-$id.out" 30
-	gx "$cl" "cat /tmp/relay-$id.out" 30
-	ls=$(xenstore-read "/local/domain/$sd/data/xdom/fi-$id-srv" 2>/dev/null)
-	lc=$(xenstore-read "/local/domain/$cd/data/xdom/fi-$id-cli" 2>/dev/null)
-	re='sent [1-9][0-9]* msgs [0-9]* B, received [1-9][0-9]* msgs [0-9]* B, .*connected 0 shm 1 xen 0 tcp'
-	check "$c" "fi_pingpong $args: server in $s exit $rcs, client in $cl exit $rcc; $s: ${ls:-no stats}; $cl: ${lc:-no stats}" \
-		sh -c "[ $rcs = 0 ] && [ $rcc = 0 ] && echo \"\$1\" | grep -q \"\$3\" && echo \"\$2\" | grep -q \"\$3\"" - "$ls" "$lc" "$re"
+	fi_check "$c" "$id" "$s" "$cl" "$rcs" "$rcc" "fi_pingpong $args"
+}
+
+# fi_late_table CASE ID: the client's first send comes before ivc-netd has
+# written the server's entry into the client's table (the daemon is
+# stopped): its connect is refused (no entry, so tcp, which has no route
+# here), which the provider says and tries again; then the daemon starts,
+# and the client must reach the server over xen within IVC_FI_CONNECT_MS.
+# Without the provider's retry the first send fails at once.
+fi_late_table() {
+	local c=$1 id=$2 args="-S 4096 -I 10 -c" env="IVC_FI_CONNECT_MS=120000" rcc=1 rcs said=1
+	kill "$(cat /tmp/netd.pid)"
+	wait "$(cat /tmp/netd.pid)" 2>/dev/null
+	if fi_server "$id" g1 "$G2" "$args" "$env"; then
+		gx g2 "$env xdom-fi start $id-cli $G1 -P $FI_PORT $args 127.0.0.1" 60
+		gx g2 "xdom-fi said $id-cli 'refused, trying again' 120" 180
+		said=$?
+		netd_start
+		gx g2 "xdom-fi result $id-cli 300" 360
+		rcc=$?
+	fi
+	gx g1 "xdom-fi result $id-srv 120" 180
+	rcs=$?
+	if [ $said = 0 ]; then
+		fi_check "$c" "$id" g1 g2 "$rcs" "$rcc" "fi_pingpong $args, the client's connect refused until ivc-netd started"
+	else
+		fail "$c" "the client's provider never said its connect was refused and tried again (client exit $rcc, server exit $rcs)"
+	fi
 }
 
 phase_fi() {
@@ -562,6 +607,7 @@ sed 's/^/xdom: /' /etc/xdom-fi
 netd_start
 fi_case fi.g1-server-g2-client fi1 g1 "$G1" g2 "$G2" "-S all -I 5 -c"
 fi_case fi.g2-server-g1-client-tagged fi2 g2 "$G2" g1 "$G1" "-S 65536 -I 20 -c -m tagged"
+fi_late_table fi.late-table fi3
 kill "$(cat /tmp/netd.pid)"
 wait "$(cat /tmp/netd.pid)" 2>/dev/null
 sed 's/^/[dom0] /' /tmp/netd.log
