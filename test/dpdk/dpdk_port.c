@@ -11,12 +11,14 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_ether.h>
+#include <rte_interrupts.h>
 #include <rte_lcore.h>
 
 #define RX_POOL_MBUFS 8191u
@@ -315,10 +317,108 @@ int chk_port_open(struct chk_port *p, const struct chk_opts *o,
 	return 0;
 }
 
+/*
+ * A barrier with EAL's interrupt thread, where PMDs handle their control
+ * events: an eventfd of ours, registered there; once its callback has
+ * run, the callback the thread was running when we asked has returned,
+ * with its deferred unregisters, and so has a rebuild of its wait list
+ * that was due (twice, in case ours came in the same epoll batch, ahead
+ * of the rebuild).
+ *
+ * net_memif (22.11) needs it twice over:
+ *  - It handles its peer's leaving in that thread (memif_intr_handler ->
+ *    memif_disconnect), and sets the link down first, then tears down its
+ *    control channel, queue interrupts and regions.  A dev_stop in the
+ *    meantime runs memif_disconnect a second time, at once, and both
+ *    rte_free the same regions (memif_free_regions): SIGSEGV.
+ *  - A server's dev_close frees its listener's handle without
+ *    unregistering it (memif_socket_remove_device); the thread's copy
+ *    stays in DPDK memory, which rte_eal_cleanup unmaps while the thread
+ *    runs on, and each rebuild of its wait list reads it: SIGSEGV where
+ *    a rebuild (one the unregisters of our dev_stop and dev_close asked
+ *    for) is under way then.
+ * Our source stays registered, its handle private (malloc): unregistering
+ * it would itself wake the thread for one more rebuild.  (rte_eal_alarm
+ * is no barrier here: rte_eal_cleanup unregisters the alarm callback, a
+ * wake-up just before the unmap.)  Bounded: a thread that does not answer
+ * within BARRIER_MS is noted, and we go on.
+ */
+#define BARRIER_MS 5000u
+
+static struct {
+	int efd;
+	uint64_t served;	/* callbacks run (atomic) */
+} barrier = { .efd = -1 };
+
+static void barrier_cb(void *arg)
+{
+	uint64_t v;
+
+	(void)arg;
+	(void)!read(barrier.efd, &v, sizeof(v));
+	__atomic_fetch_add(&barrier.served, 1, __ATOMIC_RELEASE);
+}
+
+static int barrier_setup(const struct chk_port *p)
+{
+	struct rte_intr_handle *h;
+	int efd, rc;
+
+	if (barrier.efd >= 0)
+		return 0;
+	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	h = rte_intr_instance_alloc(RTE_INTR_INSTANCE_F_PRIVATE);
+	if (efd < 0 || h == NULL || rte_intr_fd_set(h, efd) != 0 ||
+	    rte_intr_type_set(h, RTE_INTR_HANDLE_EXT) != 0) {
+		note(p, "no interrupt-thread barrier (eventfd or handle)");
+		goto fail;
+	}
+	barrier.efd = efd;
+	rc = rte_intr_callback_register(h, barrier_cb, NULL);
+	if (rc != 0) {
+		(void)fail_rc(p, "rte_intr_callback_register (interrupt-thread barrier)", rc);
+		barrier.efd = -1;
+		goto fail;
+	}
+	rte_intr_instance_free(h);	/* EAL keeps a copy of its own */
+	return 0;
+fail:
+	rte_intr_instance_free(h);
+	if (efd >= 0)
+		close(efd);
+	return -1;
+}
+
+static void intr_thread_barrier(const struct chk_port *p)
+{
+	uint64_t one = 1, before;
+	uint64_t deadline = chk_now_ns() + BARRIER_MS * 1000000ull;
+
+	if (barrier_setup(p) != 0)
+		return;
+	for (int round = 0; round < 2; round++) {
+		before = __atomic_load_n(&barrier.served, __ATOMIC_ACQUIRE);
+		if (write(barrier.efd, &one, sizeof(one)) != (ssize_t)sizeof(one)) {
+			note(p, "interrupt-thread barrier: eventfd write failed");
+			return;
+		}
+		while (__atomic_load_n(&barrier.served, __ATOMIC_ACQUIRE) == before) {
+			if (chk_now_ns() >= deadline) {
+				note(p, "EAL's interrupt thread did not answer: going on");
+				return;
+			}
+			nap_ms(1);
+		}
+	}
+}
+
 void chk_port_close(struct chk_port *p)
 {
 	int rc;
 
+	/* The PMD may be handling its peer's leaving right now (we saw the
+	 * link go down, which net_memif says first): let it finish. */
+	intr_thread_barrier(p);
 	if (p->started) {
 		rc = rte_eth_dev_stop(p->id);
 		if (rc != 0)
@@ -328,6 +428,9 @@ void chk_port_close(struct chk_port *p)
 	rc = rte_eth_dev_close(p->id);
 	if (rc != 0)
 		(void)fail_rc(p, "rte_eth_dev_close", rc);
+	/* and the rebuilds its unregisters asked for, before
+	 * rte_eal_cleanup unmaps the memory they read */
+	intr_thread_barrier(p);
 	/* The pools go with the EAL (rte_eal_cleanup); freeing them here
 	 * could pull mbufs from under a PMD that still holds some. */
 }
@@ -347,6 +450,8 @@ int chk_port_restart(struct chk_port *p)
 	int rc;
 
 	if (p->started) {
+		/* as in chk_port_close: a disconnect in progress first */
+		intr_thread_barrier(p);
 		rc = rte_eth_dev_stop(p->id);
 		if (rc != 0)
 			return fail_rc(p, "rte_eth_dev_stop", rc);

@@ -15,7 +15,8 @@
 #          memory PMDs of the same kind, but a pair with RX interrupts,
 #          on which ivc-dpdk-check intr is shown to work (pmd_intr.sh)
 #
-# Environment: IVC_DPDK_CHECK (ivc-dpdk-check), IVC_DPDK_TESTPMD
+# Environment: IVC_DPDK_CHECK (ivc-dpdk-check), IVC_DPDK_CHECK_PRELOAD (a
+# module preloaded into ivc-dpdk-check alone: slow_unmap.c), IVC_DPDK_TESTPMD
 # (dpdk-testpmd), IVC_PMD_SO (librte_net_ivc.so), IVC_DPDK_KEEP=1 keeps the
 # work directory and its logs.
 
@@ -140,6 +141,14 @@ pmd_kind() {
 	CHECK=${IVC_DPDK_CHECK:-$build/test/dpdk/ivc-dpdk-check}
 	TESTPMD=${IVC_DPDK_TESTPMD:-$(command -v dpdk-testpmd)}
 	[ -x "$CHECK" ] || pmd_fail "no ivc-dpdk-check at $CHECK"
+	# A module preloaded into the check alone (stdbuf preloads its own
+	# into everything it starts: add to it, do not replace it).
+	CHECK_PRE=()
+	if [ -n "${IVC_DPDK_CHECK_PRELOAD:-}" ]; then
+		[ -f "$IVC_DPDK_CHECK_PRELOAD" ] || pmd_fail "no module at $IVC_DPDK_CHECK_PRELOAD"
+		CHECK_PRE=(sh -c 'exec env LD_PRELOAD="${LD_PRELOAD:+$LD_PRELOAD:}$0" "$@"'
+			"$IVC_DPDK_CHECK_PRELOAD")
+	fi
 	case $PMD_KIND in
 	memif)
 		local sock="$PMD_WORK/$PMD_TAG.sock"
@@ -270,7 +279,7 @@ pmd_check_bg() {
 	local name=$1 cpu=$2 vdev=$3
 	shift 3
 	pmd_eal "$name" "0@$cpu" "$vdev"
-	pmd_start "$name" 300 "$CHECK" "${EAL[@]}" -- "$@"
+	pmd_start "$name" 300 ${CHECK_PRE[@]+"${CHECK_PRE[@]}"} "$CHECK" "${EAL[@]}" -- "$@"
 }
 
 # pmd_wait NAME: the exit status of a background process of ours.
