@@ -249,6 +249,8 @@ int ivcfi_ep_open(struct fid_domain *domain, struct fi_info *info,
 	ep->connect_ms = (int)number_from_env("IVC_FI_CONNECT_MS", IVCFI_CONNECT_MS_DEFAULT,
 					      INT_MAX);
 	ep->say = getenv("IVC_FI_STATS") && !strcmp(getenv("IVC_FI_STATS"), "1");
+	/* Read once here, not by a getenv() on every rendezvous read. */
+	ep->cma_off = getenv("IVC_FI_CMA") && !strcmp(getenv("IVC_FI_CMA"), "0");
 	ep->rdv_mode = rdv_mode_from_env();
 	/* Without FI_DIRECTED_RECV a receive's source address is ignored
 	 * (fi_pingpong passes 0 there). */

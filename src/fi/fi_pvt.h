@@ -425,6 +425,7 @@ struct ivcfi_ep {
 	struct ivcfi_list anon;     /* outpeers for ACKs to peers not in the AV */
 	size_t rdv_min;             /* rendezvous from this size */
 	int connect_ms;             /* a first send's wait for its channel */
+	bool cma_off;               /* IVC_FI_CMA=0: never read a sender's memory */
 	bool say;                   /* IVC_FI_STATS=1: report on stderr */
 	unsigned rdv_spins;         /* progress calls with ACKs awaited, none came */
 	enum ivcfi_rdv_mode rdv_mode;

@@ -293,22 +293,16 @@ static void iov_advance(struct iovec *v, size_t *n, size_t done)
 	}
 }
 
-static bool cma_off(void)
-{
-	const char *v = getenv("IVC_FI_CMA");
-
-	return v && !strcmp(v, "0");
-}
-
 /* Read @want bytes of the payload @rts describes into @r: 0, an errno,
  * or IVCFI_ACK_INLINE when we may not read that process at all. */
-static uint64_t read_payload(struct ivcfi_inpeer *in, const struct ivcfi_rts *rts,
-			     const struct ivcfi_recv *r, size_t want)
+static uint64_t read_payload(const struct ivcfi_ep *ep, struct ivcfi_inpeer *in,
+			     const struct ivcfi_rts *rts, const struct ivcfi_recv *r,
+			     size_t want)
 {
 	struct iovec loc[IVCFI_IOV_LIMIT], rem[IVCFI_IOV_LIMIT];
 	size_t nl = 0, nr = rts->iov_count, got = 0, left = want;
 
-	if (!in->pid || in->no_cma || cma_off())
+	if (!in->pid || in->no_cma || ep->cma_off)
 		return IVCFI_ACK_INLINE;
 	for (size_t i = 0; i < r->iov_count && left; i++) {
 		size_t m = r->iov[i].iov_len < left ? r->iov[i].iov_len : left;
@@ -354,7 +348,7 @@ void ivcfi_rdv_pull(struct ivcfi_ep *ep, struct ivcfi_inpeer *in,
 	}
 	if (ux)
 		in = ux->in;
-	uint64_t st = read_payload(in, rts, r, total < r->cap ? total : r->cap);
+	uint64_t st = read_payload(ep, in, rts, r, total < r->cap ? total : r->cap);
 	if (st == 0) {
 		ep->stats.rdv_msgs++;
 		if (ux)
