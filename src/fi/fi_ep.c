@@ -31,14 +31,20 @@ static void print_stats(const struct ivcfi_ep *ep)
 		(unsigned long long)ep->stats.via_tcp);
 }
 
+/* Whether the environment variable @name is set to exactly @value. */
+static bool env_is(const char *name, const char *value)
+{
+	const char *v = getenv(name);
+
+	return v && !strcmp(v, value);
+}
+
 /* IVC_FI_RDV: off, auto or always (the default, and anything else). */
 static enum ivcfi_rdv_mode rdv_mode_from_env(void)
 {
-	const char *v = getenv("IVC_FI_RDV");
-
-	if (v && !strcmp(v, "off"))
+	if (env_is("IVC_FI_RDV", "off"))
 		return IVCFI_RDV_OFF;
-	if (v && !strcmp(v, "auto"))
+	if (env_is("IVC_FI_RDV", "auto"))
 		return IVCFI_RDV_AUTO;
 	return IVCFI_RDV_ALWAYS;
 }
@@ -248,9 +254,9 @@ int ivcfi_ep_open(struct fid_domain *domain, struct fi_info *info,
 					      IVCFI_MAX_MSG_SIZE);
 	ep->connect_ms = (int)number_from_env("IVC_FI_CONNECT_MS", IVCFI_CONNECT_MS_DEFAULT,
 					      INT_MAX);
-	ep->say = getenv("IVC_FI_STATS") && !strcmp(getenv("IVC_FI_STATS"), "1");
+	ep->say = env_is("IVC_FI_STATS", "1");
 	/* Read once here, not by a getenv() on every rendezvous read. */
-	ep->cma_off = getenv("IVC_FI_CMA") && !strcmp(getenv("IVC_FI_CMA"), "0");
+	ep->cma_off = env_is("IVC_FI_CMA", "0");
 	ep->rdv_mode = rdv_mode_from_env();
 	/* Without FI_DIRECTED_RECV a receive's source address is ignored
 	 * (fi_pingpong passes 0 there). */

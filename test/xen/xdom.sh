@@ -3,7 +3,8 @@
 #
 # test/xen/xdom.sh - ivc between real Xen domains.  Runs in dom0 of the Xen
 # harness (test/xen/init runs it as the last line of the test list): starts
-# unprivileged PV guests with xl, each booting /boot/vmlinuz with
+# unprivileged PV guests with xl, each booting /boot/guest-kernel (the ELF in
+# Debian's vmlinuz, build.sh's guest_kernel) with
 # /boot/guest.cpio (test/xen/guest-init), and drives them through xenstore
 # (gx below).  Every case prints "XDOM <case>: PASS|FAIL (...)"; the script
 # exits with the number of failed cases (0: all passed).
@@ -57,14 +58,19 @@ showlog() {
 # boot NAME PCPU [RAMDISK [IP]]: start guest NAME with its one vCPU pinned
 # to PCPU (and RAMDISK, default /boot/guest.cpio; IP on its loopback, the
 # address ivc-netd gives it), and wait for its agent (guest-init writes
-# data/ivc-rc/0).
+# data/ivc-rc/0).  In two steps, boot_create and boot_wait, so that guests
+# on different pCPUs can boot side by side.
 boot() {
-	local name=$1 t0 d end
+	boot_create "$@" && boot_wait "$1"
+}
+
+boot_create() {
+	local name=$1
 
 	cat > "/tmp/$name.cfg" <<-EOF
 	name = "$name"
 	type = "pv"
-	kernel = "/boot/vmlinuz"
+	kernel = "/boot/guest-kernel"
 	ramdisk = "${3:-/boot/guest.cpio}"
 	extra = "console=hvc0 quiet ivc_timeout=$LIMIT${4:+ ivc_ip=$4}"
 	memory = 192
@@ -74,14 +80,19 @@ boot() {
 	on_reboot = "destroy"
 	on_crash = "destroy"
 	EOF
-	t0=$(now_ns)
+	now_ns > "/tmp/t0-$name"
 	if ! xl create -q "/tmp/$name.cfg"; then
 		echo "xdom: xl create $name failed"
 		return 1
 	fi
-	d=$(domid "$name")
 	echo 0 > "/tmp/n-$name"
 	echo 0 > "/tmp/seen-$name"
+}
+
+boot_wait() {
+	local name=$1 d end
+
+	d=$(domid "$name") || { echo "xdom: guest $name is not there"; return 1; }
 	end=$(( $(date +%s) + 180 ))
 	while ! xenstore-read "/local/domain/$d/data/ivc-rc/0" > /dev/null 2>&1; do
 		if [ "$(date +%s)" -gt "$end" ]; then
@@ -92,7 +103,7 @@ boot() {
 		sleep 0.1
 	done
 	showlog "$name"
-	echo "xdom: guest $name is domain $d, up $(( ($(now_ns) - t0) / 1000000 )) ms after xl create"
+	echo "xdom: guest $name is domain $d, up $(( ($(now_ns) - $(cat "/tmp/t0-$name")) / 1000000 )) ms after xl create"
 }
 
 # gx NAME COMMAND [SECONDS]: run COMMAND in guest NAME (as its uid 1000)
@@ -153,7 +164,9 @@ if [ "$RD12" != /boot/guest.cpio ]; then
 fi
 t_boot=$(now_ns)
 # The addresses are those ivc-netd gives g1 and g2 (NETD_ARGS).
-if ! boot g1 0 "$RD12" 10.9.0.1 || ! boot g2 1 "$RD12" 10.9.0.2; then
+# (Side by side: each on its own pCPU.)
+if ! boot_create g1 0 "$RD12" 10.9.0.1 || ! boot_create g2 1 "$RD12" 10.9.0.2 ||
+	! boot_wait g1 || ! boot_wait g2; then
 	fail boot "SKIPPED, NOT TESTED: the guests did not start"
 	xl list
 	exit 1
@@ -316,6 +329,20 @@ check reboot.g3 "g3 recreated with the same name" boot g3 0
 G3=$(domid g3)
 survive destroy.g2-connector-survives g2 "$G2" "--connect xen:$G3/x2" \
 	g3 "--listen xen:x2 --allow $G2" destroy
+}
+
+# A domain connecting as soon as it is up, to a listener started at that
+# moment: XDOM_FRESH_ROUNDS rounds (default 3) of boot g3, deliver g3 -> g1,
+# destroy g3.
+phase_fresh() {
+local i
+echo "--- a fresh domain connects at once: ${XDOM_FRESH_ROUNDS:-3} rounds"
+for i in $(seq 1 "${XDOM_FRESH_ROUNDS:-3}"); do
+	boot g3 0 || { fail "fresh.$i" "g3 did not start"; return; }
+	G3=$(domid g3)
+	deliver "fresh.$i.g3-to-g1.adaptive.zc" g1 "xen:f$i" g3 "xen:$G1/f$i" recv "--mode adaptive --api zc" "$G3"
+	xl destroy g3
+done
 }
 
 # ---- access control -------------------------------------------------------
