@@ -31,7 +31,13 @@ struct xconn {
 	uint32_t spin_max_ns;
 	uint64_t deadline;     /* of the handshake, once an offer is taken */
 	int present_only;      /* a service that is not there: refused, not waited for */
+	struct xs_handle *xs;  /* connect_loop's, and the service it looks at */
+	const char *svc;
 };
+
+/* How often a connector waiting for the listener's answer looks whether
+ * the listener's domain still exists. */
+#define ANSWER_CHECK_MS 1000
 
 /* ---- the handshake in the page ---- */
 
@@ -75,15 +81,32 @@ static int listener_gone(const struct ivc_xen_hs *hs)
 	return !IVC_LOAD_ACQ(&hs->l_alive);
 }
 
-/* Wait for the listener's answer in the page. */
-static int await_answer(struct ivc_xen_conn *c, uint64_t deadline)
+/* Whether the service node is gone while the listener's alive word is
+ * still set: its whole domain was destroyed (the toolstack removes the
+ * domain's tree; a destroyed kernel runs no unmap-notify, and Xen sends
+ * nothing on the ports).  A guest reads EACCES for a node that is gone. */
+static int service_gone(const struct xconn *k)
+{
+	unsigned int len;
+	void *v = xs_read(k->xs, XBT_NULL, k->svc, &len);
+
+	free(v);
+	return !v && (errno == ENOENT || errno == EACCES);
+}
+
+/* Wait for the listener's answer in the page.  It may never come: the
+ * listener's domain can be destroyed after we took its page, so every
+ * ANSWER_CHECK_MS we look whether it still exists (else a wait without a
+ * deadline would never end). */
+static int await_answer(const struct xconn *k, struct ivc_xen_conn *c, uint64_t deadline)
 {
 	struct ivc_xen_hs *hs = c->hs;
+	int quiet = 0; /* the last wait ended without an event */
 
 	for (;;) {
 		struct pollfd pf = { ivc_xen_ev_fd(&c->ev[IVC_XEN_HUP]), POLLIN, 0 };
 		uint32_t st;
-		int ms;
+		int ms, n;
 
 		ivc_xen_ev_drain(&c->ev[IVC_XEN_HUP]);
 		st = IVC_LOAD_ACQ(&hs->l_state);
@@ -96,13 +119,17 @@ static int await_answer(struct ivc_xen_conn *c, uint64_t deadline)
 		/* The listener went away (exited, was killed, closed its
 		 * listener) before it answered: it never took us.  That is
 		 * a refusal, not a broken protocol (issue 13). */
-		if (listener_gone(hs))
+		if (listener_gone(hs) || (quiet && service_gone(k)))
 			return -ECONNREFUSED;
 		ms = ivc_ms_left(deadline);
 		if (ms == 0)
 			return -ETIMEDOUT;
-		if (poll(&pf, 1, ms) < 0 && errno != EINTR)
+		if (ms < 0 || ms > ANSWER_CHECK_MS)
+			ms = ANSWER_CHECK_MS;
+		n = poll(&pf, 1, ms);
+		if (n < 0 && errno != EINTR)
 			return -errno;
+		quiet = n == 0;
 	}
 }
 
@@ -148,7 +175,7 @@ static int handshake(const struct xconn *k, struct ivc_xen_conn *c,
 	IVC_STORE(&hs->c_lane_pages, c->tx.pages);
 	IVC_STORE_REL(&hs->c_state, (uint32_t)IVC_XS_INITIALISED);
 	ivc_xen_ev_notify(&c->ev[IVC_XEN_HUP]);
-	r = await_answer(c, k->deadline);
+	r = await_answer(k, c, k->deadline);
 	if (!r) {
 		r = ivc_xen_lane_map(c->gt, k->peer, IVC_LOAD(&hs->l_lane_ref0),
 				     IVC_LOAD(&hs->l_lane_pages), &rxg, &rx_start, &c->rx);
@@ -295,6 +322,8 @@ static int connect_loop(struct xconn *k, struct xs_handle *xs, const char *svc,
 
 	if (!xs_watch(xs, svc, "ivc"))
 		return ivc_xs_err();
+	k->xs = xs;
+	k->svc = svc;
 	for (;;) {
 		/* The handshake itself gets at least a second, as with shm. */
 		k->deadline = timeout_ms == 0 ? ivc_deadline(1000) : deadline;

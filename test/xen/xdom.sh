@@ -327,8 +327,38 @@ survive destroy.g1-listener-survives g1 "$G1" "--listen xen:x1 --allow $G3,0" \
 	g3 "--connect xen:$G1/x1" destroy "dom0 xdom ping --connect xen:$G1/x1"
 check reboot.g3 "g3 recreated with the same name" boot g3 0
 G3=$(domid g3)
+mid_handshake_start
 survive destroy.g2-connector-survives g2 "$G2" "--connect xen:$G3/x2" \
 	g3 "--listen xen:x2 --allow $G2" destroy
+mid_handshake_check
+}
+
+# A listener whose domain is destroyed after a connector took its offer and
+# before it answered: the connector (no timeout to speak of) must give up
+# with ECONNREFUSED, not wait for good.  g3 listens and is stopped
+# (SIGSTOP) once its offer for g2 is out; g2 connects in the background;
+# once g2's link node for g3 exists, g2 waits for the answer.  The destroy
+# is the survive case's, just after.
+mid_handshake_start() {
+	local end
+	# (Each command on one line: a guest's agent reads it with xenstore-read,
+	# which escapes newlines.)
+	gx g3 "xdom hold --listen xen:xh --allow $G2 -c 1 > /tmp/xh.out 2>&1 & p=\$!; i=0; until xenstore-read data/ivc/xh/$G2/state > /dev/null 2>&1; do i=\$((i + 1)); [ \$i -gt 300 ] && exit 1; sleep 0.1; done; kill -STOP \$p" 60 ||
+		echo "xdom: mid-handshake: g3's listener did not come up"
+	gx g2 "rm -f /tmp/mid.rc; { xdom refused --connect xen:$G3/xh --expect ECONNREFUSED --timeout-ms 600000; echo \$? > /tmp/mid.rc; } > /tmp/mid.out 2>&1 &"
+	end=$(( $(date +%s) + 60 ))
+	until xenstore-list "/local/domain/$G2/data/ivc-link" 2>/dev/null | grep -q "^c[0-9]*-$G3\$"; do
+		if [ "$(date +%s)" -gt "$end" ]; then
+			echo "xdom: mid-handshake: g2 never took g3's offer"
+			break
+		fi
+		sleep 0.1
+	done
+}
+
+mid_handshake_check() {
+	check destroy.connector-mid-handshake "g2 had taken g3's offer, g3's listener stopped before answering; g3 destroyed: g2's connect (timeout 600 s) ends with ECONNREFUSED" \
+		gx g2 'i=0; while [ ! -e /tmp/mid.rc ] && [ $i -lt 300 ]; do i=$((i + 1)); sleep 0.1; done; cat /tmp/mid.out; [ "$(cat /tmp/mid.rc 2>/dev/null)" = 0 ]' 60
 }
 
 # A domain connecting as soon as it is up, to a listener started at that
