@@ -454,41 +454,50 @@ static int parse(struct tcp_xport *t, unsigned *woke)
 }
 
 /* One read: a large payload straight into the lane, else into the buffer.
- * Return: bytes, 0 at the stream's end, -1 with errno. */
-static ssize_t read_some(struct tcp_xport *t)
+ * *drained: it got less than it asked for, so the socket had no more at
+ * that moment.  Return: bytes, 0 at the stream's end, -1 with errno. */
+static ssize_t read_some(struct tcp_xport *t, int *drained)
 {
 	struct tcp_in *in = &t->in;
+	size_t want;
 	ssize_t n;
 
 	if (in->in_body && in->cls == CLS_PAYLOAD && in->len == 0 &&
 	    in->f.len - in->done >= IVC_TCP_DIRECT_MIN) {
+		want = in->f.len - in->done;
 		n = recv(t->sock, (unsigned char *)t->x.rx_region + in->f.off + in->done,
-			 in->f.len - in->done, MSG_DONTWAIT);
+			 want, MSG_DONTWAIT);
 		if (n > 0) {
 			in->done += (uint32_t)n;
 			if (in->done == in->f.len)
 				in->in_body = 0;
 		}
-		return n;
+	} else {
+		want = IVC_TCP_IN_CAP - in->len;
+		n = recv(t->sock, in->buf + in->len, want, MSG_DONTWAIT);
+		if (n > 0)
+			in->len += (uint32_t)n;
 	}
-	n = recv(t->sock, in->buf + in->len, IVC_TCP_IN_CAP - in->len, MSG_DONTWAIT);
-	if (n > 0)
-		in->len += (uint32_t)n;
+	*drained = n > 0 && (size_t)n < want;
 	return n;
 }
 
+/* A short read ends the pull: asking again would almost always cost a
+ * system call that only says EAGAIN.  Whatever comes later keeps the
+ * socket readable, and every wait watches it level-triggered. */
 static int pull_locked(struct tcp_xport *t, unsigned *woke)
 {
 	uint64_t total = 0;
+	int drained = 0;
 
 	for (;;) {
 		ssize_t n;
 
 		if (parse(t, woke))
 			return -EPROTO;
-		if (total >= IVC_TCP_PULL_MAX)
+		if (total >= IVC_TCP_PULL_MAX || drained)
 			return 0;
-		n = read_some(t);
+		n = read_some(t, &drained);
 		if (n > 0) {
 			total += (uint64_t)n;
 			continue;

@@ -87,11 +87,7 @@ static int listener_gone(const struct ivc_xen_hs *hs)
  * nothing on the ports).  A guest reads EACCES for a node that is gone. */
 static int service_gone(const struct xconn *k)
 {
-	unsigned int len;
-	void *v = xs_read(k->xs, XBT_NULL, k->svc, &len);
-
-	free(v);
-	return !v && (errno == ENOENT || errno == EACCES);
+	return ivc_xs_node_gone(k->xs, k->svc);
 }
 
 /* Wait for the listener's answer in the page.  It may never come: the

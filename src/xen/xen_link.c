@@ -121,14 +121,5 @@ void ivc_xen_link_remove(const struct ivc_xen_conn *c, struct xs_handle *xs)
 
 int ivc_xen_link_gone(const struct ivc_xen_conn *c, struct xs_handle *xs)
 {
-	unsigned int len;
-	void *v;
-
-	if (!c->link_peer[0])
-		return 0;
-	v = xs_read(xs, XBT_NULL, c->link_peer, &len);
-	free(v);
-	/* Removed, or (a guest's view of a removed node) no longer ours to
-	 * read.  Anything else (xenstored busy) says nothing. */
-	return !v && (errno == ENOENT || errno == EACCES);
+	return c->link_peer[0] && ivc_xs_node_gone(xs, c->link_peer);
 }

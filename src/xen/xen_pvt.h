@@ -240,6 +240,9 @@ int ivc_xen_connect(const char *addr, const struct ivc_options *opts,
 
 /* Open a connection; -errno (-ENOENT: no xenstore here). */
 int ivc_xs_open(struct xs_handle **xs);
+/* 1 when @path is gone (ENOENT, or EACCES as a guest sees a removed
+ * node), else 0: present, or xenstored could not say. */
+int ivc_xs_node_gone(struct xs_handle *xs, const char *path);
 /* A decimal node's value; -EPROTO if it is not one. */
 int ivc_xs_read_u32(struct xs_handle *xs, const char *path, uint32_t *v);
 /* The local domain's id, from xenstore's relative path "domid". */

@@ -25,6 +25,17 @@ int ivc_xs_open(struct xs_handle **xs)
 	return *xs ? 0 : (errno ? -errno : -ENOENT);
 }
 
+int ivc_xs_node_gone(struct xs_handle *xs, const char *path)
+{
+	unsigned int len;
+	void *v = xs_read(xs, XBT_NULL, path, &len);
+
+	free(v);
+	/* Removed, or (a guest's view of a node that was removed) no longer
+	 * ours to read.  Anything else (xenstored busy) says nothing. */
+	return !v && (errno == ENOENT || errno == EACCES);
+}
+
 int ivc_xs_read_u32(struct xs_handle *xs, const char *path, uint32_t *v)
 {
 	unsigned int len;
