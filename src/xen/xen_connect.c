@@ -249,8 +249,18 @@ static int allowed(struct xs_handle *xs, const char *svc, uint32_t local)
 	char *v = xs_read(xs, XBT_NULL, svc, &len), *p, *end;
 	int r = -EACCES;
 
-	if (!v && errno == EACCES)
-		return listed(xs, svc) ? -EACCES : -ENOENT;
+	/* EACCES hides whether the node exists.  If the folder lists it,
+	 * read it again: its listener may have published it (and, with its
+	 * first service, the folder) between our read and the listing.  A
+	 * service is created with its permissions in one transaction, so
+	 * what this second read says holds. */
+	if (!v && errno == EACCES) {
+		if (!listed(xs, svc))
+			return -ENOENT;
+		v = xs_read(xs, XBT_NULL, svc, &len);
+		if (!v && errno == EACCES)
+			return -EACCES;
+	}
 	if (!v)
 		return errno == ENOENT ? -ENOENT : ivc_xs_err();
 	(void)strtol(v, &p, 10); /* the listener's pid */
