@@ -228,7 +228,9 @@ int ivc_poller_dispatch(struct ivc_poller *p);
  * @p: the poller.
  *
  * A run that starts after it clears it.  To ivc_poller_dispatch() it is
- * only a wake-up of ivc_poller_fd().
+ * a wake-up of ivc_poller_fd(): the next dispatch that finds nothing else
+ * to do returns 1 for it, once, so that an application's loop goes round
+ * and looks at its own reason to stop.
  *
  * Return: 0, or -EINVAL.
  */

@@ -410,6 +410,15 @@ IVC_PUBLIC int ivc_poller_run(struct ivc_poller *p, int timeout_ms)
 	return r;
 }
 
+/* A stop since the last dispatch.  Its wake-up of the descriptor is taken
+ * with the stale ones, so the stop itself must be reported, once: else an
+ * application told "idle" would block on a descriptor that will not wake
+ * for it. */
+static int took_stop(struct ivc_poller *p)
+{
+	return __atomic_exchange_n(&p->stop, 0, __ATOMIC_SEQ_CST) != 0;
+}
+
 /* Nothing was ready: arm every channel so that ivc_poller_fd() polls
  * readable for what comes next, and take the set's stale wake-ups.  Return
  * 0 when armed and quiet, 1 when the caller should pass again at once. */
@@ -429,7 +438,7 @@ static int dispatch_idle(struct ivc_poller *p)
 	for (i = 0; i < n; i++)
 		if (evs[i].data.ptr)
 			again = 1;
-	return again || ivc_poller_requests_pending(p);
+	return again || ivc_poller_requests_pending(p) || took_stop(p);
 }
 
 IVC_PUBLIC int ivc_poller_dispatch(struct ivc_poller *p)
