@@ -18,8 +18,10 @@
  *    crashes;
  *  - IVC_TCP_LAZY_RETURNS: unknown flag bits are -EINVAL; a release is
  *    kept back (the sender still counts its message 300 ms on), a receiver
- *    with nothing left to do sends it, and a stream of 64 times the
- *    sender's buffers arrives whole and in order;
+ *    with nothing left to do tells a peer of the version before at once
+ *    and one of this version only when it asks (an ASK frame: the count
+ *    of messages in flight asks), and a stream of 64 times the sender's
+ *    buffers arrives whole and in order;
  *  - small payloads travel copied beside their headers, large ones from
  *    the lane: bursts of 256 messages that mix both (around the 2 KiB
  *    line, and more small ones than the batch's 64 KiB stage holds)
@@ -65,6 +67,9 @@ struct desc {
 #define REJECT 3
 #define MINE 1
 #define YOURS 2
+#define ASK 3
+#define HS_ASKS 2u
+#define HS_LAZY 4u
 #define START 0xfffffc00u
 /* The client lane this test declares: 8 slots of 16 bytes, 8 buffers of 64
  * bytes (docs/layout.md: descriptors at 320, returns at 448, buffers at
@@ -178,11 +183,12 @@ static void put(int fd, const void *p, size_t n)
 	REQUIRE_EQ(send(fd, p, n, MSG_NOSIGNAL), (ssize_t)n);
 }
 
-static void hello(int fd, const char *magic)
+static void hello_flags(int fd, const char *magic, uint32_t flags)
 {
 	struct hs m;
 
 	memset(&m, 0, sizeof(m));
+	m.flags = htole32(flags);
 	memcpy(m.magic, magic, 4);
 	m.version = htole16(1);
 	m.type = htole16(HELLO);
@@ -192,6 +198,12 @@ static void hello(int fd, const char *magic)
 	m.buf_count = htole32(SLOTS);
 	m.idx_start = htole32(START);
 	put(fd, &m, sizeof(m));
+}
+
+/* A HELLO of the version before asks (no flags). */
+static void hello(int fd, const char *magic)
+{
+	hello_flags(fd, magic, 0);
 }
 
 /* Read the listener's answer: its type. */
@@ -240,6 +252,35 @@ static void good_message(int fd)
 	frame(fd, MINE, DESC_OFF, &d, sizeof(d), 0);
 }
 
+/* good_message()'s release comes back as YOURS frames: the return ring's
+ * entry, then the indices (a first pair may come after the receive). */
+static void expect_report(int fd)
+{
+	uint32_t ret = START, cons = START, entry = UINT32_MAX;
+
+	for (int k = 0; k < 4 && ret != START + 1; k++) {
+		struct frame f;
+		uint32_t body[16];
+
+		REQUIRE_EQ(recv(fd, &f, sizeof(f), MSG_WAITALL), (ssize_t)sizeof(f));
+		CHECK_EQ(le16toh(f.kind), YOURS);
+		REQUIRE(le32toh(f.len) <= sizeof(body));
+		REQUIRE_EQ(recv(fd, body, le32toh(f.len), MSG_WAITALL),
+			   (ssize_t)le32toh(f.len));
+		if (le64toh(f.off) == 128) {
+			CHECK_EQ(le32toh(f.len), 8);
+			cons = le32toh(body[0]);
+			ret = le32toh(body[1]);
+		} else {
+			CHECK_EQ(le64toh(f.off), RET_OFF + (START % 16) * 4);
+			entry = le32toh(body[0]);
+		}
+	}
+	CHECK_EQ(cons, START + 1);
+	CHECK_EQ(ret, START + 1);
+	CHECK_EQ(entry, 3);
+}
+
 static void wire_cases(void)
 {
 	struct ivc_listener *l = NULL;
@@ -259,33 +300,7 @@ static void wire_cases(void)
 	CHECK_EQ(b.len, 5);
 	CHECK(!memcmp(b.data, "hello", 5));
 	CHECK_OK(ivc_rx_release(s, &b, 1));
-	/* Our release comes back as YOURS frames: the return ring's entry,
-	 * then the indices (a first pair may come after the receive). */
-	{
-		uint32_t ret = START, cons = START, entry = UINT32_MAX;
-
-		for (int k = 0; k < 4 && ret != START + 1; k++) {
-			struct frame f;
-			uint32_t body[16];
-
-			REQUIRE_EQ(recv(fd, &f, sizeof(f), MSG_WAITALL), (ssize_t)sizeof(f));
-			CHECK_EQ(le16toh(f.kind), YOURS);
-			REQUIRE(le32toh(f.len) <= sizeof(body));
-			REQUIRE_EQ(recv(fd, body, le32toh(f.len), MSG_WAITALL),
-				   (ssize_t)le32toh(f.len));
-			if (le64toh(f.off) == 128) {
-				CHECK_EQ(le32toh(f.len), 8);
-				cons = le32toh(body[0]);
-				ret = le32toh(body[1]);
-			} else {
-				CHECK_EQ(le64toh(f.off), RET_OFF + (START % 16) * 4);
-				entry = le32toh(body[0]);
-			}
-		}
-		CHECK_EQ(cons, START + 1);
-		CHECK_EQ(ret, START + 1);
-		CHECK_EQ(entry, 3);
-	}
+	expect_report(fd);
 	close(fd);
 	CHECK_ERR(ivc_rx_burst(s, &b, 1, 2000), -ECONNRESET);
 	ivc_close(s);
@@ -306,7 +321,9 @@ static void wire_cases(void)
 		uint64_t off;
 		uint32_t len;
 	} bad[] = {
-		{ "unknown kind", 3, 0, BUF_OFF, 4 },
+		{ "unknown kind", 4, 0, BUF_OFF, 4 },
+		{ "an ASK with an offset", ASK, 0, BUF_OFF, 4 },
+		{ "an ASK of 8 bytes", ASK, 0, 0, 8 },
 		{ "reserved field set", MINE, 1, BUF_OFF, 4 },
 		{ "the header", MINE, 0, 0, 8 },
 		{ "MINE into the return ring", MINE, 0, RET_OFF, 4 },
@@ -467,8 +484,11 @@ static void lazy_cases(void)
 		if ((flight = ivc_tx_in_flight(c)) == 0)
 			break;
 	CHECK_EQ(flight, 1);
-	/* Nothing left to do at the receiver: now it tells. */
+	/* Nothing left to do at the receiver: it still keeps it back, from
+	 * a sender that asks when it needs to know (ask_cases() shows the
+	 * wire).  The count above asked; the receiver's next look answers. */
 	CHECK_ERR(ivc_wait(s, IVC_EV_RX, 0), -EAGAIN);
+	CHECK_ERR(ivc_wait(s, IVC_EV_RX, 200), -ETIMEDOUT);
 	for (t0 = t_now_ns(); t_now_ns() - t0 < 5000000000ull;)
 		if ((flight = ivc_tx_in_flight(c)) == 0)
 			break;
@@ -487,6 +507,52 @@ static void lazy_cases(void)
 	CHECK_EQ(ls.bad, 0);
 	ivc_close(c);
 	ivc_close(s);
+	ivc_listener_close(l);
+}
+
+/* A lazy listener and a raw client.  One of this version (HELLO flag
+ * ASKS): the listener, with nothing to do, keeps its report back until the
+ * client sends an ASK, which its next look answers.  One of the version
+ * before (no flags), which never asks: the listener tells it at once. */
+static void ask_cases(void)
+{
+	struct ivc_tcp_options lazy = { .flags = IVC_TCP_LAZY_RETURNS };
+	static const uint32_t zero;
+	struct ivc_options o;
+	struct ivc_listener *l = NULL;
+	struct ivc_channel *s = NULL;
+	struct ivc_buf b;
+	struct hs m;
+	char a[64];
+	int port = t_tcp_port();
+
+	printf("-- a lazy end keeps its returns back until asked (ASK)\n");
+	ivc_options_init(&o);
+	o.tcp = &lazy;
+	snprintf(a, sizeof(a), "tcp:127.0.0.1:%d", port);
+	REQUIRE_OK(ivc_listen(a, &o, &l));
+	for (int asks = 0; asks < 2; asks++) {
+		int fd = raw_connect(port);
+		struct pollfd p = { fd, POLLIN, 0 };
+
+		hello_flags(fd, "IVCT", asks ? HS_ASKS : 0);
+		REQUIRE_OK(ivc_accept(l, 5000, &s));
+		REQUIRE_EQ(answer(fd, &m), WELCOME);
+		CHECK_EQ(le32toh(m.flags), HS_ASKS | HS_LAZY);
+		good_message(fd);
+		REQUIRE_EQ(ivc_rx_burst(s, &b, 1, 2000), 1);
+		CHECK_OK(ivc_rx_release(s, &b, 1));
+		CHECK_ERR(ivc_wait(s, IVC_EV_RX, 0), -EAGAIN); /* nothing to do */
+		if (asks) {
+			CHECK_EQ(poll(&p, 1, 300), 0); /* kept back */
+			frame(fd, ASK, 0, &zero, sizeof(zero), 0);
+			CHECK_ERR(ivc_wait(s, IVC_EV_RX, 200), -ETIMEDOUT);
+		}
+		expect_report(fd);
+		close(fd);
+		CHECK_ERR(ivc_rx_burst(s, &b, 1, 2000), -ECONNRESET);
+		ivc_close(s);
+	}
 	ivc_listener_close(l);
 }
 
@@ -589,6 +655,7 @@ int main(void)
 	wire_cases();
 	psk_cases();
 	lazy_cases();
+	ask_cases();
 	packing_cases();
 	CHECK_EQ(t_count_fds(), fds);
 	return t_finish();

@@ -62,7 +62,9 @@ int ivc_tx_bufs_free(struct ivc_channel *ch);
  * Over tcp the count is what the peer reported: one with
  * IVC_TCP_LAZY_RETURNS (<ivc/tcp.h>) reports late, so the count stays
  * higher meanwhile, and after its death may include messages it had
- * received.
+ * received.  A count above 0 asks such a peer to report (as a short
+ * ivc_tx_slots_free() or ivc_tx_bufs_free() does): a later call sees its
+ * answer, once the peer has made a call.
  *
  * Return: 0..slots; -EPROTO; -EINVAL.
  */

@@ -23,10 +23,14 @@ extern "C" {
 #define IVC_TCP_MAX_ALLOW 256u
 /** ivc_tcp_options.flags: this end tells the peer what it consumed
  *  (ring slots it read, buffers it released) lazily: with its next send,
- *  when it has nothing to do (before it waits, ivc_arm()), or once a
- *  quarter of the ring or of the peer's buffers waits to be told; not at
- *  once.  One system call per round trip instead of two or three; the price
- *  is that the peer sees room and buffers come back later than over shm
+ *  once a quarter of the ring or of the peer's buffers waits to be told,
+ *  or when the peer asks (its sender waits for room or buffers, or counts
+ *  what is in flight: ivc_tx_in_flight() and the other ivc_tx_ counts),
+ *  which this end answers at its next call (its waits and ivc_arm() wake
+ *  for it); not at once.  A peer of a version that never asks is told
+ *  when this end has nothing to do instead (before it waits, ivc_arm()).
+ *  One system call per round trip instead of two or three; the price is
+ *  that the peer sees room and buffers come back later than over shm
  *  (while this end is busy elsewhere), and that ivc_tx_in_flight() on its
  *  side counts them a while longer (docs/tcp.md). */
 #define IVC_TCP_LAZY_RETURNS 1u

@@ -307,10 +307,11 @@ int ivc_channel_probe(struct ivc_channel *ch, unsigned ev)
 			return r;
 	}
 	mask = channel_probe_lanes(ch, ev);
-	/* Nothing to do: the caller may wait next, so everything it owes
-	 * the peer (returns it kept back) goes out now. */
+	/* Nothing to do: the caller may wait next, so what it owes the peer
+	 * goes out now, and a sender short of room or buffers asks a lazy
+	 * peer for its returns. */
 	if (!mask)
-		ivc_channel_published(ch);
+		ivc_channel_idle_push(ch, ev & (IVC_EVI_TX | IVC_EVI_TXBUF | IVC_EVI_TXSLOT));
 	return mask;
 }
 

@@ -108,6 +108,14 @@ static inline void ivc_channel_consumed(struct ivc_channel *ch)
 	if (__builtin_expect(ch->copied, 0))
 		(void)ch->xp->ops->push(ch->xp, IVC_PUSH_RETURNS);
 }
+/* The same when a look found nothing (the caller may wait next), @tx if
+ * it wants room or buffers: a lazy tcp end keeps its returns back from a
+ * peer that asks for them, and asks a lazy peer for its own. */
+static inline void ivc_channel_idle_push(struct ivc_channel *ch, int tx)
+{
+	if (__builtin_expect(ch->copied, 0))
+		(void)ch->xp->ops->push(ch->xp, tx ? IVC_PUSH_IDLE_TX : IVC_PUSH_IDLE);
+}
 int ivc_channel_pull(struct ivc_channel *ch, unsigned self);
 /* After a send: wait until what was pushed has left this host, within
  * @timeout_ms (0: not at all), so that a message reported sent survives

@@ -22,8 +22,10 @@ struct ivc_xport;
 
 /* Why a copying transport is asked to push (struct ivc_xport_ops.push). */
 enum ivc_push_how {
-	IVC_PUSH_ALL = 0,     /* a send, an idle probe, a close: everything */
+	IVC_PUSH_ALL = 0,     /* a send, a close: everything */
 	IVC_PUSH_RETURNS = 1, /* only consumption to report: may wait */
+	IVC_PUSH_IDLE = 2,    /* nothing ready, the caller may wait next */
+	IVC_PUSH_IDLE_TX = 3, /* the same, and it wants room or buffers */
 };
 
 struct ivc_xport_ops {
@@ -40,7 +42,10 @@ struct ivc_xport_ops {
 	/* A transport without shared memory (tcp) copies what each side
 	 * writes to the other's memory; NULL for the others.  push: send
 	 * what changed (@how: IVC_PUSH_RETURNS after this side consumed,
-	 * which a lazy end may keep back; IVC_PUSH_ALL otherwise), never
+	 * which a lazy end may keep back; IVC_PUSH_IDLE(_TX) when a look
+	 * found nothing, where a lazy end may keep it back from a peer that
+	 * asks, and _TX asks a lazy peer for its returns; IVC_PUSH_ALL
+	 * otherwise), never
 	 * blocking: 0 all sent, 1 some
 	 * waits for room, or -errno.  pull: read and apply what came, never
 	 * blocking, waking the sleepers of bells not in @self (1 << bell):

@@ -81,8 +81,8 @@ static int handshake(int s, const struct tcp_opts *o, int timeout_ms, uint64_t d
 	if (!r && o->psk)
 		r = ivc_tcp_nonce(cn);
 	if (!r)
-		r = ivc_tcp_hs_send(s, TCP_HELLO, &o->txg, 0, o->psk ? TCP_HS_PSK : 0,
-				    cn, step);
+		r = ivc_tcp_hs_send(s, TCP_HELLO, &o->txg, 0,
+				    ivc_tcp_hs_flags(o) | (o->psk ? TCP_HS_PSK : 0u), cn, step);
 	if (!r && o->psk)
 		r = ivc_tcp_auth_client(s, o, cn, step);
 	if (!r)
@@ -122,7 +122,7 @@ int ivc_tcp_connect(const char *addr, const struct ivc_options *opts,
 		ivc_tcp_xport_free(t);
 		goto out;
 	}
-	r = ivc_tcp_channel(t, s, &o, &p.g, p.start, p.pid, out);
+	r = ivc_tcp_channel(t, s, &o, &p, out);
 out:
 	ivc_tcp_opts_free(&o);
 	return r;

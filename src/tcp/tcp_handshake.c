@@ -32,7 +32,7 @@ struct tcp_hs {
 	uint32_t idx_start;
 	int32_t err;        /* REJECT: why (a negative errno) */
 	uint32_t pid;       /* the sender's pid, as it says (never checked) */
-	uint32_t flags;     /* TCP_HS_PSK */
+	uint32_t flags;     /* TCP_HS_* */
 	uint8_t nonce[IVC_TCP_NONCE]; /* HELLO with TCP_HS_PSK: the client's */
 	uint32_t reserved[2];
 };
@@ -115,6 +115,11 @@ static void head(void *m, uint16_t type)
 	memcpy(h->magic, HS_MAGIC, 4);
 	h->version = htole16(HS_VERSION);
 	h->type = htole16(type);
+}
+
+uint32_t ivc_tcp_hs_flags(const struct tcp_opts *o)
+{
+	return TCP_HS_ASKS | (o->lazy ? TCP_HS_LAZY : 0u);
 }
 
 int ivc_tcp_hs_send(int sock, uint16_t type, const struct ivc_lane_geom *g,

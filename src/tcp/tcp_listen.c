@@ -69,10 +69,11 @@ static int serve(struct tcp_listener *tl, int c, struct ivc_channel **out)
 		r = ivc_tcp_xport_new(&tl->o, &t);
 	if (r)
 		return refuse(c, r, step);
-	r = ivc_tcp_channel(t, c, &tl->o, &p.g, p.start, p.pid, out);
+	r = ivc_tcp_channel(t, c, &tl->o, &p, out);
 	if (r)
 		return r;
-	r = ivc_tcp_hs_send(c, TCP_WELCOME, &tl->o.txg, 0, 0, NULL, step);
+	r = ivc_tcp_hs_send(c, TCP_WELCOME, &tl->o.txg, 0, ivc_tcp_hs_flags(&tl->o), NULL,
+			    step);
 	if (r) {
 		ivc_channel_discard(*out);
 		*out = NULL;

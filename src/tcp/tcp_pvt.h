@@ -82,7 +82,7 @@ struct tcp_frame {
 };
 _Static_assert(sizeof(struct tcp_frame) == 16, "wire header");
 
-enum { TCP_MINE = 1, TCP_YOURS = 2 };
+enum { TCP_MINE = 1, TCP_YOURS = 2, TCP_ASK = 3 };
 
 /* Where the peer can be, by address family: filled by tcp_addr.c. */
 struct tcp_addr {
@@ -150,6 +150,10 @@ struct tcp_xport {
 	uint64_t pushes;    /* pushes done (atomic; see tcp_wire.c) */
 	int eps[3];         /* the channel's epoll sets watching @sock */
 	int lazy;           /* report consumption lazily (IVC_TCP_LAZY_RETURNS) */
+	int peer_asks;      /* the peer asks for our returns when it needs them */
+	int peer_lazy;      /* the peer keeps its returns back until asked */
+	uint32_t asked;     /* the peer asked, no report since (atomic) */
+	uint32_t asking;    /* we asked, no report since (atomic) */
 };
 
 /* ---- tcp_addr.c ---- */
@@ -178,6 +182,14 @@ int ivc_tcp_sock_setup(int sock);
 enum { TCP_HELLO = 1, TCP_WELCOME = 2, TCP_REJECT = 3, TCP_AUTH = 4 };
 /* HELLO flag: the client holds a pre-shared key and wants proof. */
 #define TCP_HS_PSK 0x1u
+/* HELLO and WELCOME flags: this end sends an ASK frame when it waits for
+ * room or buffers and its peer is lazy, and answers one with its returns;
+ * and this end is lazy (IVC_TCP_LAZY_RETURNS): ask it.  An end of an
+ * earlier version sets neither, and is never asked nor kept waiting. */
+#define TCP_HS_ASKS 0x2u
+#define TCP_HS_LAZY 0x4u
+/* Our flags for a HELLO or WELCOME of @o (TCP_HS_PSK aside). */
+uint32_t ivc_tcp_hs_flags(const struct tcp_opts *o);
 
 /* What the peer's HELLO or WELCOME said. */
 struct tcp_peer_hs {
@@ -229,11 +241,11 @@ int ivc_tcp_auth_client(int sock, const struct tcp_opts *o, const uint8_t *cn,
  * have fails here, not after the peer said yes), not yet connected. */
 int ivc_tcp_xport_new(const struct tcp_opts *o, struct tcp_xport **out);
 void ivc_tcp_xport_free(struct tcp_xport *t);
-/* The channel over connected @sock whose peer's lane has geometry @rxg and
- * start @rx_start.  Takes @t and @sock on every path. */
+/* The channel over connected @sock whose peer's HELLO or WELCOME was @p
+ * (its lane's geometry and start, its flags).  Takes @t and @sock on every
+ * path. */
 int ivc_tcp_channel(struct tcp_xport *t, int sock, const struct tcp_opts *o,
-		    const struct ivc_lane_geom *rxg, uint32_t rx_start,
-		    pid_t peer_pid, struct ivc_channel **out);
+		    const struct tcp_peer_hs *p, struct ivc_channel **out);
 
 /* ---- tcp_wire.c ---- */
 

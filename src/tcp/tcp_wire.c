@@ -20,7 +20,7 @@
 #include "util/compiler_pvt.h"
 
 /* What a frame's body is, once its header passed the checks. */
-enum { CLS_PAYLOAD, CLS_DESC, CLS_CLOSED, CLS_RET, CLS_HOT };
+enum { CLS_PAYLOAD, CLS_DESC, CLS_CLOSED, CLS_RET, CLS_HOT, CLS_ASK };
 
 #define OFF_CLOSED (IVC_OFF_TX_COLD + offsetof(struct ivc_lane_tx_cold, closed))
 
@@ -132,6 +132,21 @@ static void build_yours(struct tcp_xport *t)
 	o->hot[1] = ret;
 	o->cons = cons;
 	add(o, TCP_YOURS, IVC_OFF_RX_HOT, o->hot, sizeof(o->hot));
+	IVC_STORE(&t->asked, 0); /* answered */
+}
+
+/* An ASK (tcp_pvt.h, TCP_HS_ASKS): a lazy peer keeps its returns back
+ * until we need them, so say so, once until its next report.  Return:
+ * whether it was added (to an empty batch only). */
+static int build_ask(struct tcp_xport *t)
+{
+	static const uint32_t zero;
+
+	if (!t->peer_lazy || IVC_LOAD(&t->asking) || t->out.n)
+		return 0;
+	add(&t->out, TCP_ASK, 0, &zero, sizeof(zero));
+	IVC_STORE(&t->asking, 1);
+	return 1;
 }
 
 /* One run of our descriptors from o->prod, up to the ring's end: each
@@ -246,13 +261,19 @@ static void want_out(struct tcp_xport *t, int on)
 	IVC_STORE(&t->out.want_out, on);
 }
 
-static int push_locked(struct tcp_xport *t)
+/* Everything, in as few sendmsg() as the batch allows; @ask: an ASK first
+ * (in the same batch as the rest). */
+static int push_locked(struct tcp_xport *t, int ask)
 {
 	for (;;) {
 		int r = flush(t);
 
 		if (r)
 			return r;
+		if (ask) {
+			(void)build_ask(t);
+			ask = 0;
+		}
 		build_yours(t);
 		build_mine(t);
 		if (!t->out.n)
@@ -262,15 +283,19 @@ static int push_locked(struct tcp_xport *t)
 
 /* A lazy end keeps back what it consumed until a quarter of the ring or
  * of the peer's buffers waits to be told (the peer's sender keeps going
- * meanwhile), or until it sends or has nothing to do (IVC_PUSH_ALL).
- * Under out.mu. */
-static int keep_back(const struct tcp_xport *t)
+ * meanwhile), or until it sends.  With nothing to do it tells the peer at
+ * once, unless the peer asks when it needs to know (TCP_HS_ASKS); once
+ * asked, at once until it has told.  Under out.mu. */
+static int keep_back(const struct tcp_xport *t, enum ivc_push_how how)
 {
 	const struct ivc_lane_rx_hot *h =
 		(const void *)((unsigned char *)t->x.rx_region + IVC_OFF_RX_HOT);
 	uint32_t cons = IVC_LOAD(&h->desc_cons) - t->out.cons;
 	uint32_t ret = IVC_LOAD(&h->ret_prod) - t->out.ret;
 
+	if (!t->lazy || how == IVC_PUSH_ALL || IVC_LOAD(&t->asked) ||
+	    (how != IVC_PUSH_RETURNS && !t->peer_asks))
+		return 0;
 	return cons <= t->rxg.slots / 4 && ret <= t->rxg.buf_count / 4 &&
 	       !t->out.n && !t->out.want_out;
 }
@@ -281,11 +306,14 @@ int ivc_tcp_push(struct ivc_xport *x, enum ivc_push_how how)
 	int r;
 
 	pthread_mutex_lock(&t->out.mu);
-	if (how == IVC_PUSH_RETURNS && t->lazy && keep_back(t)) {
+	if (!keep_back(t, how)) {
+		r = push_locked(t, how == IVC_PUSH_IDLE_TX);
+	} else if (how == IVC_PUSH_IDLE_TX && build_ask(t)) {
+		r = flush(t); /* kept back: the ask alone */
+	} else {
 		pthread_mutex_unlock(&t->out.mu);
 		return 0;
 	}
-	r = push_locked(t);
 	want_out(t, r == 1);
 	pthread_mutex_unlock(&t->out.mu);
 	/* Whatever the peer does next in answer comes after this push: pull
@@ -328,6 +356,9 @@ static int frame_class(const struct tcp_xport *t, const struct tcp_frame *f)
 			return CLS_RET;
 		if (off == IVC_OFF_RX_HOT && len == 8)
 			return CLS_HOT;
+	} else if (f->kind == TCP_ASK) {
+		if (off == 0 && len == 4)
+			return CLS_ASK;
 	}
 	return -EPROTO;
 }
@@ -365,11 +396,15 @@ static unsigned apply_unit(struct tcp_xport *t, int cls, uint64_t at)
 	case CLS_RET:
 		IVC_STORE((uint32_t *)(own + in->f.off + at), v[0]);
 		return 0;
+	case CLS_ASK: /* answered once the pull is done (ivc_tcp_pull()) */
+		IVC_STORE(&t->asked, 1);
+		return 0;
 	default: { /* CLS_HOT: the returns before it are in place */
 		struct ivc_lane_rx_hot *h = (void *)(own + IVC_OFF_RX_HOT);
 
 		IVC_STORE_REL(&h->ret_prod, v[1]);
 		IVC_STORE_REL(&h->desc_cons, v[0]);
+		IVC_STORE(&t->asking, 0);
 		return 1u << IVC_BELL_TX;
 	}
 	}
@@ -377,7 +412,7 @@ static unsigned apply_unit(struct tcp_xport *t, int cls, uint64_t at)
 
 static uint32_t unit_size(const struct tcp_xport *t, int cls)
 {
-	return cls == CLS_DESC ? t->rxg.desc_size : cls == CLS_HOT ? 8u : 4u;
+	return cls == CLS_DESC ? t->rxg.desc_size : cls == CLS_HOT ? 8u : 4u; /* ASK: 4 */
 }
 
 /* @n bytes of the current frame's body.  Return: the bells to wake. */
@@ -546,7 +581,8 @@ int ivc_tcp_pull(struct ivc_xport *x, unsigned self)
 	}
 	pthread_mutex_unlock(&t->in.mu);
 	wake_others(t, woke, self);
-	if (IVC_LOAD(&t->out.want_out))
+	/* Output that waited for room, or an ASK to answer. */
+	if (IVC_LOAD(&t->out.want_out) || IVC_LOAD(&t->asked))
 		(void)ivc_tcp_push(x, IVC_PUSH_ALL);
 	return r;
 }

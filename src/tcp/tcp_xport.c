@@ -112,15 +112,18 @@ int ivc_tcp_xport_new(const struct tcp_opts *o, struct tcp_xport **out)
 }
 
 int ivc_tcp_channel(struct tcp_xport *t, int sock, const struct tcp_opts *o,
-		    const struct ivc_lane_geom *rxg, uint32_t rx_start,
-		    pid_t peer_pid, struct ivc_channel **out)
+		    const struct tcp_peer_hs *p, struct ivc_channel **out)
 {
+	const struct ivc_lane_geom *rxg = &p->g;
+	uint32_t rx_start = p->start;
 	int r = 0;
 
 	t->sock = sock;
 	t->x.hup_fd = sock;
 	/* Claimed, not proven: over a network nothing vouches for it. */
-	t->x.peer_pid = peer_pid;
+	t->x.peer_pid = p->pid;
+	t->peer_asks = !!(p->flags & TCP_HS_ASKS);
+	t->peer_lazy = t->peer_asks && (p->flags & TCP_HS_LAZY);
 	t->rxg = *rxg;
 	t->x.rx_region = lane_make(rxg, rx_start);
 	if (!t->x.rx_region)

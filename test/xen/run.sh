@@ -17,7 +17,7 @@ timeout "$LIMIT" qemu-system-x86_64 \
 	-accel tcg -cpu ${IVC_XEN_CPU:-Westmere} -m 2048 -smp 2 -nographic -no-reboot \
 	-device isa-debug-exit,iobase=0xf4,iosize=4 \
 	-kernel "$W/boot/xen" \
-	-append "console=com1 dom0_mem=${IVC_XEN_DOM0_MEM:-768M} loglvl=warning" \
+	-append "console=com1 dom0_mem=${IVC_XEN_DOM0_MEM:-512M} loglvl=warning" \
 	-initrd "$W/boot/vmlinuz console=hvc0 quiet ivc_timeout=$((LIMIT - 60)) ${IVC_XEN_DOM0_ARGS:-},$W/boot/initrd.gz" \
 	< /dev/null 2>&1 | tee "$W/console.log"
 rc=${PIPESTATUS[0]}
