@@ -242,6 +242,7 @@ save_restore() {
 	z=$!
 	xl save "$1" /tmp/save.fifo
 	rc=$?
+	[ $rc = 0 ] || kill $z 2>/dev/null # it may wait for a writer for good
 	wait $z || rc=1
 	wc -c < /tmp/save.lzo > /tmp/save.size
 	[ $rc = 0 ] || return $rc
@@ -249,6 +250,7 @@ save_restore() {
 	z=$!
 	xl restore /tmp/save.fifo
 	rc=$?
+	[ $rc = 0 ] || kill $z 2>/dev/null # it may wait for a reader for good
 	wait $z || rc=1
 	return $rc
 }
