@@ -65,6 +65,19 @@ void ivc_lane_rx_fini(struct ivc_lane_rx *rx)
 	rx->hold_free = NULL;
 }
 
+/* An inline payload into its hold slot, 16 bytes a step.  memcpy() with
+ * a length the compiler knows is at most IVC_INLINE_MAX became `rep movsq`,
+ * whose start-up cost more than the copy; steps of 16 stay within the
+ * cache lines that hold the payload (its start, 16 bytes into a 128-byte
+ * aligned descriptor, and the line between, are multiples of 16), and
+ * within the 128-byte slot. */
+static void copy_inline(unsigned char *dst, const unsigned char *src,
+			uint32_t len)
+{
+	for (uint32_t i = 0; i < len; i += 16)
+		memcpy(dst + i, src + i, 16);
+}
+
 /* Read the descriptor at our index once and validate it into @out.
  * Return: 1, 0 when not written yet, -EPROTO. */
 static int rx_read_one(struct ivc_lane_rx *rx, struct ivc_staged *out)
@@ -103,7 +116,7 @@ static int rx_read_one(struct ivc_lane_rx *rx, struct ivc_staged *out)
 		 * a small message can no longer change under its reader. */
 		uint32_t h = rx->hold_free[--rx->n_hold_free];
 
-		memcpy(rx->hold + (size_t)h * IVC_DESC_SIZE_INLINE, d->data, s.len);
+		copy_inline(rx->hold + (size_t)h * IVC_DESC_SIZE_INLINE, d->data, s.len);
 		s.buf = rx->g.buf_count + h;
 	}
 	rx->cons++;

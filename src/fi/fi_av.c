@@ -16,7 +16,8 @@
 bool ivcfi_name_valid(const struct ivcfi_name *name)
 {
 	return name->magic == IVCFI_NAME_MAGIC &&
-	       name->version == IVCFI_NAME_VERSION &&
+	       name->version >= IVCFI_NAME_VERSION_MIN &&
+	       name->version <= IVCFI_NAME_VERSION &&
 	       memchr(name->addr, '\0', sizeof(name->addr)) != NULL &&
 	       name->addr[0] != '\0';
 }

@@ -29,7 +29,10 @@ struct ivcfi_recv *ivcfi_recv_get(struct ivcfi_ep *ep)
 		if (!r)
 			return NULL;
 	}
-	memset(r, 0, sizeof(*r));
+	/* The caller fills the rest (build_recv): no memset of the whole,
+	 * which costs a `rep stos` on every message. */
+	ivcfi_list_init(&r->link);
+	r->msg_id = 0;
 	return r;
 }
 
@@ -157,7 +160,8 @@ int ivcfi_match_start(struct ivcfi_ep *ep, struct ivcfi_inpeer *in)
 	ux->in = in;
 	ux->rdv = m->rdv;
 	ux->msg_id = m->msg_id;
-	ux->rts = m->rts;
+	if (m->rdv)
+		ux->rts = m->rts;
 	/* Each entry counts against the channel's bound, not only its bytes:
 	 * a flood of empty messages must stop being read too. */
 	ux->charged = sizeof(*ux);
@@ -182,7 +186,7 @@ void ivcfi_match_finish(struct ivcfi_ep *ep, struct ivcfi_inpeer *in)
 		else if (m->ux->discard)
 			unexp_free(m->ux);
 	}
-	memset(m, 0, sizeof(*m));
+	ivcfi_rxmsg_clear(m);
 }
 
 /* Is every channel from @src broken (so nothing more can come from it)? */
@@ -234,7 +238,7 @@ void ivcfi_match_peer_gone(struct ivcfi_ep *ep, struct ivcfi_inpeer *in, int err
 			ivcfi_list_del(&m->ux->link);
 			unexp_free(m->ux);
 		}
-		memset(m, 0, sizeof(*m));
+		ivcfi_rxmsg_clear(m);
 		in->in_msg = false;
 	}
 	if (in->src == FI_ADDR_NOTAVAIL || !src_gone(ep, in->src))
@@ -353,7 +357,13 @@ ssize_t ivcfi_recv(struct ivcfi_ep *ep, const struct ivcfi_recv_args *a)
 		return -FI_EINVAL;
 	if (a->flags & FI_MULTI_RECV)
 		return -FI_ENOSYS;
-	ivcfi_ep_progress(ep); /* what has arrived matches first */
+	/* A probe must see what has arrived.  A receive need not: what is
+	 * still in a ring matches it when progress reads the ring, as it
+	 * would have before (older unexpected messages are searched first).
+	 * Reading the rings here would make a message that arrived just
+	 * before its receive unexpected: one more copy, two allocations. */
+	if (a->tagged && (a->flags & (FI_PEEK | FI_CLAIM)))
+		ivcfi_ep_progress(ep);
 	if (build_recv(ep, a, &r))
 		return -FI_ENOMEM;
 	if (a->tagged && (a->flags & FI_PEEK))
@@ -376,6 +386,7 @@ ssize_t ivcfi_recv(struct ivcfi_ep *ep, const struct ivcfi_recv_args *a)
 	}
 	if (ep->rx_posted >= IVCFI_RX_SIZE) {
 		ivcfi_recv_put(ep, r);
+		ivcfi_ep_progress(ep); /* arrivals free posted slots */
 		return -FI_EAGAIN;
 	}
 	ivcfi_list_append(posted_q(ep, r->tagged), &r->link);

@@ -15,6 +15,8 @@ static void adopt_channels(struct ivcfi_ep *ep)
 	struct ivc_channel **chs;
 	size_t n = ivcfi_acceptor_take(&ep->acc, &chs);
 
+	if (!n)
+		return; /* the common case: nothing came, nothing to free */
 	for (size_t i = 0; i < n; i++) {
 		struct ivcfi_inpeer *in = calloc(1, sizeof(*in));
 		if (!in) {
@@ -42,9 +44,14 @@ void ivcfi_ep_progress(struct ivcfi_ep *ep)
 	adopt_channels(ep);
 	for (struct ivcfi_list *l = ep->inpeers.next; l != &ep->inpeers; l = l->next)
 		ivcfi_rx_channel(ep, ivcfi_container(l, struct ivcfi_inpeer, link));
-	ivcfi_tx_progress(ep);
-	ivcfi_wire_progress(ep);
-	ivcfi_rdv_progress(ep);
+	/* Each is looked at only when it has work: an MPI rank calls this
+	 * in a loop, and the empty round is on every message's path. */
+	if (!ivcfi_list_empty(&ep->busy))
+		ivcfi_tx_progress(ep);
+	if (!ivcfi_list_empty(&ep->wire))
+		ivcfi_wire_progress(ep);
+	if (!ivcfi_list_empty(&ep->rdv) || ep->rdv_spins)
+		ivcfi_rdv_progress(ep);
 }
 
 /* Arm @ch for @ev and add its descriptor; false if it is ready already. */

@@ -84,7 +84,10 @@ enum ivcfi_rdv_mode { IVCFI_RDV_OFF, IVCFI_RDV_AUTO, IVCFI_RDV_ALWAYS };
 /* ---- the endpoint's name (fi_getname, fi_av_insert) ------------------- */
 
 #define IVCFI_NAME_MAGIC 0x49564346u /* "IVCF" */
-#define IVCFI_NAME_VERSION 1u
+/* Version 2 reads IVCFI_OP_SHORT; a version-1 name is still accepted, and
+ * its endpoint is sent only the long headers it reads. */
+#define IVCFI_NAME_VERSION 2u
+#define IVCFI_NAME_VERSION_MIN 1u
 #define IVCFI_ADDR_MAX 56u
 
 /* Fixed size, so an address vector entry is a plain array element. */
@@ -108,10 +111,12 @@ enum ivcfi_op {
 	IVCFI_OP_RTS = 5,    /* a message to read from the sender's memory */
 	IVCFI_OP_ACK = 6,    /* receiver to sender: a rendezvous is over */
 	IVCFI_OP_RDATA = 7,  /* first fragment of a rendezvous sent inline */
+	IVCFI_OP_SHORT = 8,  /* a whole message in one buffer, short header */
 };
 
 #define IVCFI_HF_DATA 0x1u   /* the message carries remote CQ data */
-#define IVCFI_HF_TAGGED 0x2u /* RTS: of a tagged message */
+#define IVCFI_HF_TAGGED 0x2u /* RTS, SHORT: of a tagged message */
+#define IVCFI_HF_DATA64 0x4u /* SHORT: 8 bytes of remote CQ data follow */
 
 /* At the start of the first buffer of every chain (one chain = one ivc
  * message = one fragment).  A continuation uses the first 16 bytes. */
@@ -126,6 +131,22 @@ struct ivcfi_hdr {
 	uint64_t total_len;
 };
 #define IVCFI_CONT_HDR_LEN 16u
+
+/*
+ * A message that fits one buffer, to a peer whose name is version 2 or
+ * later: 16 bytes instead of 40, so that with ivc's 16-byte descriptor up
+ * to 32 bytes of payload travel in the descriptor's first cache line (the
+ * provider's lanes send inline).  Its length is the buffer's, less the
+ * header.  Remote CQ data that fits 32 bits rides in @data; wider data
+ * sets IVCFI_HF_DATA64 and follows the header as 8 more bytes.
+ */
+struct ivcfi_short {
+	uint8_t op;
+	uint8_t flags;
+	uint16_t reserved;
+	uint32_t data;
+	uint64_t tag;
+};
 
 /*
  * After the header of an RTS chain (one buffer, frag_len 0): where the
@@ -314,9 +335,20 @@ struct ivcfi_rxmsg {
 	struct ivcfi_unexp *ux;
 	uint64_t msg_id, total, got, tag, data;
 	bool tagged, has_data;
-	bool rdv; /* an RTS: rts says where the payload is */
+	bool rdv; /* an RTS: rts says where the payload is (only then set) */
 	struct ivcfi_rts rts;
 };
+
+/* Start afresh: every field but rts, which only an RTS sets and reads.
+ * Field by field, not memset(): this runs twice per message, and the
+ * compiler turns a memset of this size into a slow `rep stos`. */
+static inline void ivcfi_rxmsg_clear(struct ivcfi_rxmsg *m)
+{
+	m->recv = NULL;
+	m->ux = NULL;
+	m->msg_id = m->total = m->got = m->tag = m->data = 0;
+	m->tagged = m->has_data = m->rdv = false;
+}
 
 /* A channel a peer connected to us: we only receive on it. */
 struct ivcfi_inpeer {
@@ -359,6 +391,7 @@ struct ivcfi_outpeer {
 	int err;
 	size_t buf_size, frag_max;
 	bool cma;    /* shm, rendezvous on: large messages go as RTS */
+	bool short_ok; /* its name's version reads IVCFI_OP_SHORT */
 	struct ivcfi_list rdv;      /* RTS sent, waiting for their ACKs */
 	struct ivcfi_list rdv_link; /* in ep->rdv while rdv is not empty */
 	pid_t pid;                  /* shm: the receiver's process, else 0 */

@@ -69,7 +69,7 @@ static int begin(struct ivcfi_ep *ep, struct ivcfi_inpeer *in,
 	/* A peer inserted in the AV after its hello is found now. */
 	if (in->src == FI_ADDR_NOTAVAIL)
 		in->src = ivcfi_av_find(ep->av, &in->name);
-	memset(&in->cur, 0, sizeof(in->cur));
+	ivcfi_rxmsg_clear(&in->cur);
 	in->cur.msg_id = h->msg_id;
 	in->cur.total = h->total_len;
 	in->cur.tag = h->tag;
@@ -90,6 +90,37 @@ static int start_first(struct ivcfi_ep *ep, struct ivcfi_inpeer *in,
 		return rc;
 	in->in_msg = true;
 	in->chain_left = h.frag_len;
+	return ivcfi_match_start(ep, in);
+}
+
+/* A whole message in one buffer behind a short header (fi_pvt.h). */
+static int start_short(struct ivcfi_ep *ep, struct ivcfi_inpeer *in,
+		       const struct ivc_buf *b, size_t *off)
+{
+	struct ivcfi_short h;
+	size_t hlen = sizeof(h);
+
+	if (in->in_msg || (b->flags & IVC_BUF_MORE) || b->len < hlen)
+		return -EPROTO;
+	memcpy(&h, b->data, sizeof(h));
+	if (h.flags & IVCFI_HF_DATA64)
+		hlen += sizeof(uint64_t);
+	if (b->len < hlen || (h.flags & IVCFI_HF_DATA64 && !(h.flags & IVCFI_HF_DATA)))
+		return -EPROTO;
+	if (in->src == FI_ADDR_NOTAVAIL)
+		in->src = ivcfi_av_find(ep->av, &in->name);
+	ivcfi_rxmsg_clear(&in->cur);
+	in->cur.total = b->len - hlen;
+	in->cur.tag = h.tag;
+	in->cur.data = h.data;
+	if (h.flags & IVCFI_HF_DATA64)
+		memcpy(&in->cur.data, (const char *)b->data + sizeof(h),
+		       sizeof(in->cur.data));
+	in->cur.tagged = h.flags & IVCFI_HF_TAGGED;
+	in->cur.has_data = h.flags & IVCFI_HF_DATA;
+	in->in_msg = true;
+	in->chain_left = (uint32_t)in->cur.total;
+	*off = hlen;
 	return ivcfi_match_start(ep, in);
 }
 
@@ -146,7 +177,7 @@ static int on_rts(struct ivcfi_ep *ep, struct ivcfi_inpeer *in,
 		ivcfi_rdv_pull(ep, in, in->cur.recv, NULL);
 	else if (rc == 0)
 		in->cur.ux->complete = true;
-	memset(&in->cur, 0, sizeof(in->cur));
+	ivcfi_rxmsg_clear(&in->cur);
 	return rc;
 }
 
@@ -190,7 +221,9 @@ static int start_chain(struct ivcfi_ep *ep, struct ivcfi_inpeer *in,
 					(const char *)b->data + sizeof(struct ivcfi_hdr),
 					b->len - sizeof(struct ivcfi_hdr));
 	}
-	if (op == IVCFI_OP_MSG || op == IVCFI_OP_TAGGED) {
+	if (op == IVCFI_OP_SHORT) {
+		rc = start_short(ep, in, b, off);
+	} else if (op == IVCFI_OP_MSG || op == IVCFI_OP_TAGGED) {
 		*off = sizeof(struct ivcfi_hdr);
 		rc = start_first(ep, in, b);
 	} else if (op == IVCFI_OP_RDATA) {

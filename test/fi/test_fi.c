@@ -16,7 +16,11 @@
  * errors within a bounded time; and a peer forging rendezvous (an RTS
  * naming memory it does not have, stray ACKs, an RTS that does not add
  * up) fails a receive with FI_EIO and breaks its own channel, nothing
- * else.
+ * else.  And short headers on the wire (IVCFI_OP_SHORT): read from a peer
+ * whose name says version 2, in each of their forms, a malformed one
+ * breaking its channel; written only to a peer whose name says version 2
+ * (a version-1 name gets the 40-byte header), names of version 3
+ * refused.
  *
  * Nothing waits by sleeping: one process drives progress on every endpoint
  * it waits for; across processes, blocking CQ reads and a pipe.
@@ -796,6 +800,46 @@ static void forge_send(struct ivc_channel *ch, const void *p, size_t n)
 	REQUIRE_OK(ivc_send(ch, p, n, (int)t_scaled_ms(10000)));
 }
 
+/* A domain and one node in this process, and a child running @peer (plain
+ * ivc) against the node's name, with a pipe each way; returns once the
+ * child has said its first word.  *@to_peer, *@from_peer: our ends. */
+static pid_t start_raw_peer(struct node *me, int *to_peer, int *from_peer,
+			    void (*peer)(const struct ivcfi_name *, int, int))
+{
+	int up[2], down[2];
+	struct ivcfi_name target;
+	char c;
+
+	REQUIRE(pipe(up) == 0 && pipe(down) == 0);
+	open_domain();
+	open_node(me);
+	REQUIRE(me->namelen == sizeof(target));
+	memcpy(&target, me->name, sizeof(target));
+	pid_t pid = t_fork();
+	if (pid == 0) {
+		close(up[0]);
+		close(down[1]);
+		peer(&target, up[1], down[0]);
+		t_child_exit(); /* not reached: each peer exits itself */
+	}
+	close(up[1]);
+	close(down[0]);
+	read_all(up[0], &c, 1);
+	*to_peer = down[1];
+	*from_peer = up[0];
+	return pid;
+}
+
+/* Close @me and the domain open_domain() opened. */
+static void close_domain(struct node *me)
+{
+	close_node(me);
+	CHECK_OK(fi_close(&av->fid));
+	CHECK_OK(fi_close(&domain->fid));
+	CHECK_OK(fi_close(&fabric->fid));
+	fi_freeinfo(info);
+}
+
 /* The forger: plain ivc, not the provider.  A hello with a made-up name,
  * an RTS pointing at memory it does not have, ACKs for sends nobody made,
  * then an RTS whose pieces do not add up to its length. */
@@ -859,25 +903,12 @@ static void forged_rendezvous(void)
 	struct node me;
 	struct fi_cq_tagged_entry e;
 	struct fi_cq_err_entry err;
-	struct ivcfi_name target;
 	unsigned char *rx = calloc(1, 65536);
 	int ctx, ctx2;
 	char c;
 
-	REQUIRE(rx && pipe(up) == 0 && pipe(down) == 0);
-	open_domain();
-	open_node(&me);
-	REQUIRE(me.namelen == sizeof(target));
-	memcpy(&target, me.name, sizeof(target));
-	pid_t pid = t_fork();
-	if (pid == 0) {
-		close(up[0]);
-		close(down[1]);
-		forger(&target, up[1], down[0]);
-	}
-	close(up[1]);
-	close(down[0]);
-	read_all(up[0], &c, 1);
+	REQUIRE(rx);
+	pid_t pid = start_raw_peer(&me, &down[1], &up[0], forger);
 	/* The RTS's memory is not the forger's to give: the receive fails,
 	 * and nothing of ours is touched. */
 	CHECK_OK(fi_trecv(me.ep, rx, 65536, NULL, FI_ADDR_UNSPEC, 0xbad, 0, &ctx));
@@ -899,11 +930,224 @@ static void forged_rendezvous(void)
 	write_all(down[1], "g", 1);
 	CHECK_CHILD_OK(t_wait_child(pid, (int)t_scaled_ms(20000)));
 	free(rx);
-	close_node(&me);
-	CHECK_OK(fi_close(&av->fid));
-	CHECK_OK(fi_close(&domain->fid));
-	CHECK_OK(fi_close(&fabric->fid));
-	fi_freeinfo(info);
+	close(up[0]);
+	close(down[1]);
+	close_domain(&me);
+}
+
+/* ---- short headers on the wire ------------------------------------------ */
+
+/* One IVCFI_OP_SHORT buffer: @flags, then @data (in the header, or after
+ * it with IVCFI_HF_DATA64), then @len bytes of @payload. */
+static void short_send(struct ivc_channel *ch, uint8_t flags, uint64_t tag,
+		       uint64_t data, const void *payload, size_t len)
+{
+	unsigned char buf[4096];
+	struct ivcfi_short h = {
+		.op = IVCFI_OP_SHORT, .flags = flags, .tag = tag,
+		.data = (flags & IVCFI_HF_DATA64) ? 0 : (uint32_t)data,
+	};
+	size_t hlen = sizeof(h) + ((flags & IVCFI_HF_DATA64) ? 8 : 0);
+
+	REQUIRE(hlen + len <= sizeof(buf));
+	memcpy(buf, &h, sizeof(h));
+	if (flags & IVCFI_HF_DATA64)
+		memcpy(buf + sizeof(h), &data, 8);
+	memcpy(buf + hlen, payload, len);
+	forge_send(ch, buf, hlen + len);
+}
+
+static void fill_pattern(unsigned char *p, size_t n, unsigned seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (unsigned char)(i * 7 + seed);
+}
+
+/* Plain ivc, as a peer of version 2: short messages of each kind, then one
+ * that claims 8 bytes of data without saying it has data. */
+static _Noreturn void short_sender(const struct ivcfi_name *target, int to_parent,
+				   int from_parent)
+{
+	/* Buffers of 4 KiB, as the provider's own lanes: 3000 bytes are one. */
+	const struct ivc_options o = {
+		.tx = { .slots = 64, .buf_size = 4096, .buf_count = 64 },
+	};
+	struct ivc_channel *ch;
+	struct {
+		struct ivcfi_hdr h;
+		struct ivcfi_name n;
+	} hello;
+	unsigned char big[3000], mid[100];
+	char c;
+
+	REQUIRE_OK(ivc_connect(target->addr, &o, (int)t_scaled_ms(10000), &ch));
+	memset(&hello, 0, sizeof(hello));
+	hello.h.op = IVCFI_OP_HELLO;
+	hello.h.frag_len = hello.h.total_len = sizeof(hello.n);
+	hello.n.magic = IVCFI_NAME_MAGIC;
+	hello.n.version = 2;
+	strcpy(hello.n.addr, "net:127.0.0.1:1");
+	forge_send(ch, &hello, sizeof(hello));
+	fill_pattern(mid, sizeof(mid), 1);
+	fill_pattern(big, sizeof(big), 2);
+	short_send(ch, IVCFI_HF_TAGGED | IVCFI_HF_DATA, 0x51, 0xdeadbeef, "abc", 3);
+	short_send(ch, IVCFI_HF_TAGGED | IVCFI_HF_DATA | IVCFI_HF_DATA64, 0x52,
+		   0x1122334455667788ull, mid, sizeof(mid));
+	short_send(ch, 0, 0, 0, NULL, 0); /* untagged and empty */
+	short_send(ch, IVCFI_HF_TAGGED, 0x54, 0, big, sizeof(big));
+	write_all(to_parent, "1", 1);
+	read_all(from_parent, &c, 1);
+	short_send(ch, IVCFI_HF_TAGGED | IVCFI_HF_DATA64, 0x55, 1, "x", 1);
+	write_all(to_parent, "2", 1);
+	read_all(from_parent, &c, 1);
+	/* The provider's progress read it and broke the channel: it closed
+	 * its end. */
+	ssize_t r = ivc_recv(ch, big, sizeof(big), (int)t_scaled_ms(10000));
+	CHECK(r == -EPIPE || r == -ECONNRESET);
+	ivc_close(ch);
+	t_child_exit();
+}
+
+/* Receive one completion on @n: it must be for @ctx, @len bytes long. */
+static void short_expect(struct node *n, void *ctx, size_t len,
+			 struct fi_cq_tagged_entry *e)
+{
+	REQUIRE_EQ(fi_cq_sread(n->cq, e, 1, NULL, (int)t_scaled_ms(20000)), 1);
+	CHECK(e->op_context == ctx);
+	CHECK_EQ(e->len, len);
+}
+
+/* A peer of version 2 may send IVCFI_OP_SHORT: tagged or not, with 32 or
+ * 64 bits of remote CQ data or none, empty or of 3000 bytes; a malformed
+ * one breaks its channel and is never delivered. */
+static void short_received(void)
+{
+	int up[2], down[2];
+	struct node me;
+	struct fi_cq_tagged_entry e;
+	struct fi_cq_err_entry err;
+	unsigned char buf[4096], want[3000];
+	int ctx[5];
+	char c;
+
+	pid_t pid = start_raw_peer(&me, &down[1], &up[0], short_sender);
+	CHECK_OK(fi_trecv(me.ep, buf, sizeof(buf), NULL, FI_ADDR_UNSPEC, 0x51, 0, &ctx[0]));
+	short_expect(&me, &ctx[0], 3, &e);
+	CHECK(e.tag == 0x51 && e.data == 0xdeadbeef && (e.flags & FI_REMOTE_CQ_DATA));
+	CHECK(!memcmp(buf, "abc", 3));
+	CHECK_OK(fi_trecv(me.ep, buf, sizeof(buf), NULL, FI_ADDR_UNSPEC, 0x52, 0, &ctx[1]));
+	short_expect(&me, &ctx[1], 100, &e);
+	CHECK(e.data == 0x1122334455667788ull && (e.flags & FI_REMOTE_CQ_DATA));
+	fill_pattern(want, 100, 1);
+	CHECK(!memcmp(buf, want, 100));
+	CHECK_OK(fi_recv(me.ep, buf, sizeof(buf), NULL, FI_ADDR_UNSPEC, &ctx[2]));
+	short_expect(&me, &ctx[2], 0, &e);
+	CHECK((e.flags & FI_MSG) && !(e.flags & (FI_TAGGED | FI_REMOTE_CQ_DATA)));
+	CHECK_OK(fi_trecv(me.ep, buf, sizeof(buf), NULL, FI_ADDR_UNSPEC, 0x54, 0, &ctx[3]));
+	short_expect(&me, &ctx[3], sizeof(want), &e);
+	CHECK(!(e.flags & FI_REMOTE_CQ_DATA));
+	fill_pattern(want, sizeof(want), 2);
+	CHECK(!memcmp(buf, want, sizeof(want)));
+	write_all(down[1], "g", 1);
+	read_all(up[0], &c, 1);
+	/* The malformed one never matches (progress reads it and breaks
+	 * its channel): the receive stays cancellable. */
+	CHECK_OK(fi_trecv(me.ep, buf, sizeof(buf), NULL, FI_ADDR_UNSPEC, 0x55, 0, &ctx[4]));
+	CHECK_EQ(fi_cq_sread(me.cq, &e, 1, NULL, 200), -FI_EAGAIN);
+	CHECK_OK(fi_cancel(&me.ep->fid, &ctx[4]));
+	CHECK_EQ(fi_cq_read(me.cq, &e, 1), -FI_EAVAIL);
+	read_err(&me, &err);
+	CHECK(err.op_context == &ctx[4] && err.err == FI_ECANCELED);
+	write_all(down[1], "g", 1);
+	CHECK_CHILD_OK(t_wait_child(pid, (int)t_scaled_ms(20000)));
+	close(up[0]);
+	close(down[1]);
+	close_domain(&me);
+}
+
+/* What the provider sent on one accepted channel, after its hello. */
+static size_t short_take(struct ivc_listener *l, unsigned char *buf, size_t cap)
+{
+	struct ivc_channel *ch;
+	struct ivcfi_hdr h;
+
+	REQUIRE_OK(ivc_accept(l, (int)t_scaled_ms(10000), &ch));
+	ssize_t n = ivc_recv(ch, buf, cap, (int)t_scaled_ms(10000));
+	REQUIRE(n >= (ssize_t)sizeof(h));
+	memcpy(&h, buf, sizeof(h));
+	CHECK_EQ(h.op, IVCFI_OP_HELLO);
+	n = ivc_recv(ch, buf, cap, (int)t_scaled_ms(10000));
+	REQUIRE(n > 0);
+	ivc_close(ch);
+	return (size_t)n;
+}
+
+/* A plain ivc listener, in the provider's place for two names of one
+ * address: of version 2 (the message must come short) and of version 1
+ * (the 40-byte header). */
+static _Noreturn void short_listener(const char *addr, int to_parent)
+{
+	struct ivc_listener *l;
+	unsigned char buf[4096];
+	struct ivcfi_short s;
+	struct ivcfi_hdr h;
+
+	REQUIRE_OK(ivc_listen(addr, NULL, &l));
+	write_all(to_parent, "L", 1);
+	size_t n = short_take(l, buf, sizeof(buf));
+	REQUIRE(n >= sizeof(s));
+	memcpy(&s, buf, sizeof(s));
+	CHECK_EQ(s.op, IVCFI_OP_SHORT);
+	CHECK_EQ(s.flags, IVCFI_HF_TAGGED | IVCFI_HF_DATA);
+	CHECK(s.tag == 0x61 && s.data == 7);
+	CHECK(n == sizeof(s) + 5 && !memcmp(buf + sizeof(s), "hello", 5));
+	n = short_take(l, buf, sizeof(buf));
+	REQUIRE(n >= sizeof(h));
+	memcpy(&h, buf, sizeof(h));
+	CHECK_EQ(h.op, IVCFI_OP_TAGGED);
+	CHECK(h.tag == 0x62 && h.data == 7 && (h.flags & IVCFI_HF_DATA));
+	CHECK(h.frag_len == 5 && h.total_len == 5);
+	CHECK(n == sizeof(h) + 5 && !memcmp(buf + sizeof(h), "hello", 5));
+	ivc_listener_close(l);
+	t_child_exit();
+}
+
+/* The provider writes a short header only to a peer whose name says it
+ * reads one, and refuses names of a version it does not know. */
+static void short_sent(void)
+{
+	int up[2];
+	struct node me;
+	struct ivcfi_name n1, n2, n3;
+	fi_addr_t a1, a2, a3;
+	char c;
+
+	REQUIRE(pipe(up) == 0);
+	memset(&n2, 0, sizeof(n2));
+	n2.magic = IVCFI_NAME_MAGIC;
+	n2.version = 2;
+	snprintf(n2.addr, sizeof(n2.addr), "shm:@ivcfi-short-%d", (int)getpid());
+	n1 = n2;
+	n1.version = 1;
+	n3 = n2;
+	n3.version = 3;
+	open_domain();
+	open_node(&me);
+	pid_t pid = t_fork();
+	if (pid == 0) {
+		close(up[0]);
+		short_listener(n2.addr, up[1]);
+	}
+	close(up[1]);
+	read_all(up[0], &c, 1);
+	CHECK_EQ(fi_av_insert(av, &n3, 1, &a3, 0, NULL), 0);
+	REQUIRE_EQ(fi_av_insert(av, &n2, 1, &a2, 0, NULL), 1);
+	REQUIRE_EQ(fi_av_insert(av, &n1, 1, &a1, 0, NULL), 1);
+	CHECK_OK(fi_tinjectdata(me.ep, "hello", 5, 7, a2, 0x61));
+	CHECK_OK(fi_tinjectdata(me.ep, "hello", 5, 7, a1, 0x62));
+	CHECK_CHILD_OK(t_wait_child(pid, (int)t_scaled_ms(20000)));
+	close(up[0]);
+	close_domain(&me);
 }
 
 int main(void)
@@ -920,5 +1164,7 @@ int main(void)
 	const char *cma = getenv("IVC_FI_CMA"), *net = getenv("IVC_NET");
 	if ((!cma || strcmp(cma, "0")) && (!net || strcmp(net, "tcp")))
 		forged_rendezvous();
+	short_received();
+	short_sent();
 	return t_finish();
 }
