@@ -953,7 +953,8 @@ static void short_send(struct ivc_channel *ch, uint8_t flags, uint64_t tag,
 	memcpy(buf, &h, sizeof(h));
 	if (flags & IVCFI_HF_DATA64)
 		memcpy(buf + sizeof(h), &data, 8);
-	memcpy(buf + hlen, payload, len);
+	if (len)
+		memcpy(buf + hlen, payload, len);
 	forge_send(ch, buf, hlen + len);
 }
 
