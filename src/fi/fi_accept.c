@@ -143,7 +143,7 @@ fail:
 size_t ivcfi_acceptor_take(struct ivcfi_acceptor *acc, struct ivc_channel ***out)
 {
 	*out = NULL;
-	/* Progress runs on every data call: look without a system call. */
+	/* Progress runs on every CQ read: look without a system call. */
 	if (!acc->running || !__atomic_load_n(&acc->pending, __ATOMIC_ACQUIRE))
 		return 0;
 	pthread_mutex_lock(&acc->lock);

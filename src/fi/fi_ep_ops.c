@@ -2,9 +2,11 @@
 /*
  * fi/fi_ep_ops.c - the endpoint's operation tables: fi_getname, fi_cancel,
  * options, and the msg and tagged data calls, each a thin translation into
- * ivcfi_send() / ivcfi_recv().  Every data call also drives progress (a
- * caller that only sends still drains its channels).  Each takes the
- * domain's lock once around its work (fi_pvt.h, "Threading").
+ * ivcfi_send() / ivcfi_recv().  A data call drives progress when it
+ * cannot go at once (a full channel, sends queued for its peer, posted
+ * receives at their bound) and for a probe, so a caller that only sends
+ * still drains its channels when it must.  Each takes the domain's lock
+ * once around its work (fi_pvt.h, "Threading").
  */
 #include <string.h>
 

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fi/fi_progress.c - manual progress for one endpoint, run by CQ reads and
- * data calls: adopt the channels the acceptor took, read every inbound
- * channel without waiting, push the queued sends.  And what a blocking
- * read sleeps on when progress found nothing.
+ * by data calls that cannot go at once: adopt the channels the acceptor
+ * took, read every inbound channel without waiting, push the queued sends.
+ * And what a blocking read sleeps on when progress found nothing.
  */
 #include <stdlib.h>
 #include <string.h>
