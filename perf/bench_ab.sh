@@ -9,7 +9,8 @@
 #
 # Environment: SIZES ["64 64k"], MODES ["poll adaptive"], CPUS ["0,1"],
 # REPEAT [5], TIME [0.5] seconds a point, VIA [""] (ivc-bench --via: e.g.
-# tcp or tcp-lazy), BENCHES ["pingpong stream"].  Round trips: the p50 in us
+# tcp or tcp-lazy), VIA_AFTER [VIA] (the after side's: one build may then
+# be given twice, to compare two settings), BENCHES ["pingpong stream"].  Round trips: the p50 in us
 # (lower is better); streams: M messages/s with bursts of 32, the reader
 # touching every byte (higher is better).  Asserts nothing.
 set -uo pipefail
@@ -26,13 +27,14 @@ CPUS=${CPUS:-0,1}
 REPEAT=${REPEAT:-5}
 TIME=${TIME:-0.5}
 VIA=${VIA:-}
+VIA_AFTER=${VIA_AFTER:-$VIA}
 BENCHES=${BENCHES:-pingpong stream}
 
-# One figure from one run of BIN: BENCH MODE SIZE.
+# One figure from one run of BIN with --via VIA (or none): BENCH MODE SIZE.
 figure() {
-	local bin=$1 bench=$2 mode=$3 size=$4 extra=()
+	local bin=$1 via=$2 bench=$3 mode=$4 size=$5 extra=()
 	[ "$bench" = stream ] && extra=(-b 32 --touch yes)
-	[ -n "$VIA" ] && extra+=(--via "$VIA")
+	[ -n "$via" ] && extra+=(--via "$via")
 	"$bin" "$bench" -x ivc -m "$mode" -s "$size" -t "$TIME" -c "$CPUS" \
 		"${extra[@]}" --csv --no-progress 2>/dev/null |
 		awk -F, -v b="$bench" 'NR > 1 && $5 == "ivc" {
@@ -51,8 +53,8 @@ for bench in $BENCHES; do
 		for size in $SIZES; do
 			b=() a=()
 			for ((i = 0; i < REPEAT; i++)); do
-				b+=("$(figure "$BEFORE" $bench $mode $size)")
-				a+=("$(figure "$AFTER" $bench $mode $size)")
+				b+=("$(figure "$BEFORE" "$VIA" $bench $mode $size)")
+				a+=("$(figure "$AFTER" "$VIA_AFTER" $bench $mode $size)")
 			done
 			mb=$(printf '%s\n' "${b[@]}" | median)
 			ma=$(printf '%s\n' "${a[@]}" | median)

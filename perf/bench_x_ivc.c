@@ -141,11 +141,14 @@ static void ep_options(const struct bench_xport *x, const struct bx_cfg *c,
 	o->mode = c->mode;
 	o->spin_max_ns = c->spin_max_ns;
 	o->flags |= (x == &bx_ivc_inline ? IVC_OPT_INLINE : 0) | c->ivc_flags;
-	/* --via tcp-lazy: both ends report consumption lazily. */
-	if (c->ivc_via && !strcmp(c->ivc_via, "tcp-lazy")) {
-		static const struct ivc_tcp_options lazy = { .flags = IVC_TCP_LAZY_RETURNS };
+	/* --via tcp-lazy, tcp-queued, tcp-lazy-queued: both ends report
+	 * consumption lazily, and/or a send is done once queued. */
+	if (c->ivc_via && !strncmp(c->ivc_via, "tcp-", 4)) {
+		static struct ivc_tcp_options t;
 
-		o->tcp = &lazy;
+		t.flags = (strstr(c->ivc_via, "lazy") ? IVC_TCP_LAZY_RETURNS : 0) |
+			  (strstr(c->ivc_via, "queued") ? IVC_TCP_QUEUED_SENDS : 0);
+		o->tcp = &t;
 	}
 }
 

@@ -84,7 +84,9 @@ static void usage(FILE *f)
 "                         service of the local Xen domain: run it in a\n"
 "                         domain that has /dev/xen, see docs/xen.md); or tcp\n"
 "                         (127.0.0.1: compare with the raw `tcp` baseline);\n"
-"                         or tcp-lazy (tcp with IVC_TCP_LAZY_RETURNS)\n"
+"                         or tcp-lazy (tcp with IVC_TCP_LAZY_RETURNS),\n"
+"                         tcp-queued (IVC_TCP_QUEUED_SENDS: a send is done\n"
+"                         once queued, as a write() is), tcp-lazy-queued\n"
 "  ivc channel geometry: --slots N --buf-size N --buf-count N\n"
 "      --spin-max-ns N    adaptive mode's spin bound\n"
 "      --inline           IVC_OPT_INLINE on every ivc channel\n"
@@ -504,8 +506,9 @@ static int cmd_run(enum cmd cmd, int argc, char **argv)
 		case OPT_NO_PROGRESS: o.no_progress = true; break;
 		case OPT_VIA:
 			if (strcmp(optarg, "shm") && strcmp(optarg, "xen") && strcmp(optarg, "tcp") &&
-			    strcmp(optarg, "tcp-lazy"))
-				bench_die("--via: shm, xen, tcp or tcp-lazy");
+			    strcmp(optarg, "tcp-lazy") && strcmp(optarg, "tcp-queued") &&
+			    strcmp(optarg, "tcp-lazy-queued"))
+				bench_die("--via: shm, xen, tcp, tcp-lazy, tcp-queued or tcp-lazy-queued");
 			p.base.ivc_via = optarg;
 			break;
 		case OPT_CONNECT: o.connect = optarg; break;

@@ -36,6 +36,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -459,7 +460,7 @@ static void *lazy_sender(void *p)
 
 static void lazy_cases(void)
 {
-	struct ivc_tcp_options bad = { .flags = 2 }, lazy = { .flags = IVC_TCP_LAZY_RETURNS };
+	struct ivc_tcp_options bad = { .flags = 4 }, lazy = { .flags = IVC_TCP_LAZY_RETURNS };
 	struct ivc_options ob = { .tcp = &bad }, o;
 	struct ivc_listener *l = NULL;
 	struct ivc_channel *s = NULL, *c = NULL;
@@ -644,6 +645,63 @@ static void packing_cases(void)
 	ivc_listener_close(l);
 }
 
+/* @n messages of 64 B on @c, each with a timeout, to a peer that reads
+ * nothing yet: they fit its kernel's window, so each leaves the host
+ * within its sendmsg(); then @s reads them all.  The sends that waited
+ * for their bytes to leave (ivc_stats.tx_drains). */
+static uint64_t sends_drained(struct ivc_channel *c, struct ivc_channel *s,
+			      unsigned n)
+{
+	struct ivc_stats st;
+	unsigned char m[64], r[65];
+	unsigned good = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		memset(m, (int)(i & 0xff), sizeof(m));
+		CHECK_OK(ivc_send(c, m, sizeof(m), 5000));
+	}
+	for (unsigned i = 0; i < n; i++)
+		good += ivc_recv(s, r, sizeof(r), 5000) == (ssize_t)sizeof(m) &&
+			r[0] == (i & 0xff) && r[63] == (i & 0xff);
+	CHECK_EQ(good, n);
+	REQUIRE_OK(ivc_stats_get(c, &st));
+	for (size_t i = 0; i < sizeof(st.reserved) / sizeof(st.reserved[0]); i++)
+		CHECK_EQ(st.reserved[i], 0u);
+	return st.tx_drains;
+}
+
+/* IVC_TCP_QUEUED_SENDS: a send is done once the kernel has its bytes, as
+ * a write() is.  By default every send with a timeout then waits until
+ * its bytes have left the host (a poll() each, counted); with the flag
+ * none does while the socket takes all of a send.  Every message arrives
+ * either way. */
+static void queued_cases(void)
+{
+	static const struct ivc_tcp_options flags[] = {
+		{ .flags = 0 },
+		{ .flags = IVC_TCP_QUEUED_SENDS },
+		{ .flags = IVC_TCP_QUEUED_SENDS | IVC_TCP_LAZY_RETURNS },
+	};
+	const unsigned n = 200; /* 200 * (64 B + frames): well within a window */
+
+	printf("-- a send done once queued (IVC_TCP_QUEUED_SENDS)\n");
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		struct ivc_options o;
+		struct ivc_listener *l = NULL;
+		struct ivc_channel *s = NULL, *c = NULL;
+		int queued = (flags[i].flags & IVC_TCP_QUEUED_SENDS) != 0;
+
+		ivc_options_init(&o);
+		o.tx = (struct ivc_geometry){ 256, 4096, 256 }; /* all n at once */
+		o.tcp = &flags[i];
+		lazy_pair(&o, &l, &s, &c);
+		CHECK_EQ(sends_drained(c, s, n), queued ? 0u : (uint64_t)n);
+		ivc_close(c);
+		ivc_close(s);
+		ivc_listener_close(l);
+	}
+}
+
 int main(void)
 {
 	int fds;
@@ -655,6 +713,7 @@ int main(void)
 	wire_cases();
 	psk_cases();
 	lazy_cases();
+	queued_cases();
 	ask_cases();
 	packing_cases();
 	CHECK_EQ(t_count_fds(), fds);

@@ -34,6 +34,11 @@ struct ivc_channel;
  * @yields:            sched_yield() calls made while waiting.
  * @ring_full_stalls:  sends that found the descriptor ring full.
  * @pool_empty_stalls: allocations that found no free buffer.
+ * @tx_drains:         sends that then waited until their bytes had left
+ *                     the host (tcp, a send with a timeout other than 0:
+ *                     a poll() at least; 0 over shm and xen).  With
+ *                     IVC_TCP_QUEUED_SENDS only those whose bytes did not
+ *                     all fit the socket.  It took a reserved word.
  * @reserved:          zeroed by the library: room for counters to come,
  *                     which a program built against this header never
  *                     reads.
@@ -51,7 +56,8 @@ struct ivc_stats {
 	uint64_t yields;
 	uint64_t ring_full_stalls;
 	uint64_t pool_empty_stalls;
-	uint64_t reserved[20];
+	uint64_t tx_drains;
+	uint64_t reserved[19];
 };
 
 /**

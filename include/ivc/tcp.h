@@ -34,6 +34,19 @@ extern "C" {
  *  (while this end is busy elsewhere), and that ivc_tx_in_flight() on its
  *  side counts them a while longer (docs/tcp.md). */
 #define IVC_TCP_LAZY_RETURNS 1u
+/** ivc_tcp_options.flags: a send is done once the kernel has its bytes,
+ *  as a write() to a socket is.  By default ivc_send() and ivc_tx_send()
+ *  with a timeout other than 0 also wait until those bytes have left the
+ *  host (transmitted), so that a message reported sent survives this
+ *  process's death even when its kernel answers that death with a reset
+ *  (it does when unread input is left: what it still held unsent is then
+ *  discarded).  That wait is one more system call per send.  With this
+ *  flag a send returns as soon as its bytes are queued, whatever its
+ *  timeout (the timeout still bounds the wait for ring slots); what was
+ *  queued but not yet transmitted when this process dies with unread
+ *  input is lost, as over a plain socket.  ivc_close() still waits for
+ *  everything to leave.  A flag of this end only: the peer is not told. */
+#define IVC_TCP_QUEUED_SENDS 2u
 
 /** Shortest and longest pre-shared key (ivc_tcp_options.psk_len), bytes. */
 #define IVC_TCP_PSK_MIN 16u
@@ -60,8 +73,9 @@ extern "C" {
  *            build without nettle (nettle-dev) gives -EAFNOSUPPORT.
  * @psk_len:  its length, IVC_TCP_PSK_MIN to IVC_TCP_PSK_MAX bytes (-EINVAL
  *            otherwise, or without @psk).
- * @flags:    IVC_TCP_LAZY_RETURNS or 0 (other bits: -EINVAL).  It took the
- *            room of a reserved word: a program built before leaves it 0.
+ * @flags:    IVC_TCP_LAZY_RETURNS, IVC_TCP_QUEUED_SENDS, both, or 0 (other
+ *            bits: -EINVAL).  It took the room of a reserved word: a
+ *            program built before leaves it 0.
  * @reserved: must be zero.
  */
 struct ivc_tcp_options {

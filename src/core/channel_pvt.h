@@ -23,6 +23,7 @@
 /* Counters kept by one thread (TX side or RX side). */
 struct ivc_side_stats {
 	uint64_t doorbells, sleeps, spin_hits, yields, ring_full, pool_empty;
+	uint64_t drains; /* sends that waited for their bytes to leave (tcp) */
 };
 
 /* Per-side state, each on its own cache lines: the sending thread and the

@@ -83,7 +83,7 @@ int ivc_opts_tcp(const struct ivc_options *o, const struct ivc_tcp_options **out
 	if (!t)
 		return 0;
 	if (!all_zero(t->reserved, IVC_ARRAY_LEN(t->reserved)) ||
-	    (t->flags & ~(uint64_t)IVC_TCP_LAZY_RETURNS) ||
+	    (t->flags & ~(uint64_t)(IVC_TCP_LAZY_RETURNS | IVC_TCP_QUEUED_SENDS)) ||
 	    (t->n_allow && !t->allow) || t->n_allow > IVC_TCP_MAX_ALLOW)
 		return -EINVAL;
 	*out = t;

@@ -30,5 +30,6 @@ IVC_PUBLIC int ivc_stats_get(const struct ivc_channel *ch, struct ivc_stats *out
 	out->yields = IVC_LOAD(&t->yields) + IVC_LOAD(&r->yields);
 	out->ring_full_stalls = IVC_LOAD(&t->ring_full);
 	out->pool_empty_stalls = IVC_LOAD(&t->pool_empty);
+	out->tx_drains = IVC_LOAD(&t->drains);
 	return 0;
 }

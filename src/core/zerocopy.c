@@ -87,8 +87,15 @@ IVC_PUBLIC int ivc_tx_send(struct ivc_channel *ch, const struct ivc_buf *bufs,
 	if (ivc_lane_tx_need_bell(&ch->tx))
 		ivc_channel_ring(ch, IVC_BELL_RX, &ch->txs);
 	if (ch->copied) {
-		(void)ch->xp->ops->push(ch->xp, IVC_PUSH_ALL);
-		ivc_channel_sent(ch, timeout_ms);
+		/* Done once it has left the host; or, when the caller asked for
+		 * that (as a socket's write() is), once the kernel has all of
+		 * it: only output still waiting for room (push returns 1) waits. */
+		int waiting = ch->xp->ops->push(ch->xp, IVC_PUSH_ALL);
+
+		if (timeout_ms != 0 && (!ch->xp->queued_sends || waiting > 0)) {
+			IVC_COUNT(&ch->txs.st.drains, 1);
+			ivc_channel_sent(ch, timeout_ms);
+		}
 	}
 	return r;
 }

@@ -104,6 +104,7 @@ int ivc_tcp_opts(const struct ivc_options *o, struct tcp_opts *out)
 	}
 	out->peer_lane_max = IVC_DEFAULT_PEER_LANE_MAX;
 	out->lazy = t && (t->flags & IVC_TCP_LAZY_RETURNS);
+	out->queued_sends = t && (t->flags & IVC_TCP_QUEUED_SENDS);
 	if (o) {
 		out->mode = o->mode;
 		out->spin_max_ns = o->spin_max_ns;

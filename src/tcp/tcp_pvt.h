@@ -107,6 +107,7 @@ struct tcp_opts {
 	unsigned char *psk;    /* our own copy, or NULL */
 	size_t psk_len;
 	int lazy;              /* IVC_TCP_LAZY_RETURNS */
+	int queued_sends;      /* IVC_TCP_QUEUED_SENDS */
 };
 
 /* Push's state: what of our lanes has gone out, and the batch going now.

@@ -97,6 +97,7 @@ int ivc_tcp_xport_new(const struct tcp_opts *o, struct tcp_xport **out)
 	t->sock = -1;
 	t->txg = o->txg;
 	t->lazy = o->lazy;
+	t->x.queued_sends = o->queued_sends;
 	r = ivc_bells_make(t->x.bell_fd);
 	if (!r) {
 		t->x.tx_region = lane_make(&o->txg, IVC_IDX_START);
