@@ -10,13 +10,14 @@
 # Environment: SIZES ["64 64k"], MODES ["poll adaptive"], CPUS ["0,1"],
 # REPEAT [5], TIME [0.5] seconds a point, VIA [""] (ivc-bench --via: e.g.
 # tcp or tcp-lazy), VIA_AFTER [VIA] (the after side's: one build may then
-# be given twice, to compare two settings), BENCHES ["pingpong stream"].  Round trips: the p50 in us
-# (lower is better); streams: M messages/s with bursts of 32, the reader
-# touching every byte (higher is better).  Asserts nothing.
+# be given twice, to compare two settings), BENCHES ["pingpong stream"].
+# Round trips: the p50 in us (lower is better); streams: M messages/s with
+# bursts of 32, the reader touching every byte (higher is better).  Asserts
+# nothing.
 set -uo pipefail
 
 if [ $# -ne 2 ] || [ ! -x "$1" ] || [ ! -x "$2" ]; then
-	sed -n '3,13p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '3,16p' "$0" | sed 's/^# \{0,1\}//'
 	exit 2
 fi
 BEFORE=$1

@@ -144,11 +144,15 @@ static void ep_options(const struct bench_xport *x, const struct bx_cfg *c,
 	/* --via tcp-lazy, tcp-queued, tcp-lazy-queued: both ends report
 	 * consumption lazily, and/or a send is done once queued. */
 	if (c->ivc_via && !strncmp(c->ivc_via, "tcp-", 4)) {
-		static struct ivc_tcp_options t;
+		static const struct ivc_tcp_options by_flags[] = {
+			{ .flags = 0 },
+			{ .flags = IVC_TCP_LAZY_RETURNS },
+			{ .flags = IVC_TCP_QUEUED_SENDS },
+			{ .flags = IVC_TCP_LAZY_RETURNS | IVC_TCP_QUEUED_SENDS },
+		};
 
-		t.flags = (strstr(c->ivc_via, "lazy") ? IVC_TCP_LAZY_RETURNS : 0) |
-			  (strstr(c->ivc_via, "queued") ? IVC_TCP_QUEUED_SENDS : 0);
-		o->tcp = &t;
+		o->tcp = &by_flags[(strstr(c->ivc_via, "lazy") ? 1 : 0) |
+				   (strstr(c->ivc_via, "queued") ? 2 : 0)];
 	}
 }
 

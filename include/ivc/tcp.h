@@ -41,8 +41,9 @@ extern "C" {
  *  process's death even when its kernel answers that death with a reset
  *  (it does when unread input is left: what it still held unsent is then
  *  discarded).  That wait is one more system call per send.  With this
- *  flag a send returns as soon as its bytes are queued, whatever its
- *  timeout (the timeout still bounds the wait for ring slots); what was
+ *  flag a send returns as soon as the kernel has all of its bytes,
+ *  whatever its timeout; only a send whose bytes the socket could not all
+ *  take still waits for them to leave, within its timeout.  What was
  *  queued but not yet transmitted when this process dies with unread
  *  input is lost, as over a plain socket.  ivc_close() still waits for
  *  everything to leave.  A flag of this end only: the peer is not told. */

@@ -75,8 +75,9 @@ struct ivc_xport {
 	uid_t peer_uid;
 	uint32_t peer_domid; /* IVC_DOMID_NONE unless xen */
 	uint32_t route;      /* enum ivc_route: set by the endpoint that chose */
-	/* A send is done once the transport has queued it; only a close
-	 * waits for it to leave (IVC_TCP_QUEUED_SENDS). */
+	/* A send is done once the kernel has all of it; only one the socket
+	 * could not take whole, and a close, wait for it to leave
+	 * (IVC_TCP_QUEUED_SENDS). */
 	int queued_sends;
 	/* The channel's epoll sets that watch hup_fd (its public set, the RX
 	 * and TX sleep sets), for a transport that must add EPOLLOUT to them
