@@ -21,7 +21,10 @@
  *  6. another process's listener appearing is seen at once: after a connect
  *     found only tcp at an address (a negative entry, kept 1 s), a net:
  *     listener that another process opens there is reached over shm by
- *     the very next connect (the registry's watch on listeners' markers).
+ *     the very next connect (the registry's watch on listeners' markers);
+ *     and so it is where a listener killed before left its marker: the
+ *     marker is there already when the new listener comes, and the next
+ *     listener anywhere on the host removes a dead one's marker.
  *
  * Parts 3 and 4 need root (unshare(CLONE_NEWNET)) and, for 4, ip(8) from
  * iproute2; without them they are skipped, saying so.
@@ -462,18 +465,86 @@ static void connect_to_child(const char *listen_addr, const char *addr,
 	CHECK_CHILD_OK(t_wait_child(pid, 5000));
 }
 
-static void listener_appears(void)
+/* A child that listens at @addr and is killed while it does: a crash,
+ * which leaves whatever such a listener leaves on the host. */
+static void listener_killed(const char *addr)
+{
+	int ready[2], st;
+	char b;
+
+	REQUIRE_EQ(pipe(ready), 0);
+	pid_t pid = fork();
+
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		struct ivc_listener *l;
+
+		close(ready[0]);
+		if (ivc_listen(addr, NULL, &l) != 0 || write(ready[1], "", 1) != 1)
+			_exit(2);
+		for (;;)
+			pause();
+	}
+	close(ready[1]);
+	CHECK_EQ(read(ready[0], &b, 1), 1);
+	close(ready[0]);
+	kill(pid, SIGKILL);
+	REQUIRE_EQ(waitpid(pid, &st, 0), pid);
+}
+
+/* The marker a net: listener at 127.0.0.1:@port leaves while it is open
+ * (src/endpoint/net_local_watch.c: NET_LOCAL_DIR, and the key's
+ * spelling, family-address-port). */
+static int marker_there(int port)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/dev/shm/ivc-net/4-7f000001-%d", port);
+	return access(path, F_OK) == 0;
+}
+
+/* After a connect found only tcp at an address (a negative entry), a net:
+ * listener there; with @killed_before, one was killed there first. */
+static void listener_appears_at(int port, int killed_before)
 {
 	char tcp[64], net[64];
-	int port = t_tcp_port();
 
-	printf("-- another process's listener appears\n");
 	snprintf(tcp, sizeof(tcp), "tcp:127.0.0.1:%d", port);
 	snprintf(net, sizeof(net), "net:127.0.0.1:%d", port);
+	if (killed_before)
+		listener_killed(net);
 	/* Only tcp there: remembered as such for a second. */
 	connect_to_child(tcp, net, "tcp", IVC_ROUTE_REMOTE);
 	/* A net: listener now, well within that second: shm at once. */
 	connect_to_child(net, net, "shm", IVC_ROUTE_LOCAL);
+}
+
+static void listener_appears(void)
+{
+	printf("-- another process's listener appears\n");
+	listener_appears_at(t_tcp_port(), 0);
+	printf("-- ... where a killed listener left its marker\n");
+	listener_appears_at(t_tcp_port(), 1);
+}
+
+/* A killed listener's marker does not outlive the next listener. */
+static void dead_markers_go(void)
+{
+	struct ivc_listener *l = NULL;
+	char net[64];
+	int port = t_tcp_port();
+
+	printf("-- a killed listener's marker goes with the next listen\n");
+	snprintf(net, sizeof(net), "net:127.0.0.1:%d", port);
+	listener_killed(net);
+	if (!marker_there(port)) {
+		printf("# skipped: no marker (/dev/shm/ivc-net not usable here)\n");
+		return;
+	}
+	snprintf(net, sizeof(net), "net:127.0.0.1:%d", t_tcp_port());
+	REQUIRE_OK(ivc_listen(net, NULL, &l));
+	CHECK(!marker_there(port));
+	ivc_listener_close(l);
 }
 
 int main(void)
@@ -484,5 +555,6 @@ int main(void)
 	other_namespace();
 	veth_fallback();
 	listener_appears();
+	dead_markers_go();
 	return t_finish();
 }

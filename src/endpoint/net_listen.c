@@ -27,6 +27,7 @@ struct net_listener {
 	int ep;                /* the sub-listeners' descriptors */
 	struct net_key key;    /* the bound address, in the registry */
 	int registered;
+	int marker;            /* the marker we hold for other processes, or -1 */
 };
 
 /* One accept from @sub if it has something: 0 with *@out, -EAGAIN. */
@@ -94,7 +95,7 @@ static void net_listener_close(struct ivc_listener *l)
 	/* Gone: this process's next connect there looks afresh. */
 	if (nl->registered) {
 		ivc_net_reg_forget(&nl->key);
-		ivc_net_local_mark(&nl->key, 0);
+		ivc_net_local_unmark(&nl->key, nl->marker);
 	}
 	if (nl->shm)
 		nl->shm->ops->close(nl->shm);
@@ -211,6 +212,7 @@ int ivc_net_listen(const char *addr, const struct ivc_options *opts,
 	if (!nl)
 		return -ENOMEM;
 	nl->l.ops = &net_listener_ops;
+	nl->marker = -1;
 	nl->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (nl->ep < 0) {
 		r = -errno;
@@ -234,7 +236,7 @@ int ivc_net_listen(const char *addr, const struct ivc_options *opts,
 		goto fail;
 	/* Here: this process's connects to this address need not look. */
 	ivc_net_reg_put(&nl->key, NET_SEEN_LOCAL, 0);
-	ivc_net_local_mark(&nl->key, 1); /* and other processes' */
+	nl->marker = ivc_net_local_mark(&nl->key); /* and other processes' */
 	nl->registered = 1;
 	*out = &nl->l;
 	return 0;

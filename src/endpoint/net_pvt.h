@@ -86,9 +86,12 @@ void ivc_net_xen_addr_of(const struct sockaddr_storage *ss, struct net_xen_addr 
 void ivc_net_reg_forget_xen(const struct net_xen_addr *a);
 
 /* Local listeners' markers (net_local_watch.c): a net: listener's marker
- * made (@open_now) or removed; what other processes' listeners changed
- * since the last call applied to the registry (never blocks). */
-void ivc_net_local_mark(const struct net_key *k, int open_now);
+ * made and held (its descriptor, or -1: none, which only costs other
+ * processes a second's lifetime), and removed; what other processes'
+ * listeners changed since the last call applied to the registry (waits
+ * only for another thread's sync). */
+int ivc_net_local_mark(const struct net_key *k);
+void ivc_net_local_unmark(const struct net_key *k, int fd);
 void ivc_net_local_sync(void);
 
 int ivc_net_listen(const char *addr, const struct ivc_options *opts,
