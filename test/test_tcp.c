@@ -25,7 +25,11 @@
  *  - small payloads travel copied beside their headers, large ones from
  *    the lane: bursts of 256 messages that mix both (around the 2 KiB
  *    line, and more small ones than the batch's 64 KiB stage holds)
- *    arrive byte for byte.
+ *    arrive byte for byte;
+ *  - a stream cut anywhere: through a relay that passes every byte in a
+ *    segment of its own, both ways, the handshake completes and 300
+ *    messages arrive whole and in order (headers, payloads, descriptors
+ *    and returns split between reads at every offset).
  */
 #include "check.h"
 
@@ -644,6 +648,147 @@ static void packing_cases(void)
 	ivc_listener_close(l);
 }
 
+/* ---- a stream cut anywhere ---- */
+
+struct relay {
+	int lfd;     /* where the client connects */
+	int to_port; /* the listener it is relayed to */
+	long bytes;  /* bytes passed, both ways */
+};
+
+/* Pass @n bytes from @buf to @fd, one segment each (TCP_NODELAY). */
+static int pass_bytes(int fd, const unsigned char *buf, ssize_t n)
+{
+	for (ssize_t i = 0; i < n;) {
+		ssize_t w = send(fd, buf + i, 1, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w != 1)
+			return -1;
+		i++;
+	}
+	return 0;
+}
+
+/* One client, relayed byte by byte each way until both ends closed. */
+static void *relay_thread(void *p)
+{
+	struct relay *r = p;
+	int fd[2], one = 1, open_in[2] = { 1, 1 };
+	unsigned char buf[512];
+
+	fd[0] = accept(r->lfd, NULL, NULL);
+	if (fd[0] < 0)
+		return NULL;
+	(void)setsockopt(fd[0], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	fd[1] = raw_connect(r->to_port);
+	while (open_in[0] || open_in[1]) {
+		struct pollfd pf[2] = { { open_in[0] ? fd[0] : -1, POLLIN, 0 },
+					{ open_in[1] ? fd[1] : -1, POLLIN, 0 } };
+
+		if (poll(pf, 2, 10000) <= 0)
+			break;
+		for (int i = 0; i < 2; i++) {
+			ssize_t n;
+
+			if (!pf[i].revents)
+				continue;
+			n = read(fd[i], buf, sizeof(buf));
+			if (n <= 0 || pass_bytes(fd[1 - i], buf, n)) {
+				open_in[i] = 0;
+				shutdown(fd[1 - i], SHUT_WR);
+				continue;
+			}
+			r->bytes += n;
+		}
+	}
+	close(fd[0]);
+	close(fd[1]);
+	return NULL;
+}
+
+static uint32_t cut_size(unsigned i)
+{
+	return (i * 37u) % 300u + 1u;
+}
+
+static void *cut_sender(void *p)
+{
+	struct pack_stream *ps = p;
+	unsigned char m[320];
+
+	for (unsigned i = 0; i < 300 && !ps->err; i++) {
+		for (uint32_t j = 0; j < cut_size(i); j++)
+			m[j] = pack_byte(1, i, j);
+		ps->err = ivc_send(ps->ch, m, cut_size(i), 10000);
+	}
+	return NULL;
+}
+
+static void cut_cases(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+	struct ivc_options o;
+	struct ivc_listener *l = NULL;
+	struct ivc_channel *s = NULL;
+	struct conn cc = { .o = &o, .rc = -1 };
+	struct relay r = { .to_port = t_tcp_port() };
+	struct pack_stream ps = { 0 };
+	unsigned char m[512];
+	unsigned bad = 0, got = 0;
+	pthread_t rt, ct, st;
+	char addr[64];
+
+	printf("-- a stream cut anywhere: every byte its own segment\n");
+	ivc_options_init(&o);
+	o.tx = (struct ivc_geometry){ 8, 512, 8 }; /* returns flow all along */
+	snprintf(addr, sizeof(addr), "tcp:127.0.0.1:%d", r.to_port);
+	REQUIRE_OK(ivc_listen(addr, &o, &l));
+	r.lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	REQUIRE(r.lfd >= 0);
+	REQUIRE_EQ(bind(r.lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	REQUIRE_EQ(listen(r.lfd, 1), 0);
+	REQUIRE_EQ(getsockname(r.lfd, (struct sockaddr *)&a, &al), 0);
+	REQUIRE_EQ(pthread_create(&rt, NULL, relay_thread, &r), 0);
+	snprintf(cc.addr, sizeof(cc.addr), "tcp:127.0.0.1:%d", ntohs(a.sin_port));
+	REQUIRE_EQ(pthread_create(&ct, NULL, connect_thread, &cc), 0);
+	CHECK_OK(ivc_accept(l, 10000, &s));
+	pthread_join(ct, NULL);
+	CHECK_OK(cc.rc);
+	if (s && cc.ch) {
+		ps.ch = cc.ch;
+		REQUIRE_EQ(pthread_create(&st, NULL, cut_sender, &ps), 0);
+		for (unsigned i = 0; i < 300; i++) {
+			ssize_t n = ivc_recv(s, m, sizeof(m), 10000);
+			uint32_t j;
+
+			if (n != (ssize_t)cut_size(i)) {
+				bad++;
+				continue;
+			}
+			for (j = 0; j < (uint32_t)n && m[j] == pack_byte(1, i, j); j++)
+				;
+			bad += j != (uint32_t)n;
+			got++;
+		}
+		pthread_join(st, NULL);
+		CHECK_EQ(ps.err, 0);
+		CHECK_EQ(got, 300u);
+		CHECK_EQ(bad, 0u);
+	}
+	if (cc.ch)
+		ivc_close(cc.ch);
+	if (s)
+		ivc_close(s);
+	pthread_join(rt, NULL);
+	CHECK(r.bytes > 300 * 16); /* the relay really carried it */
+	close(r.lfd);
+	ivc_listener_close(l);
+}
+
 /* @n messages of 64 B on @c, each with a timeout, to a peer that reads
  * nothing yet: they fit its kernel's window, so each leaves the host
  * within its sendmsg(); then @s reads them all.  The sends that waited
@@ -715,6 +860,7 @@ int main(void)
 	queued_cases();
 	ask_cases();
 	packing_cases();
+	cut_cases();
 	CHECK_EQ(t_count_fds(), fds);
 	return t_finish();
 }

@@ -377,18 +377,18 @@ static void apply_desc(struct ivc_desc *d, const unsigned char *s, uint32_t size
 	IVC_STORE_REL(&d->seq, v.seq);
 }
 
-/* The staged unit of @cls complete at @at (bytes into the frame). */
-static unsigned apply_unit(struct tcp_xport *t, int cls, uint64_t at)
+/* A whole unit of @cls at @s, ending a frame's first @at bytes. */
+static unsigned apply_unit(struct tcp_xport *t, int cls, uint64_t at,
+			   const unsigned char *s)
 {
 	struct tcp_in *in = &t->in;
 	unsigned char *m = t->x.rx_region, *own = t->x.tx_region;
 	uint32_t v[2];
 
-	memcpy(v, in->stage, sizeof(v));
+	memcpy(&v[0], s, 4); /* every unit is at least 4 bytes */
 	switch (cls) {
 	case CLS_DESC:
-		apply_desc((struct ivc_desc *)(m + in->f.off + at), in->stage,
-			   t->rxg.desc_size);
+		apply_desc((struct ivc_desc *)(m + in->f.off + at), s, t->rxg.desc_size);
 		return 1u << IVC_BELL_RX;
 	case CLS_CLOSED:
 		IVC_STORE_REL((uint32_t *)(m + OFF_CLOSED), v[0]);
@@ -402,6 +402,7 @@ static unsigned apply_unit(struct tcp_xport *t, int cls, uint64_t at)
 	default: { /* CLS_HOT: the returns before it are in place */
 		struct ivc_lane_rx_hot *h = (void *)(own + IVC_OFF_RX_HOT);
 
+		memcpy(&v[1], s + 4, 4);
 		IVC_STORE_REL(&h->ret_prod, v[1]);
 		IVC_STORE_REL(&h->desc_cons, v[0]);
 		IVC_STORE(&t->asking, 0);
@@ -427,9 +428,19 @@ static unsigned body(struct tcp_xport *t, const unsigned char *p, uint32_t n)
 		in->done += n;
 		return 0;
 	}
-	while (n) {
-		uint32_t unit = unit_size(t, cls), take = unit - in->staged;
+	uint32_t unit = unit_size(t, cls);
 
+	while (n) {
+		uint32_t take = unit - in->staged;
+
+		if (!in->staged && n >= unit) { /* whole: applied where it lies */
+			in->done += unit;
+			woke |= apply_unit(t, cls, in->done - unit, p);
+			p += unit;
+			n -= unit;
+			continue;
+		}
+		/* A unit split between reads waits in the stage for its rest. */
 		if (take > n)
 			take = n;
 		memcpy(in->stage + in->staged, p, take);
@@ -438,7 +449,7 @@ static unsigned body(struct tcp_xport *t, const unsigned char *p, uint32_t n)
 		p += take;
 		n -= take;
 		if (in->staged == unit) {
-			woke |= apply_unit(t, cls, in->done - unit);
+			woke |= apply_unit(t, cls, in->done - unit, in->stage);
 			in->staged = 0;
 		}
 	}
