@@ -574,6 +574,23 @@ static unsigned char pack_byte(unsigned burst, unsigned i, uint32_t at)
 	return (unsigned char)(burst * 131u + i * 7u + at * 13u);
 }
 
+/* Receive message @i of @burst on @s into @m: 1 if it is @size bytes of
+ * pack_byte(), 0 if anything else came, -1 if nothing did. */
+static int recv_packed(struct ivc_channel *s, unsigned char *m, size_t cap,
+		       unsigned burst, unsigned i, uint32_t size)
+{
+	ssize_t n = ivc_recv(s, m, cap, 10000);
+	uint32_t j;
+
+	if (n < 0)
+		return -1;
+	if (n != (ssize_t)size)
+		return 0;
+	for (j = 0; j < size && m[j] == pack_byte(burst, i, j); j++)
+		;
+	return j == size;
+}
+
 struct pack_stream {
 	struct ivc_channel *ch;
 	unsigned bursts;
@@ -627,17 +644,10 @@ static void packing_cases(void)
 	REQUIRE_EQ(pthread_create(&th, NULL, pack_sender, &ps), 0);
 	for (unsigned k = 0; k < ps.bursts; k++)
 		for (unsigned i = 0; i < 256; i++) {
-			ssize_t n = ivc_recv(s, m, sizeof(m), 5000);
-			uint32_t j;
+			int ok = recv_packed(s, m, sizeof(m), k, i, pack_size(i));
 
-			if (n != (ssize_t)pack_size(i)) {
-				bad++;
-				continue;
-			}
-			for (j = 0; j < (uint32_t)n && m[j] == pack_byte(k, i, j); j++)
-				;
-			bad += j != (uint32_t)n;
-			got++;
+			bad += ok != 1;
+			got += ok >= 0;
 		}
 	pthread_join(th, NULL);
 	CHECK_EQ(ps.err, 0);
@@ -762,17 +772,10 @@ static void cut_cases(void)
 		ps.ch = cc.ch;
 		REQUIRE_EQ(pthread_create(&st, NULL, cut_sender, &ps), 0);
 		for (unsigned i = 0; i < 300; i++) {
-			ssize_t n = ivc_recv(s, m, sizeof(m), 10000);
-			uint32_t j;
+			int ok = recv_packed(s, m, sizeof(m), 1, i, cut_size(i));
 
-			if (n != (ssize_t)cut_size(i)) {
-				bad++;
-				continue;
-			}
-			for (j = 0; j < (uint32_t)n && m[j] == pack_byte(1, i, j); j++)
-				;
-			bad += j != (uint32_t)n;
-			got++;
+			bad += ok != 1;
+			got += ok >= 0;
 		}
 		pthread_join(st, NULL);
 		CHECK_EQ(ps.err, 0);
