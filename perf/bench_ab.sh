@@ -40,7 +40,7 @@ figure() {
 		"${extra[@]}" --csv --no-progress 2>/dev/null |
 		awk -F, -v b="$bench" 'NR > 1 && $5 == "ivc" {
 			if (b == "pingpong") printf "%.3f\n", $13
-			else printf "%.2f\n", $18 / 1e6 }' | head -1
+			else printf "%.4g\n", $18 / 1e6 }' | head -1
 }
 
 median() { sort -g | awk '{ v[NR] = $1 } END {

@@ -26,6 +26,8 @@
  *    the lane: bursts of 256 messages that mix both (around the 2 KiB
  *    line, and more small ones than the batch's 64 KiB stage holds)
  *    arrive byte for byte;
+ *  - a chain in consecutive buffers leaves as one payload frame, then its
+ *    descriptors;
  *  - a stream cut anywhere: through a relay that passes every byte in a
  *    segment of its own, both ways, the handshake completes and 300
  *    messages arrive whole and in order (headers, payloads, descriptors
@@ -235,16 +237,24 @@ static void frame(int fd, uint16_t kind, uint64_t off, const void *body, uint32_
 		put(fd, body, len);
 }
 
-/* A raw client that said HELLO and got WELCOME; *@s: the accepted channel. */
-static int raw_pair(struct ivc_listener *l, int port, struct ivc_channel **s)
+/* A raw client that said HELLO and got WELCOME (in *@m); *@s: the
+ * accepted channel. */
+static int raw_pair_hs(struct ivc_listener *l, int port, struct ivc_channel **s,
+		       struct hs *m)
 {
-	struct hs m;
 	int fd = raw_connect(port);
 
 	hello(fd, "IVCT");
 	REQUIRE_OK(ivc_accept(l, 5000, s));
-	REQUIRE_EQ(answer(fd, &m), WELCOME);
+	REQUIRE_EQ(answer(fd, m), WELCOME);
 	return fd;
+}
+
+static int raw_pair(struct ivc_listener *l, int port, struct ivc_channel **s)
+{
+	struct hs m;
+
+	return raw_pair_hs(l, port, s, &m);
 }
 
 /* A message of 5 bytes in buffer 3, as slot 0's descriptor. */
@@ -283,6 +293,50 @@ static void expect_report(int fd)
 	CHECK_EQ(cons, START + 1);
 	CHECK_EQ(ret, START + 1);
 	CHECK_EQ(entry, 3);
+}
+
+/* Read frames from @fd up to the next MINE one, skipping YOURS frames:
+ * its header in *@f, its body (at most @cap bytes) in @body. */
+static void next_mine(int fd, struct frame *f, unsigned char *body, size_t cap)
+{
+	for (;;) {
+		REQUIRE_EQ(recv(fd, f, sizeof(*f), MSG_WAITALL), (ssize_t)sizeof(*f));
+		REQUIRE(le32toh(f->len) <= cap);
+		REQUIRE_EQ(recv(fd, body, le32toh(f->len), MSG_WAITALL), (ssize_t)le32toh(f->len));
+		if (le16toh(f->kind) == MINE)
+			return;
+		CHECK_EQ(le16toh(f->kind), YOURS);
+	}
+}
+
+/* A chain in consecutive buffers leaves as one payload frame (and one
+ * iovec), then the run of its descriptors. */
+static void chain_frame_case(struct ivc_listener *l, int port)
+{
+	static unsigned char body[4 * 4096];
+	struct ivc_channel *s = NULL;
+	struct ivc_buf b[3];
+	struct frame f;
+	struct hs m;
+	int fd = raw_pair_hs(l, port, &s, &m);
+
+	REQUIRE_EQ(le32toh(m.buf_size), 4096);
+	REQUIRE_EQ(ivc_tx_alloc(s, b, 3, 1000), 3);
+	for (unsigned i = 0; i < 3; i++) {
+		CHECK_EQ(b[i].id, i); /* a fresh lane's first buffers */
+		memset(b[i].data, 'a' + (int)i, 4096);
+		b[i].len = 4096;
+		b[i].flags = i < 2 ? IVC_BUF_MORE : 0;
+	}
+	REQUIRE_EQ(ivc_tx_send(s, b, 3, 0), 3);
+	next_mine(fd, &f, body, sizeof(body));
+	CHECK_EQ(le32toh(f.len), 3 * 4096);
+	for (unsigned i = 0; i < 3; i++)
+		CHECK(body[i * 4096] == 'a' + i && body[i * 4096 + 4095] == 'a' + i);
+	next_mine(fd, &f, body, sizeof(body));
+	CHECK_EQ(le32toh(f.len), 3 * le32toh(m.desc_size)); /* the descriptors */
+	close(fd);
+	ivc_close(s);
 }
 
 static void wire_cases(void)
@@ -356,6 +410,7 @@ static void wire_cases(void)
 		close(fd);
 		ivc_close(s);
 	}
+	chain_frame_case(l, port);
 	ivc_listener_close(l);
 }
 

@@ -101,6 +101,8 @@ int ivc_channel_create(struct ivc_xport *xp, const struct ivc_lane_geom *txg,
 	ch->xp = xp;
 	ch->mode = mode;
 	ch->copied = xp->ops->pull != NULL;
+	if (ch->copied)
+		ivc_lane_tx_hand_out_in_order(&ch->tx);
 	side_init(&ch->txs, spin_max_ns);
 	side_init(&ch->rxs, spin_max_ns);
 	r = side_make_ep(xp, IVC_BELL_RX);

@@ -54,16 +54,26 @@
 /* One pull reads at most this much: a peer that never stops sending
  * cannot keep a call of ours from returning. */
 #define IVC_TCP_PULL_MAX (1u << 20)
-/* The input buffer; payloads at least this long are read in place. */
-#define IVC_TCP_IN_CAP (64u << 10)
+/* The input buffer: room for a 256 KiB message and its frames but for the
+ * last few, so that a 64 KiB message is one recv(), not two (with 64 KiB,
+ * streams of 4-256 KiB messages were a fifth or more slower, and 256 KiB
+ * round trips up to twice as long; 1 MiB gains nothing more).
+ * Payloads at least DIRECT_MIN long are read in place when a read starts
+ * in one. */
+#define IVC_TCP_IN_CAP (256u << 10)
 #define IVC_TCP_DIRECT_MIN 4096u
 /* The pre-shared key's nonces and proofs (tcp_auth.c), bytes. */
 #define IVC_TCP_NONCE 16u
 #define IVC_TCP_MAC 32u
 /* iovecs of one batch (frames are a header and a body: half as many). */
 #define IVC_TCP_IOV 256u
-/* Payload bytes after which a batch is closed (it goes out in one call). */
-#define IVC_TCP_BATCH_BYTES (1u << 20)
+/* Payload bytes after which a batch is closed (it goes out in one call):
+ * 1 MiB made 1 MiB round trips 1.5x slower once chains were one frame
+ * (the receiver waited for all of it); 512 KiB did as well as 256. */
+#define IVC_TCP_BATCH_BYTES (256u << 10)
+/* Payload bytes after which a run's descriptors go out: the receiver can
+ * take the start of a large message while the rest is on the way. */
+#define IVC_TCP_RUN_BYTES (64u << 10)
 /* Frames of one batch: each has a header, copied into the batch's stage. */
 #define IVC_TCP_FRAMES (IVC_TCP_IOV / 2)
 /* Payloads up to this long are copied into the stage beside their header,
@@ -125,6 +135,10 @@ struct tcp_out {
 	uint32_t one;     /* the closed flag being sent */
 	unsigned n, i;    /* iovecs in the batch, first not fully sent */
 	unsigned frames;  /* frames in the batch */
+	/* The batch's last frame when it is a payload sent from the lane
+	 * (its iovec the batch's last): its header in the stage, so that a
+	 * payload that follows it in the lane joins it (tcp_wire.c). */
+	unsigned char *run_hdr;
 	int want_out;     /* EPOLLOUT is on in the channel's sets */
 };
 

@@ -80,20 +80,47 @@ static int fits_stage(const struct tcp_out *o, uint32_t len)
 }
 
 /* A frame: its header in the stage, its body copied beside it when small,
- * else an iovec pointing at it (it stays put until the peer has it). */
-static void add(struct tcp_out *o, uint16_t kind, uint64_t off, const void *p,
-		uint32_t len)
+ * else an iovec pointing at it (it stays put until the peer has it).
+ * Return: where its header lies if its body is that iovec, else NULL. */
+static unsigned char *add(struct tcp_out *o, uint16_t kind, uint64_t off,
+			  const void *p, uint32_t len)
 {
 	struct tcp_frame h = {
 		.len = htole32(len), .kind = htole16(kind), .off = htole64(off),
 	};
+	unsigned char *at = o->stage + o->staged;
 
+	o->run_hdr = NULL;
 	stage_bytes(o, &h, sizeof(h));
 	o->frames++;
-	if (fits_stage(o, len))
+	if (fits_stage(o, len)) {
 		stage_bytes(o, p, len);
-	else
-		o->iov[o->n++] = (struct iovec){ (void *)p, len };
+		return NULL;
+	}
+	o->iov[o->n++] = (struct iovec){ (void *)p, len };
+	return at;
+}
+
+_Static_assert(offsetof(struct tcp_frame, len) == 0, "a header starts with its length");
+
+/* A payload of our lane at @p: joined to the batch's last frame when that
+ * is a payload that ends where this one starts (a chain in consecutive
+ * buffers is then one frame and one iovec: the kernel's cost grows with
+ * the iovecs of a send, 3-4 us more for a 64 KiB message in sixteen),
+ * else a frame of its own. */
+static void add_payload(struct tcp_out *o, uint64_t off, const void *p, uint32_t len)
+{
+	struct iovec *last = o->n ? &o->iov[o->n - 1] : NULL;
+	uint32_t had;
+
+	if (o->run_hdr && last && (const unsigned char *)last->iov_base + last->iov_len == p) {
+		memcpy(&had, o->run_hdr, sizeof(had)); /* tcp_frame.len */
+		had = htole32(le32toh(had) + len);
+		memcpy(o->run_hdr, &had, sizeof(had));
+		last->iov_len += len;
+		return;
+	}
+	o->run_hdr = add(o, TCP_MINE, off, p, len);
 }
 
 /* Room for @frames more frames in the batch. */
@@ -124,14 +151,14 @@ static void build_yours(struct tcp_xport *t)
 		uint32_t at = o->ret & (rs - 1), run = nret < rs - at ? nret : rs - at;
 		uint64_t off = t->rxg.ret_off + (uint64_t)at * 4;
 
-		add(o, TCP_YOURS, off, m + off, run * 4);
+		(void)add(o, TCP_YOURS, off, m + off, run * 4);
 		o->ret += run;
 		nret -= run;
 	}
 	o->hot[0] = cons;
 	o->hot[1] = ret;
 	o->cons = cons;
-	add(o, TCP_YOURS, IVC_OFF_RX_HOT, o->hot, sizeof(o->hot));
+	(void)add(o, TCP_YOURS, IVC_OFF_RX_HOT, o->hot, sizeof(o->hot));
 	IVC_STORE(&t->asked, 0); /* answered */
 }
 
@@ -144,23 +171,25 @@ static int build_ask(struct tcp_xport *t)
 
 	if (!t->peer_lazy || IVC_LOAD(&t->asking) || t->out.n)
 		return 0;
-	add(&t->out, TCP_ASK, 0, &zero, sizeof(zero));
+	(void)add(&t->out, TCP_ASK, 0, &zero, sizeof(zero));
 	IVC_STORE(&t->asking, 1);
 	return 1;
 }
 
-/* One run of our descriptors from o->prod, up to the ring's end: each
- * buffer's payload, then the descriptors.  Return: 1 if the run stopped
- * at the ring's end (more may follow), 0 otherwise. */
+/* One run of our descriptors from o->prod, up to the ring's end or
+ * IVC_TCP_RUN_BYTES of payload: each buffer's payload, then the
+ * descriptors.  Return: 1 if the run stopped at either (more may follow),
+ * 0 otherwise. */
 static int build_run(struct tcp_xport *t, uint64_t *bytes, int *all)
 {
 	struct tcp_out *o = &t->out;
 	const struct ivc_lane_geom *g = &t->txg;
 	unsigned char *b = t->x.tx_region;
 	uint32_t at = o->prod & (g->slots - 1), n = 0;
+	uint64_t run = 0;
 
 	while (at + n < g->slots && batch_room(o, 2) &&
-	       *bytes < IVC_TCP_BATCH_BYTES) {
+	       *bytes < IVC_TCP_BATCH_BYTES && run < IVC_TCP_RUN_BYTES) {
 		struct ivc_desc *d = ivc_desc_at(b + g->desc_off, g->desc_size, at + n);
 		uint32_t len, buf;
 
@@ -174,18 +203,19 @@ static int build_run(struct tcp_xport *t, uint64_t *bytes, int *all)
 		    buf < g->buf_count && len <= g->buf_size) {
 			uint64_t off = g->buf_off + (uint64_t)buf * g->buf_size;
 
-			add(o, TCP_MINE, off, b + off, len);
+			add_payload(o, off, b + off, len);
 			*bytes += len;
+			run += len;
 		}
 		n++;
 	}
 	if (n) {
 		uint64_t off = g->desc_off + (uint64_t)at * g->desc_size;
 
-		add(o, TCP_MINE, off, b + off, n * g->desc_size);
+		(void)add(o, TCP_MINE, off, b + off, n * g->desc_size);
 		o->prod += n;
 	}
-	return !*all && n && at + n == g->slots;
+	return !*all && n && (at + n == g->slots || run >= IVC_TCP_RUN_BYTES);
 }
 
 /* Our lane: what was published since, then the closed flag once every
@@ -204,7 +234,7 @@ static void build_mine(struct tcp_xport *t)
 	if (all && closed && !o->closed && batch_room(o, 1)) {
 		o->one = 1;
 		o->closed = 1;
-		add(o, TCP_MINE, OFF_CLOSED, &o->one, sizeof(o->one));
+		(void)add(o, TCP_MINE, OFF_CLOSED, &o->one, sizeof(o->one));
 	}
 }
 
@@ -238,6 +268,7 @@ static int flush(struct tcp_xport *t)
 	}
 	o->n = o->i = o->frames = 0;
 	o->staged = 0;
+	o->run_hdr = NULL;
 	return 0;
 }
 
