@@ -114,8 +114,10 @@ void ivc_lane_tx_fini(struct ivc_lane_tx *tx);
 /* Hand returned buffers out again in the order they were sent (the
  * first returned on top of the free stack), so that a chain gets the
  * consecutive buffers it had (the lowest first from the start): a tcp
- * channel sends those as one frame.  By default the last returned is on
- * top, which a small-message shm stream is about 10% faster with. */
+ * channel sends those as one frame.  By default that order holds only for
+ * returns taken back after IVC_RECLAIM_BYTES sent; those taken back when
+ * the pool runs short (small messages) put the last returned on top,
+ * which a small-message shm stream is about 10% faster with. */
 void ivc_lane_tx_hand_out_in_order(struct ivc_lane_tx *tx);
 /* Up to @n free buffers, reclaiming returned ones when short and once
  * IVC_RECLAIM_BYTES were sent since.  Return: the number (0 when none), or

