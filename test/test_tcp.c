@@ -31,7 +31,14 @@
  *  - a stream cut anywhere: through a relay that passes every byte in a
  *    segment of its own, both ways, the handshake completes and 300
  *    messages arrive whole and in order (headers, payloads, descriptors
- *    and returns split between reads at every offset).
+ *    and returns split between reads at every offset);
+ *  - a blocking receive "for ever" sleeps in the socket's own read
+ *    (recvfrom, seen in /proc), and another thread sending on the same
+ *    end meanwhile gets the returns that come (that read applies them and
+ *    wakes it: 64 times the pool sent) and its output that waited for
+ *    room goes out (the read comes back every 100 ms to send it, where
+ *    nothing else would wake it: a lazy peer that keeps its returns back
+ *    gets 32 MiB sent without a wait); the peer's close ends that read.
  */
 #include "check.h"
 
@@ -43,7 +50,11 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <string.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <ivc/ivc.h>
@@ -904,6 +915,167 @@ static void queued_cases(void)
 	}
 }
 
+/* A thread that receives on one end, for ever: "done", then the end. */
+struct reader {
+	struct ivc_channel *ch;
+	pid_t tid;
+	ssize_t got, end;
+	char buf[16];
+};
+
+static void *reader_thread(void *p)
+{
+	struct reader *r = p;
+	char more[16];
+
+	__atomic_store_n(&r->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+	r->got = ivc_recv(r->ch, r->buf, sizeof(r->buf), -1);
+	r->end = ivc_recv(r->ch, more, sizeof(more), -1);
+	return NULL;
+}
+
+/* Whether thread @tid comes to be blocked in system call @nr within 5 s
+ * (/proc/self/task/TID/syscall: its number, or "running"). */
+static int blocked_in(const struct reader *r, long nr)
+{
+	char path[64], line[64];
+	uint64_t end = t_now_ns() + 5000000000ull;
+	pid_t tid;
+
+	while (!(tid = __atomic_load_n(&r->tid, __ATOMIC_ACQUIRE)))
+		sched_yield();
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
+	while (t_now_ns() < end) {
+		FILE *f = fopen(path, "r");
+		int ok = f && fgets(line, sizeof(line), f) && atol(line) == nr &&
+			 line[0] != 'r';
+
+		if (f)
+			fclose(f);
+		if (ok)
+			return 1;
+		sched_yield();
+	}
+	return 0;
+}
+
+struct counter {
+	struct ivc_channel *ch;
+	unsigned n, got, size;
+};
+
+/* Receive @n messages of @size, the first word of each its number. */
+static void *counter_thread(void *p)
+{
+	struct counter *c = p;
+	unsigned char *m = malloc(c->size);
+	uint32_t v;
+
+	while (m && c->got < c->n &&
+	       ivc_recv(c->ch, m, c->size, 5000) == (ssize_t)c->size &&
+	       (memcpy(&v, m, sizeof(v)), v == c->got))
+		c->got++;
+	free(m);
+	return NULL;
+}
+
+/* "done" to the reader, then our end closed: its read ends with it. */
+static void reader_done(struct ivc_channel *s, struct reader *r, pthread_t th)
+{
+	CHECK_OK(ivc_send(s, "done", 5, 5000));
+	ivc_close(s);
+	pthread_join(th, NULL);
+	CHECK_EQ(r->got, 5);
+	CHECK(!memcmp(r->buf, "done", 5));
+	CHECK_EQ(r->end, -EPIPE);
+}
+
+/* The sending thread needs returns the reading thread reads. */
+static void read_wait_returns(void)
+{
+	struct ivc_options o;
+	struct ivc_listener *l = NULL;
+	struct ivc_channel *s = NULL, *c = NULL;
+	struct reader r = { 0 };
+	struct counter k = { .n = 64 * 16, .size = sizeof(uint32_t) };
+	struct ivc_stats st;
+	pthread_t rt, kt;
+	unsigned sent = 0;
+
+	ivc_options_init(&o);
+	o.mode = IVC_MODE_BLOCK;
+	o.tx = (struct ivc_geometry){ 16, 256, 16 };
+	lazy_pair(&o, &l, &s, &c);
+	r.ch = c;
+	k.ch = s;
+	REQUIRE_EQ(pthread_create(&rt, NULL, reader_thread, &r), 0);
+	CHECK(blocked_in(&r, SYS_recvfrom));
+	REQUIRE_EQ(pthread_create(&kt, NULL, counter_thread, &k), 0);
+	while (sent < k.n && ivc_send(c, &sent, sizeof(sent), 5000) == 0)
+		sent++;
+	pthread_join(kt, NULL);
+	CHECK_EQ(sent, k.n);
+	CHECK_EQ(k.got, k.n);
+	REQUIRE_OK(ivc_stats_get(c, &st));
+	CHECK(st.pool_empty_stalls + st.ring_full_stalls > 0);
+	CHECK(blocked_in(&r, SYS_recvfrom));
+	reader_done(s, &r, rt);
+	ivc_close(c);
+	ivc_listener_close(l);
+}
+
+/* The sending thread leaves output waiting for room, then makes no more
+ * calls; the peer is lazy and keeps its returns back (a quarter of 256
+ * messages is more than the socket holds), so nothing comes to end the
+ * read: only its own return every 100 ms sends the rest. */
+static void read_wait_output(void)
+{
+	struct ivc_tcp_options lazy = { .flags = IVC_TCP_LAZY_RETURNS };
+	struct ivc_options os, oc;
+	struct conn cc = { .o = &oc, .rc = -1 };
+	struct ivc_listener *l = NULL;
+	struct reader r = { 0 };
+	struct counter k = { .n = 128, .size = 256u << 10 };
+	unsigned char *m = calloc(1, k.size);
+	pthread_t rt, th;
+	unsigned sent = 0;
+
+	REQUIRE(m);
+	ivc_options_init(&os);
+	os.tcp = &lazy;
+	ivc_options_init(&oc);
+	oc.mode = IVC_MODE_BLOCK;
+	oc.tx = (struct ivc_geometry){ 256, 256u << 10, 256 };
+	snprintf(cc.addr, sizeof(cc.addr), "tcp:127.0.0.1:%d", t_tcp_port());
+	REQUIRE_OK(ivc_listen(cc.addr, &os, &l));
+	REQUIRE_EQ(pthread_create(&th, NULL, connect_thread, &cc), 0);
+	REQUIRE_OK(ivc_accept(l, 5000, &k.ch));
+	pthread_join(th, NULL);
+	REQUIRE_OK(cc.rc);
+	r.ch = cc.ch;
+	REQUIRE_EQ(pthread_create(&rt, NULL, reader_thread, &r), 0);
+	CHECK(blocked_in(&r, SYS_recvfrom));
+	for (; sent < k.n; sent++) {
+		memcpy(m, &sent, sizeof(sent));
+		if (ivc_send(cc.ch, m, k.size, 0))
+			break;
+	}
+	CHECK_EQ(sent, k.n);
+	counter_thread(&k);
+	CHECK_EQ(k.got, k.n);
+	reader_done(k.ch, &r, rt);
+	ivc_close(cc.ch);
+	ivc_listener_close(l);
+	free(m);
+}
+
+static void read_wait_cases(void)
+{
+	printf("-- a blocking receive waits in the socket's read\n");
+	read_wait_returns();
+	read_wait_output();
+}
+
 int main(void)
 {
 	int fds;
@@ -919,6 +1091,7 @@ int main(void)
 	ask_cases();
 	packing_cases();
 	cut_cases();
+	read_wait_cases();
 	CHECK_EQ(t_count_fds(), fds);
 	return t_finish();
 }

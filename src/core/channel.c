@@ -213,6 +213,33 @@ int ivc_channel_pull(struct ivc_channel *ch, unsigned self)
 	return r;
 }
 
+struct look_arg {
+	struct ivc_channel *ch;
+	unsigned ev;
+};
+
+static int look_busy(void *arg)
+{
+	const struct look_arg *a = arg;
+
+	return ivc_channel_look(a->ch, a->ev) != 0;
+}
+
+int ivc_channel_pull_wait(struct ivc_channel *ch, unsigned ev)
+{
+	struct look_arg a = { ch, ev };
+	int r;
+
+	if (!ch->xp->ops->pull_wait)
+		return -EAGAIN;
+	r = ch->xp->ops->pull_wait(ch->xp, 1u << IVC_BELL_RX, look_busy, &a);
+	if (r == -EPROTO)
+		return ivc_channel_break(ch, r);
+	if (r == -ECONNRESET && !ivc_channel_peer_end(ch))
+		(void)peer_ended(ch, r);
+	return r;
+}
+
 void ivc_channel_sent(struct ivc_channel *ch, int timeout_ms)
 {
 	if (ch->copied && timeout_ms != 0)
@@ -293,10 +320,26 @@ static int tx_ready(struct ivc_channel *ch, unsigned ev)
 
 static int channel_probe_lanes(struct ivc_channel *ch, unsigned ev);
 
+int ivc_channel_look(struct ivc_channel *ch, unsigned ev)
+{
+	int err = ivc_channel_broken(ch);
+	int mask;
+
+	if (err)
+		return err;
+	mask = channel_probe_lanes(ch, ev);
+	/* Nothing to do: the caller may wait next, so what it owes the peer
+	 * goes out now, and a sender short of room or buffers asks a lazy
+	 * peer for its returns. */
+	if (!mask)
+		ivc_channel_idle_push(ch, ev & (IVC_EVI_TX | IVC_EVI_TXBUF | IVC_EVI_TXSLOT));
+	return mask;
+}
+
 int ivc_channel_probe(struct ivc_channel *ch, unsigned ev)
 {
 	int err = ivc_channel_broken(ch);
-	int mask, r;
+	int r;
 
 	if (err)
 		return err;
@@ -308,13 +351,7 @@ int ivc_channel_probe(struct ivc_channel *ch, unsigned ev)
 		if (r == -EPROTO)
 			return r;
 	}
-	mask = channel_probe_lanes(ch, ev);
-	/* Nothing to do: the caller may wait next, so what it owes the peer
-	 * goes out now, and a sender short of room or buffers asks a lazy
-	 * peer for its returns. */
-	if (!mask)
-		ivc_channel_idle_push(ch, ev & (IVC_EVI_TX | IVC_EVI_TXBUF | IVC_EVI_TXSLOT));
-	return mask;
+	return ivc_channel_look(ch, ev);
 }
 
 static int channel_probe_lanes(struct ivc_channel *ch, unsigned ev)

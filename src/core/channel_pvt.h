@@ -95,8 +95,10 @@ int ivc_channel_check_peer(struct ivc_channel *ch);
 /* Over a transport that copies the lanes (tcp): send what changed
  * at once, and read and apply what came (waking the other side's
  * sleeper, not @self's: 1 << IVC_BELL_*).  The pull makes a stream's end
- * the peer's end, and junk sticky -EPROTO; it returns that error or 0.
- * Both do nothing over shm and xen. */
+ * the peer's end, and junk sticky -EPROTO; it returns that error, 0, or
+ * 1 when another thread was reading (nothing read: that one applies what
+ * comes and wakes whoever declared itself asleep).  Both do nothing over
+ * shm and xen. */
 static inline void ivc_channel_published(struct ivc_channel *ch)
 {
 	if (__builtin_expect(ch->copied, 0))
@@ -118,6 +120,11 @@ static inline void ivc_channel_idle_push(struct ivc_channel *ch, int tx)
 		(void)ch->xp->ops->push(ch->xp, tx ? IVC_PUSH_IDLE_TX : IVC_PUSH_IDLE);
 }
 int ivc_channel_pull(struct ivc_channel *ch, unsigned self);
+/* A receiver's wait for ever, over tcp: block in the socket itself until
+ * something comes, unless ivc_channel_look(@ev), made with the input
+ * held, finds something to do (1).  -EAGAIN: not now, or not this
+ * transport (sleep on the set instead).  Otherwise as ivc_channel_pull(). */
+int ivc_channel_pull_wait(struct ivc_channel *ch, unsigned ev);
 /* After a send: wait until what was pushed has left this host, within
  * @timeout_ms (0: not at all), so that a message reported sent survives
  * the sender's death as it does in shared memory. */
@@ -142,6 +149,11 @@ int ivc_channel_fetch(struct ivc_channel *ch, uint32_t want);
  * waiting for room), takes back returned buffers, and breaks the channel
  * on a violation it finds. */
 int ivc_channel_probe(struct ivc_channel *ch, unsigned ev);
+/* The same without reading the socket first (tcp): for the look made just
+ * before blocking in a sleep set, which watches the socket level-triggered
+ * and so returns at once if anything waits there.  Over shared memory the
+ * two are the same. */
+int ivc_channel_look(struct ivc_channel *ch, unsigned ev);
 
 /* Publish the CPU we run on in our lane, for the peer's backoff. */
 void ivc_channel_note_cpu(struct ivc_channel *ch);

@@ -128,8 +128,12 @@ static void woke(struct ivc_channel *ch, enum ivc_bell bell,
 
 	for (i = 0; i < n; i++) {
 		if (e[i].data.u32 == 1) {
-			/* tcp: the socket has data, or room for what waits. */
-			(void)ivc_channel_pull(ch, 1u << bell);
+			/* tcp: the socket has data, or room for what waits.
+			 * Another thread reading it will wake us when it has
+			 * applied what came: let it run (the socket stays
+			 * readable until it has read). */
+			if (ivc_channel_pull(ch, 1u << bell) == 1)
+				sched_yield();
 			(void)ivc_channel_check_peer(ch);
 		}
 		else if (ch->xp->ack_on_wake)
@@ -170,6 +174,17 @@ static int sleep_once(struct ivc_channel *ch, unsigned ev, uint64_t deadline)
 	return 0;
 }
 
+/* A receiver's wait for ever over tcp sleeps in the socket's own read
+ * (one system call, not epoll_wait() and a read), where it can: 1 when it
+ * did (what it read, or the end, is for the next look), 0 to sleep on the
+ * set instead. */
+static int in_socket(struct ivc_channel *ch, unsigned ev, uint64_t deadline)
+{
+	if (!ch->copied || (ev & EV_TXSIDE) || deadline != IVC_NEVER)
+		return 0;
+	return ivc_channel_pull_wait(ch, ev) != -EAGAIN;
+}
+
 static int sleep_loop(struct ivc_channel *ch, unsigned ev,
 		      struct ivc_chan_side *s, uint64_t start, uint64_t deadline)
 {
@@ -178,8 +193,11 @@ static int sleep_loop(struct ivc_channel *ch, unsigned ev,
 	for (;;) {
 		arm(ch, ev, 1);
 		/* No liveness system call here: the hang-up is in the sleep
-		 * set, so a dead peer wakes us at once. */
-		r = ivc_channel_probe(ch, ev);
+		 * set, so a dead peer wakes us at once.  Nor a read of a tcp
+		 * socket: either way of sleeping below ends at once if
+		 * something waits there (the sleep set watches it
+		 * level-triggered; in_socket() reads it). */
+		r = ivc_channel_look(ch, ev);
 		if (r)
 			break;
 		if (ivc_now_ns() >= deadline) {
@@ -192,7 +210,7 @@ static int sleep_loop(struct ivc_channel *ch, unsigned ev,
 		if (r)
 			break;
 		IVC_COUNT(&s->st.sleeps, 1);
-		r = sleep_once(ch, ev, deadline);
+		r = in_socket(ch, ev, deadline) ? 0 : sleep_once(ch, ev, deadline);
 		if (r)
 			break;
 	}

@@ -49,11 +49,20 @@ struct ivc_xport_ops {
 	 * blocking: 0 all sent, 1 some
 	 * waits for room, or -errno.  pull: read and apply what came, never
 	 * blocking, waking the sleepers of bells not in @self (1 << bell):
-	 * 0, -ECONNRESET (no more will come), -EPROTO.  drain: wait until
+	 * 0, 1 (another thread is reading: it applies what comes, then
+	 * wakes every side that declared itself asleep), -ECONNRESET (no
+	 * more will come), -EPROTO.  drain: wait until
 	 * what was pushed has left this host, at most until @deadline
 	 * (ivc_now_ns() clock): 0, -ETIMEDOUT, -ECONNRESET. */
 	int (*push)(struct ivc_xport *x, enum ivc_push_how how);
 	int (*pull)(struct ivc_xport *x, unsigned self);
+	/* A copying transport's wait "for ever" in its input itself (NULL:
+	 * none): with the input held, unless @busy(@arg) finds something to
+	 * do already (1), block until something comes and apply it as pull
+	 * does (0, -ECONNRESET, -EPROTO); -EAGAIN if it cannot now (another
+	 * thread holds the input, output waits for room): sleep on the set. */
+	int (*pull_wait)(struct ivc_xport *x, unsigned self, int (*busy)(void *),
+			 void *arg);
 	int (*drain)(struct ivc_xport *x, uint64_t deadline);
 };
 

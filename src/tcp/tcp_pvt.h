@@ -51,6 +51,13 @@
 #define IVC_TCP_STEP_MS 2000
 /* ivc_close() waits at most this long for what it queued to leave. */
 #define IVC_TCP_CLOSE_MS 2000
+/* A wait blocked in the socket's read (ivc_tcp_pull_wait()) comes back at
+ * least this often, to send what another thread's send left waiting for
+ * room in the socket: nothing else would wake it for that. */
+#define IVC_TCP_READ_WAIT_MS 100
+/* A wait's read that came back short is followed by another read, but for
+ * this many after one whose follower found nothing (tcp_wire.c). */
+#define IVC_TCP_FOLLOW_SKIP 15u
 /* One pull reads at most this much: a peer that never stops sending
  * cannot keep a call of ours from returning. */
 #define IVC_TCP_PULL_MAX (1u << 20)
@@ -153,6 +160,7 @@ struct tcp_in {
 	uint32_t done;
 	alignas(8) unsigned char stage[IVC_DESC_SIZE_INLINE]; /* one unit */
 	uint32_t staged;
+	unsigned follow_skip; /* wait's reads left without a second read */
 };
 
 struct tcp_xport {
@@ -189,7 +197,8 @@ void ivc_tcp_opts_free(struct tcp_opts *o);
 /* Whether a listener of @o lets in a peer at @ss. */
 int ivc_tcp_allowed(const struct tcp_opts *o, const struct sockaddr_storage *ss);
 /* Socket options every channel socket gets: no delay, close on exec,
- * non-blocking, unsent data bounded (TCP_NOTSENT_LOWAT). */
+ * non-blocking (until the handshake is done: ivc_tcp_channel()), unsent
+ * data bounded (TCP_NOTSENT_LOWAT). */
 int ivc_tcp_sock_setup(int sock);
 
 /* ---- tcp_handshake.c ---- */
@@ -271,9 +280,17 @@ void ivc_tcp_wire_fini(struct tcp_xport *t);
 int ivc_tcp_push(struct ivc_xport *x, enum ivc_push_how how);
 /* Read and apply what came, at most IVC_TCP_PULL_MAX bytes, then go on
  * with output that waited.  @self: the bells (1 << IVC_BELL_*) of the
- * caller's own side, which is not woken.  Return: 0, -ECONNRESET (the
- * stream ended), -EPROTO. */
+ * caller's own side, which is not woken.  Return: 0, 1 (another thread
+ * holds the input: nothing read), -ECONNRESET (the stream ended),
+ * -EPROTO. */
 int ivc_tcp_pull(struct ivc_xport *x, unsigned self);
+/* The same, blocking in the socket until something comes, unless the
+ * input is another thread's or output waits for room (-EAGAIN: sleep on
+ * the set instead), or @busy(@arg), asked with the input held, finds
+ * something to do already (1).  Return: 1, 0 (something read and
+ * applied, or a signal), -EAGAIN, -ECONNRESET, -EPROTO. */
+int ivc_tcp_pull_wait(struct ivc_xport *x, unsigned self, int (*busy)(void *),
+		      void *arg);
 /* Wait until everything pushed has left this host (pulling meanwhile),
  * at most until @deadline.  Return: 0, -ETIMEDOUT, -ECONNRESET. */
 int ivc_tcp_drain(struct ivc_xport *x, uint64_t deadline);

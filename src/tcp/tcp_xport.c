@@ -6,9 +6,12 @@
 #include "tcp/tcp_pvt.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "core/channel_pvt.h"
@@ -65,6 +68,7 @@ static const struct ivc_xport_ops tcp_ops = {
 	.destroy = tcp_destroy,
 	.push = ivc_tcp_push,
 	.pull = ivc_tcp_pull,
+	.pull_wait = ivc_tcp_pull_wait,
 	.drain = ivc_tcp_drain,
 };
 
@@ -117,8 +121,15 @@ int ivc_tcp_channel(struct tcp_xport *t, int sock, const struct tcp_opts *o,
 {
 	const struct ivc_lane_geom *rxg = &p->g;
 	uint32_t rx_start = p->start;
-	int r = 0;
+	struct timeval tv = { 0, IVC_TCP_READ_WAIT_MS * 1000 };
+	int fl = fcntl(sock, F_GETFL), r = 0;
 
+	/* From here every call on the socket says MSG_DONTWAIT but a wait's
+	 * read (ivc_tcp_pull_wait()), which blocks in the socket itself:
+	 * one system call where epoll_wait() and a read would be two. */
+	if (fl < 0 || fcntl(sock, F_SETFL, fl & ~O_NONBLOCK) < 0 ||
+	    setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+		r = -errno;
 	t->sock = sock;
 	t->x.hup_fd = sock;
 	/* Claimed, not proven: over a network nothing vouches for it. */
@@ -126,8 +137,8 @@ int ivc_tcp_channel(struct tcp_xport *t, int sock, const struct tcp_opts *o,
 	t->peer_asks = !!(p->flags & TCP_HS_ASKS);
 	t->peer_lazy = t->peer_asks && (p->flags & TCP_HS_LAZY);
 	t->rxg = *rxg;
-	t->x.rx_region = lane_make(rxg, rx_start);
-	if (!t->x.rx_region)
+	t->x.rx_region = r ? NULL : lane_make(rxg, rx_start);
+	if (!r && !t->x.rx_region)
 		r = -ENOMEM;
 	if (!r)
 		r = ivc_tcp_wire_init(t);
