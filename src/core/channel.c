@@ -199,18 +199,22 @@ int ivc_channel_check_peer(struct ivc_channel *ch)
 	return ps == -EPROTO ? ivc_channel_break(ch, ps) : ps;
 }
 
-int ivc_channel_pull(struct ivc_channel *ch, unsigned self)
+/* What a pull's error means for the channel: a protocol violation breaks
+ * it, a reset ends the peer's side (its messages still drain). */
+static int pulled(struct ivc_channel *ch, int r)
 {
-	int r;
-
-	if (!ch->copied)
-		return 0;
-	r = ch->xp->ops->pull(ch->xp, self);
 	if (r == -EPROTO)
 		return ivc_channel_break(ch, r);
 	if (r == -ECONNRESET && !ivc_channel_peer_end(ch))
 		(void)peer_ended(ch, r);
 	return r;
+}
+
+int ivc_channel_pull(struct ivc_channel *ch, unsigned self)
+{
+	if (!ch->copied)
+		return 0;
+	return pulled(ch, ch->xp->ops->pull(ch->xp, self));
 }
 
 struct look_arg {
@@ -228,16 +232,10 @@ static int look_busy(void *arg)
 int ivc_channel_pull_wait(struct ivc_channel *ch, unsigned ev)
 {
 	struct look_arg a = { ch, ev };
-	int r;
 
 	if (!ch->xp->ops->pull_wait)
 		return -EAGAIN;
-	r = ch->xp->ops->pull_wait(ch->xp, 1u << IVC_BELL_RX, look_busy, &a);
-	if (r == -EPROTO)
-		return ivc_channel_break(ch, r);
-	if (r == -ECONNRESET && !ivc_channel_peer_end(ch))
-		(void)peer_ended(ch, r);
-	return r;
+	return pulled(ch, ch->xp->ops->pull_wait(ch->xp, 1u << IVC_BELL_RX, look_busy, &a));
 }
 
 void ivc_channel_sent(struct ivc_channel *ch, int timeout_ms)

@@ -55,12 +55,12 @@ void ivc_lane_tx_fini(struct ivc_lane_tx *tx)
 	tx->state = NULL;
 }
 
-/* Take back the buffers the receiver has put on the return ring.  On
- * locals: a store to the state bytes may alias any field of @tx, as far as
- * the compiler knows, and would have each of them read again per entry. */
-/* @in_order: the first returned on top, so that a chain returned whole is
- * handed out again in the order it was sent (its buffers ascending and,
- * as sent from a fresh stack, consecutive). */
+/* Take back the buffers the receiver has put on the return ring; with
+ * @in_order the first returned ends on top, so that a chain returned whole
+ * is handed out again in the order it was sent (its buffers ascending and,
+ * as sent from a fresh stack, consecutive).  On locals: a store to the
+ * state bytes may alias any field of @tx, as far as the compiler knows,
+ * and would have each of them read again per entry. */
 static int reclaim(struct ivc_lane_tx *tx, int in_order)
 {
 	const uint32_t rp = IVC_LOAD_ACQ(&tx->rx_hot->ret_prod);

@@ -635,16 +635,22 @@ static void wake_others(struct tcp_xport *t, unsigned woke, unsigned self)
 		(void)!write(t->x.bell_fd[IVC_BELL_TX], &zero, sizeof(zero));
 }
 
+/* Output that waited for room, or an ASK to answer: out now. */
+static void push_owed(struct tcp_xport *t)
+{
+	if (IVC_LOAD(&t->out.want_out) || IVC_LOAD(&t->asked))
+		(void)ivc_tcp_push(&t->x, IVC_PUSH_ALL);
+}
+
 /* After a pull under in.mu: the end it found, the sleepers it woke, and
- * output that waited for room or an ASK to answer. */
+ * what it owes the peer. */
 static int pull_done(struct tcp_xport *t, int r, unsigned woke, unsigned self)
 {
 	if (r == -ECONNRESET || r == -EPROTO)
 		__atomic_store_n(&t->end, r, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&t->in.mu);
 	wake_others(t, woke, self);
-	if (IVC_LOAD(&t->out.want_out) || IVC_LOAD(&t->asked))
-		(void)ivc_tcp_push(&t->x, IVC_PUSH_ALL);
+	push_owed(t);
 	return r;
 }
 
@@ -666,8 +672,7 @@ int ivc_tcp_pull(struct ivc_xport *x, unsigned self)
 	int r;
 
 	if (!take_input(t)) {
-		if (IVC_LOAD(&t->out.want_out) || IVC_LOAD(&t->asked))
-			(void)ivc_tcp_push(x, IVC_PUSH_ALL);
+		push_owed(t);
 		r = __atomic_load_n(&t->end, __ATOMIC_RELAXED);
 		return r ? r : 1;
 	}

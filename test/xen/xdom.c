@@ -81,7 +81,7 @@
  *     ivc_connect must fail with exactly -ERRNAME (EACCES, ECONNREFUSED,
  *     ETIMEDOUT, ...).
  *
- * serve --listen A [--allow ..] [--big] [-c MAX] [--mode M]
+ * serve --listen A [--allow ..] [--big] [-c MAX] [--mode M] [--report TARGET]
  *     Accepts channels until killed (or MAX accepted, then waits for them
  *     to end); echoes every message of each in its own thread until the
  *     channel ends, then closes it.  One line per accepted and per ended
@@ -89,6 +89,9 @@
  *     -EINVAL/-EBADF (the listener itself is broken).  --big: lanes of
  *     64 slots x 64 KiB x 46 buffers (about 740 pages, test_xen's
  *     big_lanes()).  Channels must end with -EPIPE or -ECONNRESET.
+ *     --report TARGET: "accepted A ended E active N" after every accept
+ *     and every close (a channel's ports go with its close, after its
+ *     "ended" line).
  *
  * cycles --connect A -n N [--kill-every K] [--big] [--mode M]
  *     N cycles against a `serve`: connect, ping once, close; every K-th
@@ -1019,8 +1022,20 @@ static int cmd_refused(void)
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t idle;
-	unsigned active, ended, epipe, reset, other;
-} g_serve = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 0 };
+	unsigned accepted, active, ended, epipe, reset, other;
+} g_serve = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 0, 0 };
+
+/* The counts to the --report TARGET, under g_serve.lock: a harness that
+ * counts the domain's free ports waits for "active 0" first, since a
+ * channel's ports go only with its close, after its "ended" line. */
+static void report_serving(void)
+{
+	char text[96];
+
+	snprintf(text, sizeof(text), "accepted %u ended %u active %u\n", g_serve.accepted,
+		 g_serve.ended, g_serve.active);
+	put_target("report", g.report, text);
+}
 
 struct served {
 	struct ivc_channel *ch;
@@ -1049,6 +1064,7 @@ static void *serve_one(void *p)
 	g_serve.other += end != -EPIPE && end != -ECONNRESET;
 	if (--g_serve.active == 0)
 		pthread_cond_signal(&g_serve.idle);
+	report_serving();
 	pthread_mutex_unlock(&g_serve.lock);
 	free(s);
 	return NULL;
@@ -1065,6 +1081,8 @@ static void serve_spawn(struct ivc_channel *ch, unsigned id)
 	s->id = id;
 	pthread_mutex_lock(&g_serve.lock);
 	g_serve.active++;
+	g_serve.accepted++;
+	report_serving();
 	pthread_mutex_unlock(&g_serve.lock);
 	REQUIRE(pthread_attr_init(&a) == 0);
 	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
@@ -1638,7 +1656,7 @@ static const struct subcmd {
 	{ "survive",  "LCATypegO", 1, cmd_survive },
 	{ "ping",     "LCATMncO",  1, cmd_ping },
 	{ "refused",  "CTe",       2, cmd_refused },
-	{ "serve",    "LAMBc",     1, cmd_serve },
+	{ "serve",    "LAMBcp",    1, cmd_serve },
 	{ "cycles",   "CTMnKB",    2, cmd_cycles },
 	{ "capacity", "CTMp",      2, cmd_capacity },
 	{ "evtchn",   "Dp",        0, cmd_evtchn },

@@ -438,17 +438,45 @@ gx g1 'kill -9 $(cat /tmp/bg.pid)'
 
 # ---- grants and ports come back -------------------------------------------
 
+serve_idle() { # serve_idle NAME: until g1's `serve --report .../serve-NAME`
+	# has closed every channel it accepted (no node yet: none accepted).
+	# Its "ended" lines come before the closes that give the ports back.
+	local end v
+	end=$(( $(date +%s) + 60 ))
+	while v=$(xenstore-read "/local/domain/$G1/data/xdom/serve-$1" 2>/dev/null) &&
+	      [ "${v##* }" != 0 ]; do
+		[ "$(date +%s)" -gt "$end" ] && { echo "serve $1 still busy: $v"; return 1; }
+		sleep 0.2
+	done
+}
+
 capacity() { # capacity TAG: what g1 and g2 can share, map and bind now
 	# (The logs to stderr: only the figures are the function's output.)
 	{ gx g2 "xdom capacity --connect xen:$G1/cap --report xs:data/xdom/cap-$1" 600 &&
+	  serve_idle cap && serve_idle cyc &&
 	  gx g1 "xdom evtchn --peer $G2 --report xs:data/xdom/ev-$1" &&
 	  gx g2 "xdom evtchn --peer $G1 --report xs:data/xdom/ev-$1"; } >&2
-	echo "$(xenstore-read /local/domain/$G2/data/xdom/cap-$1) $(xenstore-read /local/domain/$G1/data/xdom/ev-$1) $(xenstore-read /local/domain/$G2/data/xdom/ev-$1)"
+	# Nothing unless all three were measured, and some lanes shared: two
+	# failed measurements must not compare equal.
+	local cap e1 e2
+	cap=$(xenstore-read "/local/domain/$G2/data/xdom/cap-$1") &&
+	e1=$(xenstore-read "/local/domain/$G1/data/xdom/ev-$1") &&
+	e2=$(xenstore-read "/local/domain/$G2/data/xdom/ev-$1") || return 1
+	case "$cap $e1 $e2" in
+	"lanes "[1-9]*" ports "[1-9]*" ports "[1-9]*) echo "$cap $e1 $e2" ;;
+	*) echo "capacity $1: not measured: [$cap] [$e1] [$e2]" >&2; return 1 ;;
+	esac
 }
+
+# A guest command: wait (up to 30 s) until no xdom process of the guest is
+# alive.  A process killed with SIGKILL gives its ports back only as it
+# exits, after `kill` has returned (phase_access kills one just before).
+SETTLE='i=0; while [ $i -lt 300 ]; do live=; for d in /proc/[0-9]*; do [ "$(cat $d/comm 2>/dev/null)" = xdom ] && ! grep -q "^State:.*Z" $d/status 2>/dev/null && live="$live ${d#/proc/}"; done; [ -z "$live" ] && exit 0; sleep 0.1; i=$((i + 1)); done; echo "xdom still running:$live"; exit 1'
 
 phase_before() {
 echo "--- grants and event channels come back: before"
-gx g1 "xdom serve --listen xen:cap --allow $G2 --big & xdom serve --listen xen:cyc --allow $G2 &"
+gx g1 "$SETTLE" 60; gx g2 "$SETTLE" 60
+gx g1 "xdom serve --listen xen:cap --allow $G2 --big --report xs:data/xdom/serve-cap & xdom serve --listen xen:cyc --allow $G2 --report xs:data/xdom/serve-cyc &"
 before=$(capacity before)
 echo "xdom: capacity before: $before"
 }
