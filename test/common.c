@@ -3,6 +3,7 @@
 #include "check.h"
 
 #include <dirent.h>
+#include <execinfo.h>
 #include <netinet/in.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -148,8 +149,14 @@ static void watchdog(int sig)
 {
 	(void)sig;
 	static const char msg[] = "watchdog: test ran too long; killing it\n";
+	static const char at[] = "watchdog: where the thread it stopped was:\n";
+	void *frames[32];
 	ssize_t r = write(2, msg, sizeof(msg) - 1);
+	/* Where it hung: the functions a stuck library call is in (exported
+	 * names; the rest as offsets, for addr2line on the same build). */
+	r = write(2, at, sizeof(at) - 1);
 	(void)r;
+	backtrace_symbols_fd(frames, backtrace(frames, 32), 2);
 	kill_all_children();
 	_exit(2);
 }
@@ -179,7 +186,12 @@ void t_init(const char *name, unsigned seconds)
 	seconds = scaled(seconds);
 	if (seconds) {
 		struct sigaction sa;
+		void *frame;
+
 		memset(&sa, 0, sizeof(sa));
+		/* backtrace() loads what it needs on its first call, which a
+		 * signal handler must not: make that call now. */
+		(void)backtrace(&frame, 1);
 		sa.sa_handler = watchdog;
 		sigaction(SIGALRM, &sa, NULL);
 		alarm(seconds);
