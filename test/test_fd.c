@@ -209,8 +209,10 @@ static void test_mode(enum ivc_mode m, int kill_at_end)
 		t_fail(__FILE__, __LINE__, "after ivc_arm(RX) the fd is readable "
 		       "with nothing to receive (a stale TX doorbell?)");
 	/* A receive that finds nothing checks the peer (and then not again
-	 * for a millisecond): the receive after the wake-up below then
-	 * likely finds nothing but the arm after it finds the peer gone. */
+	 * for a millisecond, on a clock of 4 ms steps): where the death comes
+	 * quickly (the Xen harness's emulated CPU), the receive after the
+	 * wake-up below can find nothing and the arm after it the peer gone.
+	 * On a fast host the death takes longer and the receive sees it. */
 	struct ivc_buf b;
 	CHECK_ERR(ivc_rx_burst(ch, &b, 1, 0), -EAGAIN);
 	command(cmd, kill_at_end ? C_DIE : C_CLOSE);
