@@ -86,6 +86,14 @@ static int ep_wait(int ep, int ms)
 	return r;
 }
 
+/* Something to receive may be there: the fd woke, or the last ivc_arm()
+ * said ready (> 0), after which the fd need not poll readable (wait.h:
+ * do not block; the arm itself may have taken in what it saw). */
+static int may_receive(int ep, int armed)
+{
+	return armed > 0 || ep_wait(ep, WAIT_MS) == 1;
+}
+
 static void test_mode(enum ivc_mode m, int kill_at_end)
 {
 	printf("-- %s, peer %s at the end\n", t_mode_name(m),
@@ -140,9 +148,9 @@ static void test_mode(enum ivc_mode m, int kill_at_end)
 		command(cmd, C_SEND);
 		uint32_t v = 0;
 		ssize_t n;
-		int ready = 0;
+		int armed = 0;
 		for (int tries = 0;; tries++) {
-			if (tries > 100 || (!ready && ep_wait(ep, WAIT_MS) != 1)) {
+			if (tries > 100 || !may_receive(ep, armed)) {
 				t_fail(__FILE__, __LINE__, "round %u: no wake-up", i);
 				bad = 1;
 				break;
@@ -151,12 +159,9 @@ static void test_mode(enum ivc_mode m, int kill_at_end)
 			if (n != -EAGAIN)
 				break;
 			spurious++;
-			r = ivc_arm(ch, IVC_EV_RX);
-			/* Ready now (> 0): receive again, do not block on the
-			 * fd (wait.h): nothing need make it readable. */
-			ready = r == IVC_EV_RX;
-			if (!ready)
-				CHECK_ERR(r, 0);
+			armed = ivc_arm(ch, IVC_EV_RX);
+			if (armed != IVC_EV_RX)
+				CHECK_ERR(armed, 0);
 		}
 		if (!bad && (n != 4 || v != i)) {
 			t_fail(__FILE__, __LINE__, "round %u: woke, but recv %zd, %u",
@@ -220,12 +225,11 @@ static void test_mode(enum ivc_mode m, int kill_at_end)
 	uint64_t t0 = t_now_ns();
 	int a = 0;
 	while (r == -EAGAIN && t_now_ns() - t0 < WAIT_MS * 1000000ull) {
-		/* After ivc_arm() said "ready" the fd need not poll readable:
-		 * the arm itself may have taken in the hang-up (a receive with
+		/* The arm may have taken in the hang-up (a receive with
 		 * timeout 0 checks the peer at most once a millisecond, so
 		 * the one before it can miss the death).  Found in the Xen
 		 * harness: a wait here for the fd timed out. */
-		if (a == 0 && ep_wait(ep, WAIT_MS) != 1)
+		if (!may_receive(ep, a))
 			break;
 		r = ivc_rx_burst(ch, &b, 1, 0);
 		if (r == -EAGAIN) {
