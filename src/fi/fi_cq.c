@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fi/fi_pvt.h"
 
@@ -164,6 +165,8 @@ static ssize_t cq_take(struct ivcfi_cq *cq, void *buf, size_t count,
 static ssize_t readfrom_locked(struct ivcfi_cq *cq, void *buf, size_t count,
 			       fi_addr_t *src)
 {
+	/* A reader is awake: completions need ring no descriptor now. */
+	cq->armed = false;
 	ssize_t n = count ? cq_take(cq, buf, count, src) : -FI_EAGAIN;
 	if (n != -FI_EAGAIN)
 		return n;
@@ -228,8 +231,11 @@ static ssize_t cq_sreadfrom(struct fid_cq *fcq, void *buf, size_t count,
 	(void)cond; /* threshold: one completion is always enough for us */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ivcfi_lock(cq->dom);
-	/* The sleep lets the lock go: each round reads the CQ afresh. */
+	/* The sleep lets the lock go: each round reads the CQ afresh.  A
+	 * fi_cq_signal() ends the wait with nothing read. */
 	while ((n = readfrom_locked(cq, buf, count, src)) == -FI_EAGAIN) {
+		if (ivcfi_cq_take_signal(cq))
+			break;
 		int left = ivcfi_ms_left(&t0, timeout);
 		if (!left)
 			break;
@@ -245,10 +251,20 @@ static ssize_t cq_sread(struct fid_cq *cq, void *buf, size_t count,
 	return cq_sreadfrom(cq, buf, count, NULL, cond, timeout);
 }
 
-static int cq_signal(struct fid_cq *cq)
+/* Wake a thread blocked in fi_cq_sread() (it returns -FI_EAGAIN), or in
+ * fi_wait() on the CQ's wait set, or polling its descriptor.  Any thread
+ * may call it: no lock, the flag is atomic and the eventfd a system call. */
+static int cq_signal(struct fid_cq *fcq)
 {
-	(void)cq;
-	return -FI_ENOSYS;
+	struct ivcfi_cq *cq = ivcfi_container(fcq, struct ivcfi_cq, cq);
+	uint64_t one = 1;
+
+	if (cq->wait_obj == FI_WAIT_NONE)
+		return -FI_ENOSYS; /* nobody may block on it */
+	__atomic_store_n(&cq->signaled, 1, __ATOMIC_RELEASE);
+	ssize_t w = write(cq->wake_fd, &one, sizeof(one));
+	(void)w; /* a full counter still polls readable */
+	return 0;
 }
 
 /* Looks at no CQ state (no error data is kept): no lock. */
@@ -282,12 +298,15 @@ static int cq_close(struct fid *fid)
 	struct ivcfi_domain *d = cq->dom;
 
 	ivcfi_lock(d);
-	if (cq->n_eps) {
+	if (cq->n_eps || cq->polls) {
 		ivcfi_unlock(d);
 		return -FI_EBUSY;
 	}
 	d->refs--;
 	ivcfi_unlock(d);
+	if (cq->wset)
+		ivcfi_wait_del_cq(cq->wset, cq);
+	ivcfi_fdset_fini(&cq->fdset);
 	/* Unbound and closed: no other thread may use it any more. */
 	while (cq->err_head) {
 		struct ivcfi_cqerr *e = cq->err_head;
@@ -305,9 +324,60 @@ static struct fi_ops cq_fi_ops = {
 	.size = sizeof(struct fi_ops),
 	.close = cq_close,
 	.bind = ivcfi_no_bind,
-	.control = ivcfi_no_control,
+	.control = ivcfi_cq_control,
 	.ops_open = ivcfi_no_ops_open,
 };
+
+bool ivcfi_is_cq(const struct fid *fid)
+{
+	return fid && fid->fclass == FI_CLASS_CQ && fid->ops == &cq_fi_ops;
+}
+
+int ivcfi_cq_control(struct fid *fid, int command, void *arg)
+{
+	struct ivcfi_cq *cq = ivcfi_container(fid, struct ivcfi_cq, cq.fid);
+
+	if (!arg)
+		return -FI_EINVAL;
+	switch (command) {
+	case FI_GETWAITOBJ:
+		*(enum fi_wait_obj *)arg = cq->wait_obj;
+		return 0;
+	case FI_GETWAIT: {
+		/* Only FI_WAIT_FD has a descriptor to give: a set's is the
+		 * set's, and the others' are the provider's business. */
+		if (cq->wait_obj != FI_WAIT_FD)
+			return -FI_ENODATA;
+		ivcfi_lock(cq->dom);
+		int fd = ivcfi_fdset_fd(&cq->fdset);
+		ivcfi_unlock(cq->dom);
+		if (fd < 0)
+			return fd;
+		*(int *)arg = fd;
+		return 0;
+	}
+	default:
+		return -FI_ENOSYS;
+	}
+}
+
+/* The wait objects a CQ may have: FI_WAIT_POLLFD, _MUTEX_COND and _YIELD
+ * are not built (docs/mpi.md). */
+static int check_wait(const struct fi_cq_attr *attr)
+{
+	if (!attr)
+		return 0;
+	switch (attr->wait_obj) {
+	case FI_WAIT_NONE:
+	case FI_WAIT_UNSPEC:
+	case FI_WAIT_FD:
+		return 0;
+	case FI_WAIT_SET:
+		return ivcfi_is_wait(attr->wait_set) ? 0 : -FI_EINVAL;
+	default:
+		return -FI_ENOSYS;
+	}
+}
 
 int ivcfi_cq_open(struct fid_domain *domain, struct fi_cq_attr *attr,
 		  struct fid_cq **out, void *context)
@@ -320,19 +390,32 @@ int ivcfi_cq_open(struct fid_domain *domain, struct fi_cq_attr *attr,
 	if (fmt != FI_CQ_FORMAT_CONTEXT && fmt != FI_CQ_FORMAT_MSG &&
 	    fmt != FI_CQ_FORMAT_DATA && fmt != FI_CQ_FORMAT_TAGGED)
 		return -FI_ENOSYS;
-	/* Blocking reads sleep on ivc's descriptors; no wait object to hand
-	 * out (no fi_control(FI_GETWAIT), no wait sets). */
-	if (attr && attr->wait_obj != FI_WAIT_NONE &&
-	    attr->wait_obj != FI_WAIT_UNSPEC)
-		return -FI_ENOSYS;
+	/* Blocking reads sleep on ivc's descriptors, alone or with a wait
+	 * set's other CQs, or the application does, on one descriptor. */
+	int r = check_wait(attr);
+	if (r)
+		return r;
 	struct ivcfi_cq *cq = calloc(1, sizeof(*cq));
 	if (!cq)
 		return -FI_ENOMEM;
 	cq->dom = d;
 	cq->format = fmt;
+	cq->wait_obj = attr ? attr->wait_obj : FI_WAIT_NONE;
+	ivcfi_fdset_init(&cq->fdset);
 	if (ivcfi_cq_wake_init(cq)) {
 		free(cq);
 		return -FI_ENOMEM;
+	}
+	if (cq->wait_obj == FI_WAIT_SET) {
+		struct ivcfi_wait *w =
+			ivcfi_container(attr->wait_set, struct ivcfi_wait, wait);
+		r = ivcfi_wait_add_cq(w, cq);
+		if (r) {
+			ivcfi_cq_wake_fini(cq);
+			free(cq);
+			return r;
+		}
+		cq->wset = w;
 	}
 	cq->cq.fid.fclass = FI_CLASS_CQ;
 	cq->cq.fid.context = context;

@@ -48,13 +48,6 @@ static int no_cntr_open(struct fid_domain *domain, struct fi_cntr_attr *attr,
 	return -FI_ENOSYS;
 }
 
-static int no_poll_open(struct fid_domain *domain, struct fi_poll_attr *attr,
-			struct fid_poll **pollset)
-{
-	(void)domain, (void)attr, (void)pollset;
-	return -FI_ENOSYS;
-}
-
 static int no_stx_ctx(struct fid_domain *domain, struct fi_tx_attr *attr,
 		      struct fid_stx **stx, void *context)
 {
@@ -100,7 +93,7 @@ static struct fi_ops_domain domain_ops = {
 	.endpoint = ivcfi_ep_open,
 	.scalable_ep = no_scalable_ep,
 	.cntr_open = no_cntr_open,
-	.poll_open = no_poll_open,
+	.poll_open = ivcfi_poll_open,
 	.stx_ctx = no_stx_ctx,
 	.srx_ctx = no_srx_ctx,
 	.query_atomic = no_query_atomic,

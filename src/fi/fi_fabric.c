@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fi/fi_fabric.c - the fabric object: a parent for domains and EQs, with
- * no state of its own (ivc needs no global set-up).
+ * fi/fi_fabric.c - the fabric object: a parent for domains, EQs and wait
+ * sets (fi_wait.c), with no state of its own (ivc needs no global set-up).
  */
 #include <stdlib.h>
 
@@ -34,19 +34,6 @@ static int no_passive_ep(struct fid_fabric *fabric, struct fi_info *info,
 	return -FI_ENOSYS;
 }
 
-static int no_wait_open(struct fid_fabric *fabric, struct fi_wait_attr *attr,
-			struct fid_wait **waitset)
-{
-	(void)fabric, (void)attr, (void)waitset;
-	return -FI_ENOSYS;
-}
-
-static int no_trywait(struct fid_fabric *fabric, struct fid **fids, int count)
-{
-	(void)fabric, (void)fids, (void)count;
-	return -FI_ENOSYS;
-}
-
 static int domain2(struct fid_fabric *fabric, struct fi_info *info,
 		   struct fid_domain **dom, uint64_t flags, void *context)
 {
@@ -60,8 +47,8 @@ static struct fi_ops_fabric fabric_ops = {
 	.domain = ivcfi_domain_open,
 	.passive_ep = no_passive_ep,
 	.eq_open = ivcfi_eq_open,
-	.wait_open = no_wait_open,
-	.trywait = no_trywait,
+	.wait_open = ivcfi_wait_open,
+	.trywait = ivcfi_trywait,
 	.domain2 = domain2,
 };
 

@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/uio.h>
 #include <time.h>
 
@@ -218,6 +219,42 @@ static inline void ivcfi_list_del(struct ivcfi_list *e)
 	e->prev = e->next = e;
 }
 
+/* A set of CQs (a wait set's, a poll set's): in no order, each once. */
+struct ivcfi_cq_set {
+	struct ivcfi_cq **v;
+	size_t n, cap;
+};
+
+/* Add @cq: 0, -FI_EALREADY, or -FI_ENOMEM. */
+static inline int ivcfi_cq_set_add(struct ivcfi_cq_set *s, struct ivcfi_cq *cq)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i] == cq)
+			return -FI_EALREADY;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 4;
+		struct ivcfi_cq **v = realloc(s->v, cap * sizeof(*v));
+		if (!v)
+			return -FI_ENOMEM;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = cq;
+	return 0;
+}
+
+/* Take @cq out: 0, or -FI_EINVAL (it was not in). */
+static inline int ivcfi_cq_set_del(struct ivcfi_cq_set *s, const struct ivcfi_cq *cq)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->v[i] == cq) {
+			s->v[i] = s->v[--s->n];
+			return 0;
+		}
+	}
+	return -FI_EINVAL;
+}
+
 #define ivcfi_container(ptr, type, member) \
 	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
@@ -225,14 +262,14 @@ static inline void ivcfi_list_del(struct ivcfi_list *e)
 
 struct ivcfi_fabric {
 	struct fid_fabric fabric;
-	int refs; /* domains and EQs open on it; atomic: domains lock
-		   * only themselves */
+	int refs; /* domains, EQs and wait sets open on it; atomic:
+		   * domains lock only themselves */
 };
 
 struct ivcfi_domain {
 	struct fid_domain domain;
 	struct ivcfi_fabric *fab;
-	int refs; /* AVs, CQs and endpoints open on it */
+	int refs; /* AVs, CQs, poll sets and endpoints open on it */
 	bool locking; /* threading above FI_THREAD_DOMAIN: lock is in use */
 	pthread_mutex_t lock;
 };
@@ -280,6 +317,17 @@ struct ivcfi_cqerr {
 
 #define IVCFI_CQ_EPS 16u
 
+/* The one descriptor an FI_WAIT_FD object hands out (fi_fdset.c): an
+ * epoll set that fi_trywait() fills with what a blocking read would sleep
+ * on, armed, so that it polls readable once something may have come. */
+struct ivcfi_fdset {
+	int epfd;  /* -1 until first asked for */
+	int *fds;  /* in the set now */
+	size_t n, cap;
+};
+
+struct ivcfi_wait;
+
 struct ivcfi_cq {
 	struct fid_cq cq;
 	struct ivcfi_domain *dom;
@@ -295,6 +343,34 @@ struct ivcfi_cq {
 	 * (-1 when the domain does not lock: then nobody else can write). */
 	unsigned sleepers;
 	int wake_fd;
+	/* Its wait object (fi_wait.c): none, unspecified (sread only), a
+	 * descriptor of its own, or a wait set's. */
+	enum fi_wait_obj wait_obj;
+	struct ivcfi_wait *wset;  /* FI_WAIT_SET: the set it is in */
+	struct ivcfi_fdset fdset; /* FI_WAIT_FD: the descriptor handed out */
+	/* fi_trywait() said "block": a completion written from now until the
+	 * next read rings wake_fd, which the descriptor's set watches. */
+	bool armed;
+	int signaled;   /* fi_cq_signal() (atomic): the next blocking read ends */
+	unsigned polls; /* poll sets it is in (fi_poll.c) */
+};
+
+/* A wait set (fi_wait.c): CQs of any domain of one fabric, waited on
+ * together by fi_wait(), or through one descriptor (FI_WAIT_FD). */
+struct ivcfi_wait {
+	struct fid_wait wait;
+	struct ivcfi_fabric *fab;
+	enum fi_wait_obj wait_obj; /* FI_WAIT_UNSPEC or FI_WAIT_FD */
+	pthread_mutex_t lock;      /* guards cqs: CQs of any domain come and go */
+	struct ivcfi_cq_set cqs;
+	struct ivcfi_fdset fdset;
+};
+
+/* A poll set (fi_poll.c): CQs of one domain, progressed together. */
+struct ivcfi_poll {
+	struct fid_poll poll;
+	struct ivcfi_domain *dom;
+	struct ivcfi_cq_set cqs;
 };
 
 /* A posted receive (or one that claimed an unexpected message). */
@@ -526,9 +602,52 @@ void ivcfi_cq_progress(struct ivcfi_cq *cq);
 void ivcfi_cq_sleep(struct ivcfi_cq *cq, int timeout_ms);
 /* A completion was queued on @cq: wake readers sleeping on it. */
 void ivcfi_cq_wake(struct ivcfi_cq *cq);
-/* The wake eventfd of a CQ on a locking domain: 0 or -FI_E*. */
+/* The wake eventfd of a CQ on a locking domain or with a wait object:
+ * 0 or -FI_E*. */
 int ivcfi_cq_wake_init(struct ivcfi_cq *cq);
 void ivcfi_cq_wake_fini(struct ivcfi_cq *cq);
+/* Whether @cq has completions or errors to read. */
+bool ivcfi_cq_has_work(const struct ivcfi_cq *cq);
+/* Fill @fds with what a sleep for @cq watches (its wake eventfd, then its
+ * endpoints' channels, armed); returns how many, or -1 when something is
+ * to be read or done now (do not sleep).  Under the domain's lock. */
+int ivcfi_cq_wait_fds(struct ivcfi_cq *cq, struct pollfd *fds, int max);
+/* ivcfi_cq_wait_fds() into (*@fds)[@at...], growing the array (*@cap
+ * entries) until all fit: how many, -1, or -FI_ENOMEM.  Under the lock. */
+int ivcfi_cq_collect(struct ivcfi_cq *cq, struct pollfd **fds, int *cap, int at);
+/* Around a sleep on @cq's descriptors with its domain's lock let go
+ * (each called with it held): a completion written meanwhile rings the
+ * eventfd; the eventfd is cleared after. */
+void ivcfi_cq_sleep_begin(struct ivcfi_cq *cq);
+void ivcfi_cq_sleep_end(struct ivcfi_cq *cq);
+/* fi_trywait() for one CQ: progress, then ivcfi_cq_collect() and arm the
+ * CQ.  Returns how many, -FI_EAGAIN (something to read), or -FI_ENOMEM.
+ * Takes the domain's lock. */
+int ivcfi_cq_trywait(struct ivcfi_cq *cq, struct pollfd **fds, int *cap, int at);
+/* fi_cq_signal() was called: take it (true once per call). */
+bool ivcfi_cq_take_signal(struct ivcfi_cq *cq);
+/* fi_control() on a CQ: FI_GETWAIT, FI_GETWAITOBJ. */
+int ivcfi_cq_control(struct fid *fid, int command, void *arg);
+
+/* ---- fi_wait.c, fi_fdset.c, fi_poll.c ---------------------------------- */
+
+int ivcfi_wait_open(struct fid_fabric *fabric, struct fi_wait_attr *attr,
+		    struct fid_wait **waitset);
+int ivcfi_trywait(struct fid_fabric *fabric, struct fid **fids, int count);
+/* Whether @fid is a CQ / @w a wait set of this provider's. */
+bool ivcfi_is_cq(const struct fid *fid);
+bool ivcfi_is_wait(const struct fid_wait *w);
+/* @cq opened with FI_WAIT_SET on @w: 0 or -FI_E*; and closed. */
+int ivcfi_wait_add_cq(struct ivcfi_wait *w, struct ivcfi_cq *cq);
+void ivcfi_wait_del_cq(struct ivcfi_wait *w, struct ivcfi_cq *cq);
+/* The set's descriptor, made on first use: >= 0, or -FI_E*. */
+int ivcfi_fdset_fd(struct ivcfi_fdset *s);
+/* Make the set watch exactly @fds (for reading): 0 or -FI_E*. */
+int ivcfi_fdset_sync(struct ivcfi_fdset *s, const struct pollfd *fds, int n);
+void ivcfi_fdset_init(struct ivcfi_fdset *s);
+void ivcfi_fdset_fini(struct ivcfi_fdset *s);
+int ivcfi_poll_open(struct fid_domain *domain, struct fi_poll_attr *attr,
+		    struct fid_poll **pollset);
 
 /* ---- fi_ep.c, fi_ep_ops.c --------------------------------------------- */
 
