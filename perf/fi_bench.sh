@@ -13,7 +13,9 @@
 #
 # Environment: SIZES [1 64 1024 4096 65536 1048576] bytes, REPEAT [3],
 # PROVIDERS [shm ivc] (the first is the one the ratios divide by; ivc-alt
-# is the provider found in the directory ALT_FI, for before and after),
+# is the provider found in the directory ALT_FI, for before and after;
+# ivc-tcp is ivc with every channel over tcp on loopback, IVC_NET=tcp,
+# to compare with libfabric's own `tcp`),
 # CPUS [0 1] (the server's and the client's), SECS [0.3] per point and
 # repetition (iterations are sized to it from a short first run).
 # Prints a markdown table: per size, each provider's time per transfer
@@ -41,13 +43,14 @@ listening() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
 
 # one PROVIDER SIZE ITERS: fi_pingpong's usec/xfer, or nothing.
 one() {
-	local prov=$1 size=$2 iters=$3 port path=$B/src/fi srv line i
+	local prov=$1 size=$2 iters=$3 port path=$B/src/fi srv line i env=()
 	[ "$prov" = ivc-alt ] && { path=${ALT_FI:?ivc-alt: set ALT_FI}; prov=ivc; }
+	[ "$prov" = ivc-tcp ] && { env=(IVC_NET=tcp IVC_FI_HOST=127.0.0.1); prov=ivc; }
 	for ((i = 0; i < 20; i++)); do
 		port=$((20000 + RANDOM % 20000))
 		listening "$port" || break
 	done
-	FI_PROVIDER_PATH=$path taskset -c "$CPU_S" timeout 120 fi_pingpong \
+	env "${env[@]}" FI_PROVIDER_PATH="$path" taskset -c "$CPU_S" timeout 120 fi_pingpong \
 		-p "$prov" -e rdm -S "$size" -I "$iters" -B "$port" > "$TMP/srv" 2>&1 &
 	srv=$!
 	for ((i = 0; i < 500; i++)); do
@@ -55,7 +58,7 @@ one() {
 		kill -0 "$srv" 2>/dev/null || break
 		sleep 0.01
 	done
-	line=$(FI_PROVIDER_PATH=$path taskset -c "$CPU_C" timeout 120 fi_pingpong \
+	line=$(env "${env[@]}" FI_PROVIDER_PATH="$path" taskset -c "$CPU_C" timeout 120 fi_pingpong \
 		-p "$prov" -e rdm -S "$size" -I "$iters" -P "$port" 127.0.0.1 2>&1 | tail -n 1)
 	wait "$srv"
 	# bytes #sent #ack total time MB/sec usec/xfer Mxfers/sec (bytes as

@@ -39,18 +39,23 @@ static void read_allow(void)
 }
 
 /* The lane the acceptor sends on is never used (one channel per
- * direction): make it as small as ivc allows. */
+ * direction): make it as small as ivc allows.  Over tcp, what we consume
+ * is told to the sender lazily (IVC_TCP_LAZY_RETURNS): with one channel
+ * per direction our reports can never ride on data of ours, so told at
+ * once they were one or two system calls at each end per message; now
+ * once a quarter of its ring or buffers waits, or when it asks. */
 static void listen_options(struct ivc_options *o, struct ivc_tcp_options *t)
 {
 	pthread_once(&allow_once, read_allow);
 	ivc_options_init(o);
 	o->tx = (struct ivc_geometry){ .slots = 2, .buf_size = 64, .buf_count = 1 };
 	memset(t, 0, sizeof(*t));
+	t->flags = IVC_TCP_LAZY_RETURNS;
 	if (n_allow) {
 		t->allow = allow;
 		t->n_allow = n_allow;
-		o->tcp = t;
 	}
+	o->tcp = t;
 }
 
 static void hand_over(struct ivcfi_acceptor *acc, struct ivc_channel *ch)

@@ -75,6 +75,9 @@
  * a living peer's acceptor answers at once; a Xen guest's table entry
  * may take a moment (fi_tx.c). */
 #define IVCFI_CONNECT_MS_DEFAULT 10000
+/* Progress calls into the tcp channels we send on once per this many
+ * rounds (fi_progress.c). */
+#define IVCFI_WIRE_EVERY 16u
 /* When (IVC_FI_RDV): never, only while the channel is busy, or whenever
  * the size allows (the default). */
 enum ivcfi_rdv_mode { IVCFI_RDV_OFF, IVCFI_RDV_AUTO, IVCFI_RDV_ALWAYS };
@@ -537,6 +540,7 @@ struct ivcfi_ep {
 	bool cma_off;               /* IVC_FI_CMA=0: never read a sender's memory */
 	bool say;                   /* IVC_FI_STATS=1: report on stderr */
 	unsigned rdv_spins;         /* progress calls with ACKs awaited, none came */
+	unsigned wire_rounds;       /* progress calls, for IVCFI_WIRE_EVERY */
 	enum ivcfi_rdv_mode rdv_mode;
 	struct ivcfi_recv *recv_pool; /* freed receives for reuse (fi_match.c) */
 	size_t n_recv_pool;
