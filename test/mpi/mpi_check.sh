@@ -34,12 +34,16 @@ ROOT=()
 OUT=$(mktemp)
 trap 'rm -f "$OUT"' EXIT
 
-# IVC_FI_RDV (auto, always, off), when set, goes to every rank.
-RDV=()
-[ -z "${IVC_FI_RDV:-}" ] || RDV=(-x IVC_FI_RDV)
+# IVC_FI_RDV (auto, always, off), when set, goes to every rank; so do
+# IVC_NET=tcp and IVC_FI_HOST (every channel over tcp: the ranks are then
+# as if on other hosts).
+ENV=()
+for v in IVC_FI_RDV IVC_NET IVC_FI_HOST; do
+	[ -z "${!v:-}" ] || ENV+=(-x "$v")
+done
 FI_PROVIDER_PATH=$PDIR FI_PROVIDER=ivc IVC_FI_STATS=1 \
 	timeout 120 mpirun "${ROOT[@]}" --oversubscribe -np "$RANKS" \
-	-x FI_PROVIDER_PATH -x FI_PROVIDER -x IVC_FI_STATS "${RDV[@]}" \
+	-x FI_PROVIDER_PATH -x FI_PROVIDER -x IVC_FI_STATS "${ENV[@]}" \
 	--mca pml cm --mca mtl ofi --mca mtl_ofi_provider_include ivc \
 	"$@" > "$OUT" 2>&1
 rc=$?
@@ -64,10 +68,19 @@ if [ "$carried" -lt "$RANKS" ]; then
 	echo "FAIL: only $carried of $RANKS ranks' endpoints say ivc carried their messages"
 	exit 1
 fi
+# Over tcp, every channel each rank's endpoint connected must be tcp.
+if [ "${IVC_NET:-}" = tcp ]; then
+	tcp=$(grep -cE '^ivc-fi: ep .* connected 0 shm 0 xen [1-9][0-9]* tcp' "$OUT")
+	if [ "$tcp" -lt "$RANKS" ]; then
+		echo "FAIL: only $tcp of $RANKS ranks' endpoints connected over tcp alone"
+		exit 1
+	fi
+fi
 # With rendezvous for every large message (the default) the ping-pong (up
 # to 4 MiB) must have had each rank read its messages from 16 KiB on from
-# the sender's memory (single copy).
-if [ "$CASE" = pingpong ] && [ "${IVC_FI_RDV:-always}" = always ]; then
+# the sender's memory (single copy): over shm only.
+if [ "$CASE" = pingpong ] && [ "${IVC_FI_RDV:-always}" = always ] &&
+	[ "${IVC_NET:-}" != tcp ]; then
 	rdv=$(grep -cE '^ivc-fi: ep .* rendezvous [1-9][0-9]* read' "$OUT")
 	if [ "$rdv" -lt "$RANKS" ]; then
 		echo "FAIL: only $rdv of $RANKS ranks received large messages by rendezvous"
