@@ -18,7 +18,10 @@
 # provider with rendezvous off (IVC_FI_RDV=off: large messages copied
 # through ivc's buffers); ivc-auto, with it only on busy channels
 # (IVC_FI_RDV=auto); ivc-alt, the provider found in the directory ALT_FI
-# (another build, for before and after).  Prints a markdown table: per
+# (another build, for before and after); ivc-tcp, the provider with every
+# channel over tcp on loopback (IVC_NET=tcp, as between hosts); tcp, Open
+# MPI's own tcp (--mca pml ob1 --mca btl self,tcp, on loopback), the
+# baseline for ivc-tcp.  Prints a markdown table: per
 # size, each transport's median and the ratio of each of ivc's to
 # vader's (latency: lower is better; bw: higher is better).
 set -uo pipefail
@@ -51,6 +54,10 @@ one() {
 		-x FI_PROVIDER_PATH=$B/src/fi -x FI_PROVIDER=ivc -x IVC_FI_RDV=off) ;;
 	ivc-auto) how=(--mca pml cm --mca mtl ofi --mca mtl_ofi_provider_include ivc
 		-x FI_PROVIDER_PATH=$B/src/fi -x FI_PROVIDER=ivc -x IVC_FI_RDV=auto) ;;
+	ivc-tcp) how=(--mca pml cm --mca mtl ofi --mca mtl_ofi_provider_include ivc
+		-x FI_PROVIDER_PATH=$B/src/fi -x FI_PROVIDER=ivc -x IVC_NET=tcp
+		-x IVC_FI_HOST=127.0.0.1) ;;
+	tcp) how=(--mca pml ob1 --mca btl self,tcp --mca btl_tcp_if_include lo) ;;
 	ivc-alt) how=(--mca pml cm --mca mtl ofi --mca mtl_ofi_provider_include ivc
 		-x FI_PROVIDER_PATH=${ALT_FI:?ivc-alt: set ALT_FI to a provider directory}
 		-x FI_PROVIDER=ivc) ;;
