@@ -66,7 +66,7 @@ void ivcfi_wait_del_cq(struct ivcfi_wait *w, struct ivcfi_cq *cq)
 }
 
 /* The CQs now in @w, in an array of the caller's (to free): NULL with
- * *@n 0 when there are none, NULL with *@n 1 when out of memory. */
+ * *@n 0 when there are none, NULL with *@n > 0 when out of memory. */
 static struct ivcfi_cq **snapshot(struct ivcfi_wait *w, size_t *n)
 {
 	struct ivcfi_cq **cqs = NULL;
