@@ -25,19 +25,6 @@
 
 #include "fi/fi_pvt.h"
 
-/* The spin before sleeping, as ivc's own adaptive default. */
-#define IVCFI_SPIN_NS 50000L
-/* Descriptors one sleep watches; beyond, the sleep is cut short. */
-#define IVCFI_WAIT_FDS 256
-
-static long elapsed_ns(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1000000000L + (t.tv_nsec - t0->tv_nsec);
-}
-
 bool ivcfi_cq_has_work(const struct ivcfi_cq *cq)
 {
 	return cq->count || cq->err_head ||
@@ -97,7 +84,7 @@ static bool spin(struct ivcfi_cq *cq)
 		ivcfi_cq_progress(cq);
 		if (ivcfi_cq_has_work(cq))
 			return true;
-	} while (elapsed_ns(&t0) < IVCFI_SPIN_NS);
+	} while (ivcfi_elapsed_ns(&t0) < IVCFI_SPIN_NS);
 	return false;
 }
 
@@ -164,17 +151,18 @@ int ivcfi_cq_wait_fds(struct ivcfi_cq *cq, struct pollfd *fds, int max)
 
 void ivcfi_cq_sleep(struct ivcfi_cq *cq, int timeout_ms)
 {
-	struct pollfd fds[IVCFI_WAIT_FDS];
-	int n;
+	int cap = IVCFI_WAIT_FDS0, n;
+	struct pollfd *fds;
 
 	if (spin(cq))
 		return;
-	n = ivcfi_cq_wait_fds(cq, fds, IVCFI_WAIT_FDS);
-	if (n < 0)
-		return;
-	if (n == IVCFI_WAIT_FDS && (timeout_ms < 0 || timeout_ms > 1))
-		timeout_ms = 1; /* perhaps not all watched: look again soon */
-	sleep_unlocked(cq, fds, n, timeout_ms);
+	fds = malloc((size_t)cap * sizeof(*fds));
+	n = fds ? ivcfi_cq_collect(cq, &fds, &cap, 0) : -FI_ENOMEM;
+	if (n == -FI_ENOMEM) /* watch nothing: look again soon */
+		sleep_unlocked(cq, NULL, 0, timeout_ms < 0 || timeout_ms > 1 ? 1 : timeout_ms);
+	else if (n >= 0)
+		sleep_unlocked(cq, fds, n, timeout_ms);
+	free(fds);
 }
 
 int ivcfi_cq_collect(struct ivcfi_cq *cq, struct pollfd **fds, int *cap, int at)

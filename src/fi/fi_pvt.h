@@ -183,6 +183,22 @@ struct ivcfi_list {
 	struct ivcfi_list *prev, *next;
 };
 
+/* How long a blocking read or fi_wait() spins on progress before it
+ * sleeps, as ivc's own adaptive default: a reply often comes within
+ * microseconds. */
+#define IVCFI_SPIN_NS 50000L
+/* Descriptors a sleep's array has room for at first; it grows to all. */
+#define IVCFI_WAIT_FDS0 64
+
+/* Nanoseconds since @t0 (CLOCK_MONOTONIC). */
+static inline long ivcfi_elapsed_ns(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000000000L + (t.tv_nsec - t0->tv_nsec);
+}
+
 /* Milliseconds left of @timeout since @t0 (CLOCK_MONOTONIC): -1 for ever
  * (a negative @timeout), 0 none left. */
 static inline int ivcfi_ms_left(const struct timespec *t0, int timeout)

@@ -25,9 +25,6 @@
 
 #include "fi/fi_pvt.h"
 
-/* The spin before sleeping, as a blocking CQ read's. */
-#define IVCFI_WAIT_SPIN_NS 50000L
-#define IVCFI_WAIT_FDS0 64
 
 static int wait_close(struct fid *fid);
 static int wait_control(struct fid *fid, int command, void *arg);
@@ -103,14 +100,6 @@ static bool look(struct ivcfi_cq **cqs, size_t n)
 	return ready;
 }
 
-static long since_ns(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1000000000L + (t.tv_nsec - t0->tv_nsec);
-}
-
 /* One sleep on every CQ's descriptors, each counted among its CQ's
  * sleepers with its lock let go.  Returns 0, or -FI_ENOMEM. */
 static int sleep_all(struct ivcfi_cq **cqs, size_t n, int timeout_ms)
@@ -164,7 +153,7 @@ static int wait_wait(struct fid_wait *fw, int timeout)
 	for (;;) {
 		if (look(cqs, n))
 			break;
-		if (since_ns(&t0) < IVCFI_WAIT_SPIN_NS && timeout != 0)
+		if (ivcfi_elapsed_ns(&t0) < IVCFI_SPIN_NS && timeout != 0)
 			continue;
 		int left = ivcfi_ms_left(&t0, timeout);
 		if (!left) {
