@@ -436,6 +436,22 @@ static void free_unexps(struct ivcfi_list *q)
 	}
 }
 
+static void forget_in(struct ivcfi_list *q, const struct ivcfi_inpeer *in)
+{
+	for (struct ivcfi_list *l = q->next; l != q; l = l->next) {
+		struct ivcfi_unexp *ux = ivcfi_container(l, struct ivcfi_unexp, link);
+		if (ux->in == in)
+			ux->in = NULL;
+	}
+}
+
+void ivcfi_match_forget_peer(struct ivcfi_ep *ep, const struct ivcfi_inpeer *in)
+{
+	forget_in(&ep->unexp_msg, in);
+	forget_in(&ep->unexp_tag, in);
+	forget_in(&ep->claimed, in);
+}
+
 void ivcfi_match_cleanup(struct ivcfi_ep *ep)
 {
 	free_recvs(&ep->recv_msg);

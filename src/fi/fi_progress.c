@@ -42,8 +42,13 @@ void ivcfi_ep_progress(struct ivcfi_ep *ep)
 	if (!ep->enabled)
 		return;
 	adopt_channels(ep);
-	for (struct ivcfi_list *l = ep->inpeers.next; l != &ep->inpeers; l = l->next)
-		ivcfi_rx_channel(ep, ivcfi_container(l, struct ivcfi_inpeer, link));
+	for (struct ivcfi_list *l = ep->inpeers.next, *next; l != &ep->inpeers; l = next) {
+		struct ivcfi_inpeer *in = ivcfi_container(l, struct ivcfi_inpeer, link);
+		next = l->next;
+		ivcfi_rx_channel(ep, in);
+		if (in->err && !in->kept)
+			ivcfi_inpeer_reap(ep, in); /* may free it */
+	}
 	/* Each is looked at only when it has work: an MPI rank calls this
 	 * in a loop, and the empty round is on every message's path. */
 	if (!ivcfi_list_empty(&ep->busy))

@@ -461,6 +461,7 @@ struct ivcfi_inpeer {
 	bool no_cma;  /* reading its memory failed: ask for inline data */
 	struct ivcfi_outpeer *reply; /* where our ACKs to it go (fi_rdv.c) */
 	struct ivcfi_list rdv_wait;  /* receives waiting for RDATA */
+	bool kept;    /* broken, and kept: it records that src is gone */
 };
 
 /* A send that did not fit at once, or is being written. */
@@ -763,6 +764,10 @@ void ivcfi_rdv_progress(struct ivcfi_ep *ep);
 
 /* Read what one inbound channel has; returns messages handled or 0. */
 int ivcfi_rx_channel(struct ivcfi_ep *ep, struct ivcfi_inpeer *in);
+/* After @in broke: free it unless it is the record that its source (an
+ * AV entry) is gone; with it the channel made only to answer it.  Its
+ * unexpected messages stay receivable. */
+void ivcfi_inpeer_reap(struct ivcfi_ep *ep, struct ivcfi_inpeer *in);
 void ivcfi_inpeer_close(struct ivcfi_ep *ep, struct ivcfi_inpeer *in);
 
 /* ---- fi_match.c ------------------------------------------------------- */
@@ -785,6 +790,9 @@ void ivcfi_match_finish(struct ivcfi_ep *ep, struct ivcfi_inpeer *in);
 void ivcfi_match_peer_gone(struct ivcfi_ep *ep, struct ivcfi_inpeer *in, int err);
 ssize_t ivcfi_cancel(struct ivcfi_ep *ep, void *context);
 void ivcfi_match_cleanup(struct ivcfi_ep *ep);
+/* @in is about to be freed: its queued unexpected messages no longer
+ * name it (a rendezvous among them fails when received). */
+void ivcfi_match_forget_peer(struct ivcfi_ep *ep, const struct ivcfi_inpeer *in);
 /* A zeroed receive from the endpoint's pool (or malloc); back to the pool
  * (or free, when @ep is NULL or the pool is full); the pool emptied. */
 struct ivcfi_recv *ivcfi_recv_get(struct ivcfi_ep *ep);

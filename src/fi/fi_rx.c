@@ -341,10 +341,56 @@ int ivcfi_rx_channel(struct ivcfi_ep *ep, struct ivcfi_inpeer *in)
 	return n;
 }
 
+/* Whether another broken inpeer already records that @in's source is
+ * gone. */
+static bool src_recorded(const struct ivcfi_ep *ep, const struct ivcfi_inpeer *in)
+{
+	for (const struct ivcfi_list *l = ep->inpeers.next; l != &ep->inpeers; l = l->next) {
+		const struct ivcfi_inpeer *o = ivcfi_container(l, struct ivcfi_inpeer, link);
+		if (o != in && o->err && o->src == in->src)
+			return true;
+	}
+	return false;
+}
+
+/* The channel made only to answer @in (ACKs to a peer outside the AV),
+ * once no other inbound channel answers through it. */
+static void drop_reply(struct ivcfi_ep *ep, struct ivcfi_inpeer *in)
+{
+	struct ivcfi_outpeer *op = in->reply;
+
+	in->reply = NULL;
+	if (!op || ivcfi_list_empty(&op->anon_link))
+		return; /* none, or the AV's: it lives as long as its entry */
+	for (struct ivcfi_list *l = ep->inpeers.next; l != &ep->inpeers; l = l->next)
+		if (ivcfi_container(l, struct ivcfi_inpeer, link)->reply == op)
+			return;
+	ivcfi_outpeer_close(ep, op);
+}
+
+/* A peer that left used to stay on the list until the endpoint closed:
+ * every visit cost a few hundred bytes and a look per progress round for
+ * good, and a peer that named another endpoint kept our channel to it.
+ * A directed receive posted later must still fail at once (src_gone() in
+ * fi_match.c), so one broken inpeer per AV source stays. */
+void ivcfi_inpeer_reap(struct ivcfi_ep *ep, struct ivcfi_inpeer *in)
+{
+	if (!in->err || in->kept)
+		return;
+	if (in->src != FI_ADDR_NOTAVAIL && !src_recorded(ep, in)) {
+		in->kept = true;
+		drop_reply(ep, in);
+		return;
+	}
+	ivcfi_list_del(&in->link);
+	drop_reply(ep, in);
+	ivcfi_inpeer_close(ep, in);
+}
+
 void ivcfi_inpeer_close(struct ivcfi_ep *ep, struct ivcfi_inpeer *in)
 {
-	(void)ep;
 	ivcfi_list_del(&in->link);
+	ivcfi_match_forget_peer(ep, in);
 	fail_rdv_wait(NULL, in, 0);
 	if (in->in_msg) {
 		free(in->cur.recv);

@@ -144,7 +144,10 @@ struct ivcfi_outpeer *ivcfi_outpeer_by_name(struct ivcfi_ep *ep,
 	for (struct ivcfi_list *l = ep->anon.next; l != &ep->anon; l = l->next) {
 		struct ivcfi_outpeer *op =
 			ivcfi_container(l, struct ivcfi_outpeer, anon_link);
-		if (!memcmp(&op->name, name, sizeof(*name)))
+		/* What follows the address's NUL is not part of the name: a
+		 * peer that varied it made us connect again for each. */
+		if (op->name.version == name->version &&
+		    !strcmp(op->name.addr, name->addr))
 			return op;
 	}
 	struct ivcfi_outpeer *op = outpeer_new(ep, name, IVCFI_REPLY_CONNECT_MS);
