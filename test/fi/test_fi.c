@@ -43,6 +43,7 @@
 #include <rdma/fi_tagged.h>
 
 #include "check.h"
+#include "fi_testutil.h"
 #include "fi/fi_pvt.h" /* the wire format, for the forger below */
 
 #define NAME_MAX_LEN 256
@@ -72,18 +73,10 @@ static long long now_ms(void)
 
 static void open_domain(void)
 {
-	struct fi_info *hints = fi_allocinfo();
-
-	REQUIRE(hints != NULL);
-	hints->fabric_attr->prov_name = strdup("ivc");
-	hints->ep_attr->type = FI_EP_RDM;
-	hints->caps = FI_TAGGED | FI_MSG | FI_DIRECTED_RECV | FI_SOURCE;
-	hints->domain_attr->av_type = FI_AV_TABLE;
-	REQUIRE_OK(fi_getinfo(FI_VERSION(1, 17), NULL, NULL, 0, hints, &info));
-	REQUIRE(info && !strcmp(info->fabric_attr->prov_name, "ivc"));
+	info = fit_getinfo(FI_TAGGED | FI_MSG | FI_DIRECTED_RECV | FI_SOURCE,
+			   FI_THREAD_UNSPEC, FI_AV_TABLE);
 	CHECK(info->domain_attr->cq_data_size >= 4);
 	CHECK(info->caps & FI_DIRECTED_RECV);
-	fi_freeinfo(hints);
 	REQUIRE_OK(fi_fabric(info->fabric_attr, &fabric, NULL));
 	REQUIRE_OK(fi_domain(fabric, info, &domain, NULL));
 	struct fi_av_attr aa = { .type = FI_AV_TABLE };

@@ -46,6 +46,7 @@
 #include <rdma/fi_tagged.h>
 
 #include "check.h"
+#include "fi_testutil.h"
 
 #define ROUNDS 40
 #define MSG_LEN 3000
@@ -101,26 +102,11 @@ static unsigned char byte_of(int round, size_t k)
 
 /* ---- set-up ------------------------------------------------------------- */
 
-static struct fi_info *getinfo(enum fi_threading level)
-{
-	struct fi_info *h = fi_allocinfo(), *fi = NULL;
-
-	REQUIRE(h != NULL);
-	h->fabric_attr->prov_name = strdup("ivc");
-	h->ep_attr->type = FI_EP_RDM;
-	h->caps = FI_TAGGED | FI_MSG;
-	h->domain_attr->threading = level;
-	REQUIRE_OK(fi_getinfo(FI_VERSION(1, 17), NULL, NULL, 0, h, &fi));
-	fi_freeinfo(h);
-	REQUIRE(fi && !strcmp(fi->fabric_attr->prov_name, "ivc"));
-	return fi;
-}
-
 static void open_side(struct side *s, enum fi_threading level)
 {
 	struct fi_av_attr aa = { .type = FI_AV_TABLE };
 
-	s->info = getinfo(level);
+	s->info = fit_getinfo(FI_TAGGED | FI_MSG, level, FI_AV_UNSPEC);
 	REQUIRE_OK(fi_fabric(s->info->fabric_attr, &s->fabric, NULL));
 	REQUIRE_OK(fi_domain(s->fabric, s->info, &s->domain, NULL));
 	REQUIRE_OK(fi_av_open(s->domain, &aa, &s->av, NULL));
