@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/uio.h>
 #include <time.h>
 
@@ -135,6 +136,22 @@ struct ivcfi_hdr {
 	uint64_t total_len;
 };
 #define IVCFI_CONT_HDR_LEN 16u
+
+/* The first message on a channel: the connector's name, behind a header
+ * that says only IVCFI_OP_HELLO and the name's length. */
+struct ivcfi_hello {
+	struct ivcfi_hdr h;
+	struct ivcfi_name n;
+};
+
+static inline void ivcfi_hello_make(struct ivcfi_hello *m, const struct ivcfi_name *n)
+{
+	memset(m, 0, sizeof(*m));
+	m->h.op = IVCFI_OP_HELLO;
+	m->h.frag_len = sizeof(m->n);
+	m->h.total_len = sizeof(m->n);
+	m->n = *n;
+}
 
 /*
  * A message that fits one buffer, to a peer whose name is version 2 or

@@ -34,16 +34,9 @@ static const struct ivc_options connect_opts = {
 static int send_hello(struct ivcfi_ep *ep, struct ivcfi_outpeer *op,
 		      int timeout_ms)
 {
-	struct {
-		struct ivcfi_hdr h;
-		struct ivcfi_name n;
-	} hello;
+	struct ivcfi_hello hello;
 
-	memset(&hello, 0, sizeof(hello));
-	hello.h.op = IVCFI_OP_HELLO;
-	hello.h.frag_len = sizeof(hello.n);
-	hello.h.total_len = sizeof(hello.n);
-	hello.n = ep->name;
+	ivcfi_hello_make(&hello, &ep->name);
 	return ivc_send(op->ch, &hello, sizeof(hello), timeout_ms);
 }
 

@@ -840,10 +840,8 @@ static _Noreturn void forger(const struct ivcfi_name *target, int to_parent,
 			     int from_parent)
 {
 	struct ivc_channel *ch;
-	struct {
-		struct ivcfi_hdr h;
-		struct ivcfi_name n;
-	} hello;
+	struct ivcfi_hello hello;
+	struct ivcfi_name name = { IVCFI_NAME_MAGIC, IVCFI_NAME_VERSION, "net:127.0.0.1:1" };
 	struct {
 		struct ivcfi_hdr h;
 		struct ivcfi_rts r;
@@ -855,12 +853,7 @@ static _Noreturn void forger(const struct ivcfi_name *target, int to_parent,
 	char c;
 
 	REQUIRE_OK(ivc_connect(target->addr, NULL, (int)t_scaled_ms(10000), &ch));
-	memset(&hello, 0, sizeof(hello));
-	hello.h.op = IVCFI_OP_HELLO;
-	hello.h.frag_len = hello.h.total_len = sizeof(hello.n);
-	hello.n.magic = IVCFI_NAME_MAGIC;
-	hello.n.version = IVCFI_NAME_VERSION;
-	strcpy(hello.n.addr, "net:127.0.0.1:1");
+	ivcfi_hello_make(&hello, &name);
 	forge_send(ch, &hello, sizeof(hello));
 	memset(&rts, 0, sizeof(rts));
 	rts.h.op = IVCFI_OP_RTS;
@@ -967,20 +960,13 @@ static _Noreturn void short_sender(const struct ivcfi_name *target, int to_paren
 		.tx = { .slots = 64, .buf_size = 4096, .buf_count = 64 },
 	};
 	struct ivc_channel *ch;
-	struct {
-		struct ivcfi_hdr h;
-		struct ivcfi_name n;
-	} hello;
+	struct ivcfi_hello hello;
+	struct ivcfi_name name = { IVCFI_NAME_MAGIC, 2, "net:127.0.0.1:1" };
 	unsigned char big[3000], mid[100];
 	char c;
 
 	REQUIRE_OK(ivc_connect(target->addr, &o, (int)t_scaled_ms(10000), &ch));
-	memset(&hello, 0, sizeof(hello));
-	hello.h.op = IVCFI_OP_HELLO;
-	hello.h.frag_len = hello.h.total_len = sizeof(hello.n);
-	hello.n.magic = IVCFI_NAME_MAGIC;
-	hello.n.version = 2;
-	strcpy(hello.n.addr, "net:127.0.0.1:1");
+	ivcfi_hello_make(&hello, &name);
 	forge_send(ch, &hello, sizeof(hello));
 	fill_pattern(mid, sizeof(mid), 1);
 	fill_pattern(big, sizeof(big), 2);

@@ -169,15 +169,9 @@ static int peer_send(struct ivc_channel *ch, const void *p, size_t n)
 
 static void peer_hello(struct ivc_channel *ch, const struct ivcfi_name *as)
 {
-	struct {
-		struct ivcfi_hdr h;
-		struct ivcfi_name n;
-	} m;
+	struct ivcfi_hello m;
 
-	memset(&m, 0, sizeof(m));
-	m.h.op = IVCFI_OP_HELLO;
-	m.h.frag_len = m.h.total_len = sizeof(m.n);
-	m.n = *as;
+	ivcfi_hello_make(&m, as);
 	REQUIRE_OK(peer_send(ch, &m, sizeof(m)));
 }
 

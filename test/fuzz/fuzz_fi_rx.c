@@ -196,18 +196,11 @@ static void peer_send(struct fi_fuzz *f, const void *p, size_t n)
 
 static void hello(struct fi_fuzz *f)
 {
-	struct {
-		struct ivcfi_hdr h;
-		struct ivcfi_name n;
-	} m;
+	struct ivcfi_hello m;
 
-	memset(&m, 0, sizeof(m));
-	m.h.op = IVCFI_OP_HELLO;
-	m.h.frag_len = m.h.total_len = sizeof(m.n);
+	ivcfi_hello_make(&m, &f->name);
 	if (fz_u8(&f->in) == 0)
 		fz_bytes(&f->in, &m.n, sizeof(m.n));
-	else
-		m.n = f->name;
 	peer_send(f, &m, sizeof(m));
 }
 
