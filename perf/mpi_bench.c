@@ -10,16 +10,23 @@
  *              which acknowledges each window; MB/s
  *   bibw       both send windows to each other at once; MB/s both ways
  *   allreduce  MPI_Allreduce of the size in doubles over every rank; µs
+ *   wake       rank 1 waits 30 ms in MPI_Recv (rank 0 sleeps), then one
+ *              round trip; µs for that round trip, the first after idling
+ *   idlecpu    rank 1 waits 200 ms in MPI_Recv; the share of that time
+ *              it spent on its CPU, % (100: it spun)
+ *   (wake and idlecpu take no seconds: each repetition is one wait)
  *
- * usage: ivc-mpi-bench latency|bw|bibw|allreduce [max_size [seconds [min_size]]]
+ * usage: ivc-mpi-bench latency|bw|bibw|allreduce|wake|idlecpu [max_size [seconds [min_size]]]
  * Prints one line per size on rank 0: "<test> <bytes> <value>".  Sizes are
  * min_size (default 1 B), then ×4 up to max_size (default 4 MiB).  Other ranks than
  * 0 and 1 wait in a barrier during the point-to-point tests, as OSU's do.
  */
+#define _GNU_SOURCE
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define WINDOW 64
 #define REPS 5
@@ -113,6 +120,62 @@ static double allreduce_once(double *a, double *b, size_t n, long iters)
 	return (MPI_Wtime() - t0) * 1e6 / (double)iters;
 }
 
+#define WAKE_GAP_MS 30
+#define IDLE_GAP_MS 200
+
+/* Rank 0 sleeps @ms: rank 1, waiting for it in MPI_Recv, idles. */
+static void rank0_sleeps(unsigned ms)
+{
+	struct timespec d = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&d, &d))
+		;
+}
+
+static double wake_once(char *buf, size_t n)
+{
+	double t0 = 0;
+
+	MPI_Barrier(MPI_COMM_WORLD);
+	if (rank == 0) {
+		rank0_sleeps(WAKE_GAP_MS);
+		t0 = MPI_Wtime();
+		MPI_Send(buf, (int)n, MPI_BYTE, 1, 2, MPI_COMM_WORLD);
+		MPI_Recv(buf, (int)n, MPI_BYTE, 1, 2, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+	} else if (rank == 1) {
+		MPI_Recv(buf, (int)n, MPI_BYTE, 0, 2, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+		MPI_Send(buf, (int)n, MPI_BYTE, 0, 2, MPI_COMM_WORLD);
+	}
+	return (MPI_Wtime() - t0) * 1e6;
+}
+
+static double seconds_of(clockid_t id)
+{
+	struct timespec t;
+
+	clock_gettime(id, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* Rank 1's CPU share while it waits, on every rank. */
+static double idlecpu_once(char *buf, size_t n)
+{
+	double share = 0;
+
+	MPI_Barrier(MPI_COMM_WORLD);
+	if (rank == 0) {
+		rank0_sleeps(IDLE_GAP_MS);
+		MPI_Send(buf, (int)n, MPI_BYTE, 1, 3, MPI_COMM_WORLD);
+	} else if (rank == 1) {
+		double c0 = seconds_of(CLOCK_THREAD_CPUTIME_ID), w0 = seconds_of(CLOCK_MONOTONIC);
+		MPI_Recv(buf, (int)n, MPI_BYTE, 0, 3, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+		share = 100 * (seconds_of(CLOCK_THREAD_CPUTIME_ID) - c0) /
+			(seconds_of(CLOCK_MONOTONIC) - w0);
+	}
+	MPI_Bcast(&share, 1, MPI_DOUBLE, 1, MPI_COMM_WORLD);
+	return share;
+}
+
 static double run_point(const char *test, size_t n, double secs, char *s, char *r)
 {
 	double v[REPS];
@@ -127,6 +190,10 @@ static double run_point(const char *test, size_t n, double secs, char *s, char *
 			v[k] = bw_once(s, r, n, iters, 0);
 		else if (!strcmp(test, "bibw"))
 			v[k] = bw_once(s, r, n, iters, 1);
+		else if (!strcmp(test, "wake"))
+			v[k] = wake_once(s, n);
+		else if (!strcmp(test, "idlecpu"))
+			v[k] = idlecpu_once(s, n);
 		else
 			v[k] = allreduce_once((double *)(void *)s, (double *)(void *)r,
 					      n / sizeof(double) ? n / sizeof(double) : 1, iters);
@@ -149,9 +216,9 @@ int main(int argc, char **argv)
 	MPI_Comm_rank(MPI_COMM_WORLD, &rank);
 	MPI_Comm_size(MPI_COMM_WORLD, &size);
 	if (strcmp(test, "latency") && strcmp(test, "bw") && strcmp(test, "bibw") &&
-	    strcmp(test, "allreduce")) {
+	    strcmp(test, "allreduce") && strcmp(test, "wake") && strcmp(test, "idlecpu")) {
 		if (rank == 0)
-			fprintf(stderr, "usage: ivc-mpi-bench latency|bw|bibw|allreduce"
+			fprintf(stderr, "usage: ivc-mpi-bench latency|bw|bibw|allreduce|wake|idlecpu"
 					" [max_size [seconds [min_size]]]\n");
 		MPI_Finalize();
 		return 2;

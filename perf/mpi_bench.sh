@@ -9,7 +9,8 @@
 # usage: perf/mpi_bench.sh BUILD_DIR [TEST...]
 #
 #   BUILD_DIR  holds perf/ivc-mpi-bench and src/fi/libivc-fi.so
-#   TEST       latency bw bibw allreduce (default: all four)
+#   TEST       latency bw bibw allreduce wake idlecpu (default: the first
+#              four; wake and idlecpu are a waiting rank's wake-up and CPU)
 #
 # Environment: RANKS [2] (4 on 2 CPUs is the oversubscribed case), BIND
 # [core] (mpirun --bind-to: core pins each rank on its own core, none lets
@@ -21,13 +22,14 @@
 # (another build, for before and after); ivc-tcp, the provider with every
 # channel over tcp on loopback (IVC_NET=tcp, as between hosts); tcp, Open
 # MPI's own tcp (--mca pml ob1 --mca btl self,tcp, on loopback), the
-# baseline for ivc-tcp.  Prints a markdown table: per
+# baseline for ivc-tcp; ivc-idle, the provider with IVC_FI_IDLE_MS=10
+# (ranks that wait doze).  Prints a markdown table: per
 # size, each transport's median and the ratio of each of ivc's to
 # vader's (latency: lower is better; bw: higher is better).
 set -uo pipefail
 
 if [ $# -lt 1 ] || [ ! -x "$1/perf/ivc-mpi-bench" ]; then
-	sed -n '3,21p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '3,28p' "$0" | sed 's/^# \{0,1\}//'
 	exit 2
 fi
 B=$(cd "$1" && pwd)
@@ -57,6 +59,8 @@ one() {
 	ivc-tcp) how=(--mca pml cm --mca mtl ofi --mca mtl_ofi_provider_include ivc
 		-x FI_PROVIDER_PATH=$B/src/fi -x FI_PROVIDER=ivc -x IVC_NET=tcp
 		-x IVC_FI_HOST=127.0.0.1) ;;
+	ivc-idle) how=(--mca pml cm --mca mtl ofi --mca mtl_ofi_provider_include ivc
+		-x FI_PROVIDER_PATH=$B/src/fi -x FI_PROVIDER=ivc -x IVC_FI_IDLE_MS=10) ;;
 	tcp) how=(--mca pml ob1 --mca btl self,tcp --mca btl_tcp_if_include lo) ;;
 	ivc-alt) how=(--mca pml cm --mca mtl ofi --mca mtl_ofi_provider_include ivc
 		-x FI_PROVIDER_PATH=${ALT_FI:?ivc-alt: set ALT_FI to a provider directory}
@@ -87,7 +91,7 @@ for t in $TESTS; do
 		done
 	done
 	unit="MB/s"
-	case $t in latency | allreduce) unit="µs" ;; esac
+	case $t in latency | allreduce | wake) unit="µs" ;; idlecpu) unit="% CPU" ;; esac
 	for n in $(cat "$TMP/$t."*".0" | awk '{ print $1 }' | sort -gu); do
 		v=$(cat "$TMP/$t.vader."* | awk -v n="$n" '$1 == n { print $2 }' | median)
 		row="| $t | $n | $v" ratios=

@@ -74,6 +74,7 @@ int ivcfi_cq_write(struct ivcfi_cq *cq, void *ctx, uint64_t flags, size_t len,
 	c->e.tag = tag;
 	c->src = src;
 	cq->count++;
+	cq->dom->completions++;
 	ivcfi_cq_wake(cq);
 	return 0;
 }
@@ -100,6 +101,7 @@ int ivcfi_cq_write_err(struct ivcfi_cq *cq, void *ctx, uint64_t flags,
 	else
 		cq->err_head = e;
 	cq->err_tail = e;
+	cq->dom->completions++;
 	ivcfi_cq_wake(cq);
 	return 0;
 }
@@ -162,8 +164,8 @@ static ssize_t cq_take(struct ivcfi_cq *cq, void *buf, size_t count,
  * entries is a call for progress alone, and progresses even while
  * completions wait: over tcp a send completes before its bytes have all
  * left, and only this endpoint's progress moves the rest. */
-static ssize_t readfrom_locked(struct ivcfi_cq *cq, void *buf, size_t count,
-			       fi_addr_t *src)
+ssize_t ivcfi_cq_read_locked(struct ivcfi_cq *cq, void *buf, size_t count,
+			     fi_addr_t *src)
 {
 	/* A reader is awake: completions need ring no descriptor now. */
 	cq->armed = false;
@@ -180,7 +182,9 @@ static ssize_t cq_readfrom(struct fid_cq *fcq, void *buf, size_t count,
 	struct ivcfi_cq *cq = ivcfi_container(fcq, struct ivcfi_cq, cq);
 
 	ivcfi_lock(cq->dom);
-	ssize_t n = readfrom_locked(cq, buf, count, src);
+	ssize_t n = ivcfi_cq_read_locked(cq, buf, count, src);
+	if (n == -FI_EAGAIN && count && cq->idle.after_ns)
+		n = ivcfi_cq_idle_read(cq, buf, count, src);
 	ivcfi_unlock(cq->dom);
 	return n;
 }
@@ -233,7 +237,7 @@ static ssize_t cq_sreadfrom(struct fid_cq *fcq, void *buf, size_t count,
 	ivcfi_lock(cq->dom);
 	/* The sleep lets the lock go: each round reads the CQ afresh.  A
 	 * fi_cq_signal() ends the wait with nothing read. */
-	while ((n = readfrom_locked(cq, buf, count, src)) == -FI_EAGAIN) {
+	while ((n = ivcfi_cq_read_locked(cq, buf, count, src)) == -FI_EAGAIN) {
 		if (ivcfi_cq_take_signal(cq))
 			break;
 		int left = ivcfi_ms_left(&t0, timeout);
@@ -304,6 +308,7 @@ static int cq_close(struct fid *fid)
 	}
 	d->refs--;
 	ivcfi_unlock(d);
+	ivcfi_cq_idle_report(cq);
 	if (cq->wset)
 		ivcfi_wait_del_cq(cq->wset, cq);
 	ivcfi_fdset_fini(&cq->fdset);
@@ -401,6 +406,7 @@ int ivcfi_cq_open(struct fid_domain *domain, struct fi_cq_attr *attr,
 	cq->dom = d;
 	cq->format = fmt;
 	cq->wait_obj = attr ? attr->wait_obj : FI_WAIT_NONE;
+	ivcfi_cq_idle_init(cq);
 	ivcfi_fdset_init(&cq->fdset);
 	if (ivcfi_cq_wake_init(cq)) {
 		free(cq);

@@ -151,11 +151,15 @@ int ivcfi_cq_wait_fds(struct ivcfi_cq *cq, struct pollfd *fds, int max)
 
 void ivcfi_cq_sleep(struct ivcfi_cq *cq, int timeout_ms)
 {
+	if (!spin(cq))
+		ivcfi_cq_block(cq, timeout_ms);
+}
+
+void ivcfi_cq_block(struct ivcfi_cq *cq, int timeout_ms)
+{
 	int cap = IVCFI_WAIT_FDS0, n;
 	struct pollfd *fds;
 
-	if (spin(cq))
-		return;
 	fds = malloc((size_t)cap * sizeof(*fds));
 	n = fds ? ivcfi_cq_collect(cq, &fds, &cap, 0) : -FI_ENOMEM;
 	if (n == -FI_ENOMEM) /* watch nothing: look again soon */

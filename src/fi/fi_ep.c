@@ -31,8 +31,7 @@ static void print_stats(const struct ivcfi_ep *ep)
 		(unsigned long long)ep->stats.via_tcp);
 }
 
-/* Whether the environment variable @name is set to exactly @value. */
-static bool env_is(const char *name, const char *value)
+bool ivcfi_env_is(const char *name, const char *value)
 {
 	const char *v = getenv(name);
 
@@ -42,17 +41,15 @@ static bool env_is(const char *name, const char *value)
 /* IVC_FI_RDV: off, auto or always (the default, and anything else). */
 static enum ivcfi_rdv_mode rdv_mode_from_env(void)
 {
-	if (env_is("IVC_FI_RDV", "off"))
+	if (ivcfi_env_is("IVC_FI_RDV", "off"))
 		return IVCFI_RDV_OFF;
-	if (env_is("IVC_FI_RDV", "auto"))
+	if (ivcfi_env_is("IVC_FI_RDV", "auto"))
 		return IVCFI_RDV_AUTO;
 	return IVCFI_RDV_ALWAYS;
 }
 
-/* The number in the environment variable @name, at most @max; @def when
- * it is unset or not a number. */
-static unsigned long long number_from_env(const char *name, unsigned long long def,
-					  unsigned long long max)
+unsigned long long ivcfi_env_number(const char *name, unsigned long long def,
+				    unsigned long long max)
 {
 	const char *v = getenv(name);
 	char *end;
@@ -250,13 +247,13 @@ int ivcfi_ep_open(struct fid_domain *domain, struct fi_info *info,
 	/* IVC_FI_RDV_MIN: the size from which messages over shm may go by
 	 * rendezvous (fi_rdv.c); IVC_FI_CONNECT_MS: how long a first send
 	 * to a peer waits for its channel. */
-	ep->rdv_min = (size_t)number_from_env("IVC_FI_RDV_MIN", IVCFI_RDV_MIN_DEFAULT,
-					      IVCFI_MAX_MSG_SIZE);
-	ep->connect_ms = (int)number_from_env("IVC_FI_CONNECT_MS", IVCFI_CONNECT_MS_DEFAULT,
-					      INT_MAX);
-	ep->say = env_is("IVC_FI_STATS", "1");
+	ep->rdv_min = (size_t)ivcfi_env_number("IVC_FI_RDV_MIN", IVCFI_RDV_MIN_DEFAULT,
+					       IVCFI_MAX_MSG_SIZE);
+	ep->connect_ms = (int)ivcfi_env_number("IVC_FI_CONNECT_MS", IVCFI_CONNECT_MS_DEFAULT,
+					       INT_MAX);
+	ep->say = ivcfi_env_is("IVC_FI_STATS", "1");
 	/* Read once here, not by a getenv() on every rendezvous read. */
-	ep->cma_off = env_is("IVC_FI_CMA", "0");
+	ep->cma_off = ivcfi_env_is("IVC_FI_CMA", "0");
 	ep->rdv_mode = rdv_mode_from_env();
 	/* Without FI_DIRECTED_RECV a receive's source address is ignored
 	 * (fi_pingpong passes 0 there). */

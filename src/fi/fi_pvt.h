@@ -206,6 +206,20 @@ struct ivcfi_list {
 #define IVCFI_SPIN_NS 50000L
 /* Descriptors a sleep's array has room for at first; it grows to all. */
 #define IVCFI_WAIT_FDS0 64
+/* IVC_FI_IDLE_MS (fi_cq_idle.c): how long one dozing fi_cq_read() sleeps
+ * at most, so that whatever else the caller polls between reads waits no
+ * longer; the empty reads between two looks at the coarse clock; the
+ * mean gap between reads at most, over the whole idle spell, of a caller
+ * that only spins on the CQ (one that works between its reads is never
+ * made to doze); and the longest gap once dozing.  That one is larger:
+ * Open MPI's progress loop runs its event loop now and then, 5-20 us
+ * between two reads, which would otherwise end the dozing every few
+ * milliseconds (measured: an idle rank then spent 45% of its time
+ * spinning, against 3%). */
+#define IVCFI_DOZE_MS 1
+#define IVCFI_IDLE_EVERY 256u
+#define IVCFI_IDLE_GAP_NS 5000u
+#define IVCFI_DOZE_GAP_NS 50000u
 
 /* Nanoseconds since @t0 (CLOCK_MONOTONIC). */
 static inline long ivcfi_elapsed_ns(const struct timespec *t0)
@@ -308,6 +322,9 @@ struct ivcfi_domain {
 	int refs; /* AVs, CQs, poll sets and endpoints open on it */
 	bool locking; /* threading above FI_THREAD_DOMAIN: lock is in use */
 	pthread_mutex_t lock;
+	/* Completions written to any of its CQs: a CQ that spins idle sees
+	 * from this that the process is not (fi_cq_idle.c). */
+	uint64_t completions;
 };
 
 /* Around every entry point on @d or an object below it.  A domain the
@@ -364,6 +381,19 @@ struct ivcfi_fdset {
 
 struct ivcfi_wait;
 
+/* A CQ's empty reads, for IVC_FI_IDLE_MS (fi_cq_idle.c).  A spell is a
+ * run of empty reads with no completion anywhere in the domain. */
+struct ivcfi_idle {
+	uint64_t after_ns;  /* spin this long before dozing; 0: never doze */
+	uint64_t t0;        /* the spell's start (coarse clock), 0: none */
+	uint64_t reads;     /* empty reads since t0 */
+	uint64_t seen;      /* the domain's completions at t0 */
+	uint64_t left_ns;   /* when the last dozing read returned */
+	uint64_t dozes;     /* reads that slept, for IVC_FI_STATS and tests */
+	bool dozing;
+	bool say;           /* IVC_FI_STATS=1: report the dozes at close */
+};
+
 struct ivcfi_cq {
 	struct fid_cq cq;
 	struct ivcfi_domain *dom;
@@ -389,6 +419,7 @@ struct ivcfi_cq {
 	bool armed;
 	int signaled;   /* fi_cq_signal() (atomic): the next blocking read ends */
 	unsigned polls; /* poll sets it is in (fi_poll.c) */
+	struct ivcfi_idle idle; /* IVC_FI_IDLE_MS: dozing in empty reads */
 };
 
 /* A wait set (fi_wait.c): CQs of any domain of one fabric, waited on
@@ -638,6 +669,23 @@ void ivcfi_cq_progress(struct ivcfi_cq *cq);
  * held; it is dropped during the sleep, so the caller must look at the CQ
  * afresh. */
 void ivcfi_cq_sleep(struct ivcfi_cq *cq, int timeout_ms);
+/* The same without the spin first: sleep at once unless something is
+ * ready. */
+void ivcfi_cq_block(struct ivcfi_cq *cq, int timeout_ms);
+/* Take what is there, else progress once and look again (the whole of a
+ * non-blocking read).  Under the lock. */
+ssize_t ivcfi_cq_read_locked(struct ivcfi_cq *cq, void *buf, size_t count,
+			     fi_addr_t *src);
+/* IVC_FI_IDLE_MS (and IVC_FI_STATS) for a new CQ (fi_cq_idle.c). */
+void ivcfi_cq_idle_init(struct ivcfi_cq *cq);
+/* With both set, print how many of its reads dozed (at close). */
+void ivcfi_cq_idle_report(const struct ivcfi_cq *cq);
+/* A non-blocking read of @count > 0 entries found nothing: count it, and
+ * once the caller has spun on the CQ for IVC_FI_IDLE_MS with nothing
+ * happening, sleep up to IVCFI_DOZE_MS on its descriptors and read again.
+ * Under the lock; returns what a read returns. */
+ssize_t ivcfi_cq_idle_read(struct ivcfi_cq *cq, void *buf, size_t count,
+			   fi_addr_t *src);
 /* A completion was queued on @cq: wake readers sleeping on it. */
 void ivcfi_cq_wake(struct ivcfi_cq *cq);
 /* The wake eventfd of a CQ on a locking domain or with a wait object:
@@ -688,6 +736,12 @@ int ivcfi_poll_open(struct fid_domain *domain, struct fi_poll_attr *attr,
 		    struct fid_poll **pollset);
 
 /* ---- fi_ep.c, fi_ep_ops.c --------------------------------------------- */
+/* Whether the environment variable @name is set to exactly @value. */
+bool ivcfi_env_is(const char *name, const char *value);
+/* The number in the environment variable @name, at most @max; @def when
+ * it is unset or not a number. */
+unsigned long long ivcfi_env_number(const char *name, unsigned long long def,
+				    unsigned long long max);
 
 int ivcfi_ep_open(struct fid_domain *domain, struct fi_info *info,
 		  struct fid_ep **ep, void *context);

@@ -25,7 +25,6 @@
 
 #include "fi/fi_pvt.h"
 
-
 static int wait_close(struct fid *fid);
 static int wait_control(struct fid *fid, int command, void *arg);
 

@@ -1132,11 +1132,7 @@ static void short_sent(void)
 
 int main(void)
 {
-	t_init("test_fi", 240);
-	if (!getenv("FI_PROVIDER_PATH")) {
-		printf("test_fi: FI_PROVIDER_PATH is not set\n");
-		return 1;
-	}
+	fit_init("test_fi", 240);
 	one_process();
 	peer_killed();
 	/* Rendezvous is over shm only, and read only where IVC_FI_CMA is not

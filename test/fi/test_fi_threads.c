@@ -31,6 +31,7 @@
 #include <rdma/fi_tagged.h>
 
 #include "check.h"
+#include "fi_testutil.h"
 
 #define N_THREADS 4
 #ifdef IVC_TEST_SANITIZE
@@ -317,11 +318,7 @@ static void test_threads(void)
 
 int main(void)
 {
-	t_init("test_fi_threads", 240);
-	if (!getenv("FI_PROVIDER_PATH")) {
-		printf("test_fi_threads: FI_PROVIDER_PATH is not set\n");
-		return 1;
-	}
+	fit_init("test_fi_threads", 240);
 	test_levels();
 	test_threads();
 	return t_finish();

@@ -57,10 +57,7 @@
  * own (the sender's FI_THREAD_DOMAIN: no lock in the provider).  The
  * receiver's is opened twice: FI_THREAD_DOMAIN, then FI_THREAD_SAFE. */
 struct side {
-	struct fi_info *info;
-	struct fid_fabric *fabric;
-	struct fid_domain *domain;
-	struct fid_av *av;
+	struct fit_domain d;
 	struct fid_ep *ep[2];
 	struct fid_cq *cq[2];
 	fi_addr_t addr[2]; /* its endpoints' names, in its own AV */
@@ -102,16 +99,6 @@ static unsigned char byte_of(int round, size_t k)
 
 /* ---- set-up ------------------------------------------------------------- */
 
-static void open_side(struct side *s, enum fi_threading level)
-{
-	struct fi_av_attr aa = { .type = FI_AV_TABLE };
-
-	s->info = fit_getinfo(FI_TAGGED | FI_MSG, level, FI_AV_UNSPEC);
-	REQUIRE_OK(fi_fabric(s->info->fabric_attr, &s->fabric, NULL));
-	REQUIRE_OK(fi_domain(s->fabric, s->info, &s->domain, NULL));
-	REQUIRE_OK(fi_av_open(s->domain, &aa, &s->av, NULL));
-}
-
 /* Endpoint @i of @s, bound to @cq, its name into @s's AV and @other's. */
 static void open_ep(struct side *s, int i, struct fid_cq *cq, fi_addr_t *in_other,
 		    struct fid_av *other)
@@ -120,12 +107,12 @@ static void open_ep(struct side *s, int i, struct fid_cq *cq, fi_addr_t *in_othe
 	size_t len = sizeof(name);
 
 	s->cq[i] = cq;
-	REQUIRE_OK(fi_endpoint(s->domain, s->info, &s->ep[i], NULL));
-	REQUIRE_OK(fi_ep_bind(s->ep[i], &s->av->fid, 0));
+	REQUIRE_OK(fi_endpoint(s->d.domain, s->d.info, &s->ep[i], NULL));
+	REQUIRE_OK(fi_ep_bind(s->ep[i], &s->d.av->fid, 0));
 	REQUIRE_OK(fi_ep_bind(s->ep[i], &cq->fid, FI_TRANSMIT | FI_RECV));
 	REQUIRE_OK(fi_enable(s->ep[i]));
 	REQUIRE_OK(fi_getname(&s->ep[i]->fid, name, &len));
-	REQUIRE_EQ(fi_av_insert(s->av, name, 1, &s->addr[i], 0, NULL), 1);
+	REQUIRE_EQ(fi_av_insert(s->d.av, name, 1, &s->addr[i], 0, NULL), 1);
 	if (other)
 		REQUIRE_EQ(fi_av_insert(other, name, 1, in_other, 0, NULL), 1);
 }
@@ -137,7 +124,7 @@ static struct fid_cq *cq_with(struct side *s, enum fi_wait_obj obj,
 				 .wait_set = set };
 	struct fid_cq *cq;
 
-	REQUIRE_OK(fi_cq_open(s->domain, &ca, &cq, context));
+	REQUIRE_OK(fi_cq_open(s->d.domain, &ca, &cq, context));
 	return cq;
 }
 
@@ -149,33 +136,7 @@ static void close_eps(struct side *s, int n)
 	}
 }
 
-static void close_side(struct side *s)
-{
-	CHECK_OK(fi_close(&s->av->fid));
-	CHECK_OK(fi_close(&s->domain->fid));
-	CHECK_OK(fi_close(&s->fabric->fid));
-	fi_freeinfo(s->info);
-}
-
 /* ---- the sender's thread ------------------------------------------------ */
-
-/* Whether thread @tid of this process is asleep (state S in /proc). */
-static bool asleep(pid_t tid)
-{
-	char path[64], buf[512];
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
-	f = fopen(path, "r");
-	if (!f)
-		return false;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	const char *p = strrchr(buf, ')'); /* the name may hold anything */
-	return p && p[1] == ' ' && p[2] == 'S';
-}
 
 /* Wait (spinning on /proc) until the receiver sleeps: false at the
  * deadline, which only a hang reaches. */
@@ -183,7 +144,7 @@ static bool until_asleep(void)
 {
 	long long end = now_ms() + t_scaled_ms(LONG_WAIT_MS);
 
-	while (!asleep(rx_tid))
+	while (!fit_asleep(rx_tid))
 		if (now_ms() > end)
 			return false;
 	return true;
@@ -254,7 +215,7 @@ static ssize_t fd_wait_read(struct fid *fid, int fd, struct fid_cq *cq,
 	ssize_t n;
 
 	do {
-		int r = fi_trywait(rx.fabric, &fid, 1);
+		int r = fi_trywait(rx.d.fabric, &fid, 1);
 		if (r == 0) {
 			struct pollfd p = { fd, POLLIN, 0 };
 			int k = poll(&p, 1, t_scaled_ms(LONG_WAIT_MS));
@@ -347,21 +308,21 @@ static void test_errors(void)
 	enum fi_wait_obj obj;
 	int fd;
 
-	CHECK_EQ(fi_wait_open(rx.fabric, &wa, &w), -FI_ENOSYS);
+	CHECK_EQ(fi_wait_open(rx.d.fabric, &wa, &w), -FI_ENOSYS);
 	wa.wait_obj = FI_WAIT_NONE;
-	CHECK_EQ(fi_wait_open(rx.fabric, &wa, &w), -FI_EINVAL);
+	CHECK_EQ(fi_wait_open(rx.d.fabric, &wa, &w), -FI_EINVAL);
 	wa = (struct fi_wait_attr){ .wait_obj = FI_WAIT_FD, .flags = 1 };
-	CHECK_EQ(fi_wait_open(rx.fabric, &wa, &w), -FI_EINVAL);
+	CHECK_EQ(fi_wait_open(rx.d.fabric, &wa, &w), -FI_EINVAL);
 
 	struct fi_cq_attr ca = { .format = FI_CQ_FORMAT_TAGGED, .wait_obj = FI_WAIT_SET };
-	CHECK_EQ(fi_cq_open(rx.domain, &ca, &cq, NULL), -FI_EINVAL); /* no set */
+	CHECK_EQ(fi_cq_open(rx.d.domain, &ca, &cq, NULL), -FI_EINVAL); /* no set */
 	ca.wait_obj = FI_WAIT_YIELD;
-	CHECK_EQ(fi_cq_open(rx.domain, &ca, &cq, NULL), -FI_ENOSYS);
+	CHECK_EQ(fi_cq_open(rx.d.domain, &ca, &cq, NULL), -FI_ENOSYS);
 
 	/* No wait object: nothing may block on it. */
 	cq = cq_with(&rx, FI_WAIT_NONE, NULL, NULL);
 	CHECK_EQ(fi_cq_signal(cq), -FI_ENOSYS);
-	CHECK_EQ(fi_trywait(rx.fabric, (struct fid *[]){ &cq->fid }, 1), -FI_EINVAL);
+	CHECK_EQ(fi_trywait(rx.d.fabric, (struct fid *[]){ &cq->fid }, 1), -FI_EINVAL);
 	CHECK_EQ(fi_control(&cq->fid, FI_GETWAIT, &fd), -FI_ENODATA);
 	CHECK_OK(fi_close(&cq->fid));
 
@@ -376,7 +337,7 @@ static void test_errors(void)
 
 	/* A set with a CQ in it stays open, and so does the fabric. */
 	wa = (struct fi_wait_attr){ .wait_obj = FI_WAIT_FD };
-	REQUIRE_OK(fi_wait_open(rx.fabric, &wa, &w));
+	REQUIRE_OK(fi_wait_open(rx.d.fabric, &wa, &w));
 	CHECK_OK(fi_control(&w->fid, FI_GETWAITOBJ, &obj));
 	CHECK_EQ(obj, FI_WAIT_FD);
 	fd = -1;
@@ -388,7 +349,7 @@ static void test_errors(void)
 	CHECK_EQ(fi_wait(w, 0), -FI_ETIMEDOUT);
 	CHECK_EQ(fi_wait(w, 20), -FI_ETIMEDOUT);
 	/* A set with nothing to read: its descriptor does not poll readable. */
-	CHECK_OK(fi_trywait(rx.fabric, (struct fid *[]){ &w->fid }, 1));
+	CHECK_OK(fi_trywait(rx.d.fabric, (struct fid *[]){ &w->fid }, 1));
 	CHECK_OK(fi_control(&w->fid, FI_GETWAIT, &fd));
 	CHECK_EQ(poll(&(struct pollfd){ fd, POLLIN, 0 }, 1, 0), 0);
 	/* A signal on one of its CQs makes it readable and ends fi_wait(). */
@@ -398,7 +359,7 @@ static void test_errors(void)
 	CHECK_EQ(fi_cq_read(in_set, &e, 1), -FI_EAGAIN);
 
 	/* Poll sets: CQs of their domain, once each. */
-	REQUIRE_OK(fi_poll_open(rx.domain, &pa, &ps));
+	REQUIRE_OK(fi_poll_open(rx.d.domain, &pa, &ps));
 	void *ctx[1];
 	CHECK_EQ(fi_poll(ps, ctx, 1), 0);
 	CHECK_OK(fi_poll_add(ps, &cq->fid, 0));
@@ -416,7 +377,7 @@ static void test_errors(void)
 
 	/* A fabric with nothing on it but a wait set stays open. */
 	struct fid_fabric *f;
-	REQUIRE_OK(fi_fabric(rx.info->fabric_attr, &f, NULL));
+	REQUIRE_OK(fi_fabric(rx.d.info->fabric_attr, &f, NULL));
 	REQUIRE_OK(fi_wait_open(f, &wa, &w));
 	CHECK_EQ(fi_close(&f->fid), -FI_EBUSY);
 	CHECK_OK(fi_close(&w->fid));
@@ -443,9 +404,9 @@ static void run_with_set(enum fi_wait_obj obj)
 	struct fid_wait *set;
 	int fd = -1;
 
-	REQUIRE_OK(fi_wait_open(rx.fabric, &wa, &set));
+	REQUIRE_OK(fi_wait_open(rx.d.fabric, &wa, &set));
 	for (int i = 0; i < 2; i++)
-		open_ep(&rx, i, cq_with(&rx, FI_WAIT_SET, set, &rx.cq[i]), &tx_to_rx[i], tx.av);
+		open_ep(&rx, i, cq_with(&rx, FI_WAIT_SET, set, &rx.cq[i]), &tx_to_rx[i], tx.d.av);
 	if (obj == FI_WAIT_FD) {
 		CHECK_OK(fi_control(&set->fid, FI_GETWAIT, &fd));
 		rounds(BY_SET_FD, set, fd, NULL);
@@ -475,11 +436,11 @@ static void run_with_cq_fd(void)
 	CHECK_EQ(obj, FI_WAIT_FD);
 	CHECK_OK(fi_control(&cq->fid, FI_GETWAIT, &fd));
 	REQUIRE(fd >= 0);
-	open_ep(&rx, 0, cq, &tx_to_rx[0], tx.av);
+	open_ep(&rx, 0, cq, &tx_to_rx[0], tx.d.av);
 	rounds(BY_CQ_FD, NULL, fd, NULL);
 	/* All read and the channel quiet: armed, the descriptor is not
 	 * readable (a program polling it would otherwise spin). */
-	CHECK_OK(fi_trywait(rx.fabric, (struct fid *[]){ &cq->fid }, 1));
+	CHECK_OK(fi_trywait(rx.d.fabric, (struct fid *[]){ &cq->fid }, 1));
 	CHECK_EQ(poll(&(struct pollfd){ fd, POLLIN, 0 }, 1, 0), 0);
 	close_eps(&rx, 1);
 }
@@ -488,9 +449,9 @@ static void run_with_poll_set(void)
 {
 	struct fid_poll *ps;
 
-	REQUIRE_OK(fi_poll_open(rx.domain, NULL, &ps));
+	REQUIRE_OK(fi_poll_open(rx.d.domain, NULL, &ps));
 	for (int i = 0; i < 2; i++) {
-		open_ep(&rx, i, cq_with(&rx, FI_WAIT_NONE, NULL, &rx.cq[i]), &tx_to_rx[i], tx.av);
+		open_ep(&rx, i, cq_with(&rx, FI_WAIT_NONE, NULL, &rx.cq[i]), &tx_to_rx[i], tx.d.av);
 		CHECK_OK(fi_poll_add(ps, &rx.cq[i]->fid, 0));
 	}
 	rounds(BY_POLL, NULL, -1, ps);
@@ -504,25 +465,21 @@ int main(void)
 {
 	pthread_t th;
 
-	t_init("test_fi_wait", 120);
-	if (!getenv("FI_PROVIDER_PATH")) {
-		printf("test_fi_wait: FI_PROVIDER_PATH is not set\n");
-		return 1;
-	}
+	fit_init("test_fi_wait", 120);
 	rx_tid = gettid();
-	open_side(&tx, FI_THREAD_DOMAIN);
+	fit_domain_open(&tx.d, FI_THREAD_DOMAIN);
 	open_ep(&tx, 0, cq_with(&tx, FI_WAIT_UNSPEC, NULL, NULL), NULL, NULL);
 	REQUIRE_EQ(pthread_create(&th, NULL, sender, NULL), 0);
 	/* The receiver's domain without its lock, then with it (a sleep
 	 * lets it go, and counts among the CQs' sleepers). */
 	for (int i = 0; i < 2; i++) {
-		open_side(&rx, i ? FI_THREAD_SAFE : FI_THREAD_DOMAIN);
+		fit_domain_open(&rx.d, i ? FI_THREAD_SAFE : FI_THREAD_DOMAIN);
 		test_errors();
 		run_with_set(FI_WAIT_UNSPEC);
 		run_with_set(FI_WAIT_FD);
 		run_with_cq_fd();
 		run_with_poll_set();
-		close_side(&rx);
+		fit_domain_close(&rx.d);
 	}
 	pthread_mutex_lock(&mu);
 	go_quit = true;
@@ -530,6 +487,6 @@ int main(void)
 	pthread_mutex_unlock(&mu);
 	pthread_join(th, NULL);
 	close_eps(&tx, 1);
-	close_side(&tx);
+	fit_domain_close(&tx.d);
 	return t_finish();
 }

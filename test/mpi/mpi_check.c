@@ -21,16 +21,23 @@
  *   kill      rank 1 kills itself with SIGKILL after one exchange while
  *             rank 0 waits for it: the job must end with an error (the
  *             script checks that it ends, and not with 0)
+ *   idle      rank 1 waits in MPI_Recv while rank 0 sleeps, three times
+ *             0.6 s, and may spend at most a quarter of that time on its
+ *             CPU (run with IVC_FI_IDLE_MS set: without it every MPI rank
+ *             spins); each message, sent while rank 1 dozes, must arrive
+ *             with its bytes, and a ping-pong right after must run
  *
  * Rank 0 prints "mpi_check CASE: ok" when every rank passed; any failure
  * aborts the job with a message and a non-zero status.
  */
+#define _GNU_SOURCE
 #include <mpi.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static int rank, size;
@@ -329,6 +336,68 @@ static void case_kill(void)
 	MPI_Barrier(MPI_COMM_WORLD);
 }
 
+#define IDLE_ROUNDS 3
+#define IDLE_WAIT_MS 600
+#define IDLE_MSG 1024
+
+static double seconds(clockid_t id)
+{
+	struct timespec t;
+
+	clock_gettime(id, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* Rank 0's sleep is what makes rank 1 idle, not a synchronisation: the
+ * message is waited for whenever it comes. */
+static void idle_round(int r, unsigned char *buf, double *cpu, double *wall)
+{
+	if (rank == 0) {
+		struct timespec d = { IDLE_WAIT_MS / 1000, (IDLE_WAIT_MS % 1000) * 1000000L };
+		while (nanosleep(&d, &d))
+			;
+		fill(buf, IDLE_MSG, (unsigned)r);
+		MPI_Send(buf, IDLE_MSG, MPI_BYTE, 1, r, MPI_COMM_WORLD);
+	} else if (rank == 1) {
+		double c0 = seconds(CLOCK_THREAD_CPUTIME_ID), w0 = seconds(CLOCK_MONOTONIC);
+		MPI_Recv(buf, IDLE_MSG, MPI_BYTE, 0, r, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+		*cpu += seconds(CLOCK_THREAD_CPUTIME_ID) - c0;
+		*wall += seconds(CLOCK_MONOTONIC) - w0;
+		expect(buf, IDLE_MSG, (unsigned)r, "idle: bytes after the wait");
+	}
+	/* Awake again: a ping-pong at full speed. */
+	for (int i = 0; i < 1000 && rank < 2; i++) {
+		int v = i, peer = 1 - rank;
+		if (rank == 0) {
+			MPI_Send(&v, 1, MPI_INT, peer, 100, MPI_COMM_WORLD);
+			MPI_Recv(&v, 1, MPI_INT, peer, 100, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+		} else {
+			MPI_Recv(&v, 1, MPI_INT, peer, 100, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+			MPI_Send(&v, 1, MPI_INT, peer, 100, MPI_COMM_WORLD);
+		}
+		if (v != i)
+			fail("idle: ping-pong value", v, i);
+	}
+	MPI_Barrier(MPI_COMM_WORLD);
+}
+
+static void case_idle(void)
+{
+	unsigned char *buf = xmalloc(IDLE_MSG);
+	double cpu = 0, wall = 0;
+
+	for (int r = 0; r < IDLE_ROUNDS; r++)
+		idle_round(r, buf, &cpu, &wall);
+	if (rank == 1) {
+		printf("mpi_check idle: rank 1 used %.0f ms of CPU in %.0f ms of waiting\n",
+		       cpu * 1e3, wall * 1e3);
+		if (cpu > wall / 4)
+			fail("idle: a waiting rank spun (CPU ms, wall ms)", (long)(cpu * 1e3),
+			     (long)(wall * 1e3));
+	}
+	free(buf);
+}
+
 static const struct {
 	const char *name;
 	void (*run)(void);
@@ -338,6 +407,7 @@ static const struct {
 	{ "probe", case_probe, 2 },       { "storm", case_storm, 2 },
 	{ "cancel", case_cancel, 1 },     { "truncate", case_truncate, 2 },
 	{ "coll", case_coll, 1 },         { "kill", case_kill, 2 },
+	{ "idle", case_idle, 2 },
 };
 
 int main(int argc, char **argv)
@@ -360,7 +430,7 @@ int main(int argc, char **argv)
 		return all_ok ? 0 : 1;
 	}
 	if (rank == 0)
-		fprintf(stderr, "usage: mpi_check pingpong|any|probe|storm|cancel|truncate|coll|kill\n");
+		fprintf(stderr, "usage: mpi_check pingpong|any|probe|storm|cancel|truncate|coll|kill|idle\n");
 	MPI_Finalize();
 	return 2;
 }

@@ -36,9 +36,9 @@ trap 'rm -f "$OUT"' EXIT
 
 # IVC_FI_RDV (auto, always, off), when set, goes to every rank; so do
 # IVC_NET=tcp and IVC_FI_HOST (every channel over tcp: the ranks are then
-# as if on other hosts).
+# as if on other hosts), and IVC_FI_IDLE_MS (ranks that wait doze).
 ENV=()
-for v in IVC_FI_RDV IVC_NET IVC_FI_HOST; do
+for v in IVC_FI_RDV IVC_NET IVC_FI_HOST IVC_FI_IDLE_MS; do
 	[ -z "${!v:-}" ] || ENV+=(-x "$v")
 done
 FI_PROVIDER_PATH=$PDIR FI_PROVIDER=ivc IVC_FI_STATS=1 \
@@ -86,5 +86,10 @@ if [ "$CASE" = pingpong ] && [ "${IVC_FI_RDV:-always}" = always ] &&
 		echo "FAIL: only $rdv of $RANKS ranks received large messages by rendezvous"
 		exit 1
 	fi
+fi
+# A rank that waited must have dozed in its CQ reads, not only spun less.
+if [ "$CASE" = idle ] && ! grep -qE '^ivc-fi: cq dozed in [1-9][0-9]* reads' "$OUT"; then
+	echo "FAIL: no rank's CQ says it dozed (IVC_FI_IDLE_MS=${IVC_FI_IDLE_MS:-unset})"
+	exit 1
 fi
 echo "PASS: $want; ivc carried every rank's messages"
