@@ -7,7 +7,9 @@
  * to each other for the first time would each wait in ivc_connect() for
  * the other to accept.  The thread sleeps in poll(2) on the listener and a
  * stop eventfd, accepts, and hands each channel over through a locked list
- * and a notification eventfd that the progress engine drains.
+ * and a notification eventfd that the progress engine drains.  The list
+ * holds IVCFI_ACCEPT_MAX channels at most; full, the thread leaves the
+ * listener alone until progress takes the list and rings resume_fd.
  */
 #include <errno.h>
 #include <poll.h>
@@ -80,9 +82,17 @@ static void hand_over(struct ivcfi_acceptor *acc, struct ivc_channel *ch)
 	(void)w; /* a full counter still polls readable */
 }
 
+static bool list_full(struct ivcfi_acceptor *acc)
+{
+	pthread_mutex_lock(&acc->lock);
+	bool full = acc->n_ready >= IVCFI_ACCEPT_MAX;
+	pthread_mutex_unlock(&acc->lock);
+	return full;
+}
+
 static void accept_all(struct ivcfi_acceptor *acc)
 {
-	for (;;) {
+	while (!list_full(acc)) {
 		struct ivc_channel *ch;
 		int rc = ivc_accept(acc->l, 0, &ch);
 		if (rc == -EAGAIN || rc == -EINVAL)
@@ -96,15 +106,23 @@ static void accept_all(struct ivcfi_acceptor *acc)
 static void *acceptor_main(void *arg)
 {
 	struct ivcfi_acceptor *acc = arg;
-	struct pollfd fds[2] = {
+	struct pollfd fds[3] = {
 		{ .fd = ivc_listener_fd(acc->l), .events = POLLIN },
 		{ .fd = acc->stop_fd, .events = POLLIN },
+		{ .fd = acc->resume_fd, .events = POLLIN },
 	};
+	uint64_t v;
 
 	for (;;) {
-		if (poll(fds, 2, -1) < 0 && errno != EINTR)
+		/* A full list: clients wait in the backlog (a negative
+		 * descriptor is not polled). */
+		fds[0].fd = list_full(acc) ? -1 : ivc_listener_fd(acc->l);
+		if (poll(fds, 3, -1) < 0 && errno != EINTR)
 			break;
 		if (fds[1].revents)
+			break;
+		if (fds[2].revents && read(acc->resume_fd, &v, sizeof(v)) < 0 &&
+		    errno != EAGAIN)
 			break;
 		if (fds[0].revents)
 			accept_all(acc);
@@ -124,7 +142,8 @@ int ivcfi_acceptor_start(struct ivcfi_acceptor *acc, const char *addr)
 		return rc;
 	acc->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	acc->notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (acc->stop_fd < 0 || acc->notify_fd < 0)
+	acc->resume_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (acc->stop_fd < 0 || acc->notify_fd < 0 || acc->resume_fd < 0)
 		goto fail;
 	pthread_mutex_init(&acc->lock, NULL);
 	if (pthread_create(&acc->thread, NULL, acceptor_main, acc)) {
@@ -139,7 +158,9 @@ fail:
 		close(acc->stop_fd);
 	if (acc->notify_fd >= 0)
 		close(acc->notify_fd);
-	acc->stop_fd = acc->notify_fd = -1;
+	if (acc->resume_fd >= 0)
+		close(acc->resume_fd);
+	acc->stop_fd = acc->notify_fd = acc->resume_fd = -1;
 	ivc_listener_close(acc->l);
 	acc->l = NULL;
 	return rc ? rc : -ENOMEM;
@@ -158,6 +179,11 @@ size_t ivcfi_acceptor_take(struct ivcfi_acceptor *acc, struct ivc_channel ***out
 	acc->n_ready = acc->cap_ready = 0;
 	__atomic_store_n(&acc->pending, 0u, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&acc->lock);
+	if (n >= IVCFI_ACCEPT_MAX) { /* the thread stopped accepting */
+		uint64_t one = 1;
+		ssize_t w = write(acc->resume_fd, &one, sizeof(one));
+		(void)w; /* a full counter still polls readable */
+	}
 	return n;
 }
 
@@ -191,6 +217,7 @@ void ivcfi_acceptor_stop(struct ivcfi_acceptor *acc)
 	pthread_mutex_destroy(&acc->lock);
 	close(acc->stop_fd);
 	close(acc->notify_fd);
+	close(acc->resume_fd);
 	ivc_listener_close(acc->l);
 	acc->l = NULL;
 }

@@ -233,7 +233,7 @@ int ivcfi_ep_open(struct fid_domain *domain, struct fi_info *info,
 		free(ep);
 		return -FI_EINVAL;
 	}
-	ep->acc.stop_fd = ep->acc.notify_fd = -1;
+	ep->acc.stop_fd = ep->acc.notify_fd = ep->acc.resume_fd = -1;
 	ivcfi_list_init(&ep->busy);
 	ivcfi_list_init(&ep->wire);
 	ivcfi_list_init(&ep->inpeers);

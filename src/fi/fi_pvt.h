@@ -562,6 +562,13 @@ static inline bool ivcfi_inpeer_held_back(const struct ivcfi_inpeer *in)
 	       (in->reply && in->reply->n_acks >= IVCFI_ACK_MAX);
 }
 
+/* Channels the acceptor holds for progress to take, at most.  While it
+ * holds that many it accepts no more: the rest wait in the listener's
+ * backlog (their connects time out if progress does not come), so that
+ * peers connecting while the application makes no progress call cannot
+ * run the process out of descriptors (each channel holds several). */
+#define IVCFI_ACCEPT_MAX 32u
+
 /* Accepts channels in a thread of its own, so that a peer's connect never
  * waits for this process to call into the provider. */
 struct ivcfi_acceptor {
@@ -570,6 +577,7 @@ struct ivcfi_acceptor {
 	bool running;
 	int stop_fd;   /* eventfd: tells the thread to end */
 	int notify_fd; /* eventfd: a channel is waiting in the list */
+	int resume_fd; /* eventfd: progress took a full list: accept again */
 	pthread_mutex_t lock;
 	unsigned pending; /* atomic: channels in ready (no system call to look) */
 	struct ivc_channel **ready;

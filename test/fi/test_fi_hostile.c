@@ -9,6 +9,10 @@
  *
  *  - Peers that come and go: 300 visits (a hello, a message, gone) leave
  *    no trace on the endpoint, as an honest peer's visits do not.
+ *  - A crowd that connects while the application makes no progress call:
+ *    the endpoint's acceptor holds at most IVCFI_ACCEPT_MAX channels for
+ *    progress to take, the rest wait (their connects time out), so that
+ *    descriptors stay bounded; progress lets it accept again.
  *  - Peers that name someone else in their hello, with a different byte
  *    after the name's end each time, and ask for an answer (an RTS): the
  *    endpoint connects to that someone once per visitor at most, and lets
@@ -26,6 +30,8 @@
  * the only other threads are the endpoints' acceptors.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +47,7 @@
 #include "check.h"
 #include "fi_testutil.h"
 #include "fi/fi_pvt.h" /* the wire format, and the endpoint's lists */
+#include "shm/shm_pvt.h" /* IVC_SHM_MAX_PENDING */
 
 #define MARK_TAG 0x4d41524bull
 #define MAX_POSTED 8
@@ -262,6 +269,53 @@ static void visitors(void)
 	if (after > before + 1)
 		fprintf(stderr, "visitors: the endpoint keeps %zu inbound channels' state"
 			" after 300 visits (%zu before)\n", after, before);
+}
+
+/* Channels the victim's acceptor holds for progress to take. */
+static size_t accepted_waiting(void)
+{
+	struct ivcfi_acceptor *acc = &inside(&victim)->acc;
+
+	pthread_mutex_lock(&acc->lock);
+	size_t n = acc->n_ready;
+	pthread_mutex_unlock(&acc->lock);
+	return n;
+}
+
+/* A crowd connects while the application makes no progress call (it
+ * computes): the acceptor takes IVCFI_ACCEPT_MAX channels and leaves the
+ * rest in the listener's backlog, where their connects time out; once
+ * progress takes those it holds, it accepts again.  A client or two more
+ * may get in: the listener's last accept may have answered handshakes
+ * beside the one it returned, which it then holds itself (at most
+ * IVC_SHM_MAX_PENDING). */
+static void crowd(void)
+{
+	enum { MOST = IVCFI_ACCEPT_MAX + IVC_SHM_MAX_PENDING };
+	struct ivc_channel *ch[MOST + 1];
+	unsigned ok = 0;
+	int r = 0;
+
+	for (unsigned i = 0; i <= MOST; i++) {
+		/* The first ones must get in; then a short wait will do. */
+		int ms = (int)t_scaled_ms(i < IVCFI_ACCEPT_MAX ? 10000 : 300);
+		if ((r = ivc_connect(victim.name.addr, NULL, ms, &ch[ok])) != 0)
+			break;
+		ok++;
+	}
+	CHECK(ok >= IVCFI_ACCEPT_MAX && ok <= MOST);
+	CHECK_EQ(r, -ETIMEDOUT);
+	CHECK(accepted_waiting() <= IVCFI_ACCEPT_MAX);
+	if (ok > MOST || accepted_waiting() > IVCFI_ACCEPT_MAX)
+		fprintf(stderr, "crowd: %u connects got in, the acceptor holds %zu channels\n",
+			ok, accepted_waiting());
+	drive(); /* progress takes what the acceptor holds */
+	struct ivc_channel *late = NULL;
+	CHECK_OK(ivc_connect(victim.name.addr, NULL, (int)t_scaled_ms(10000), &late));
+	ivc_close(late);
+	for (unsigned i = 0; i < ok; i++)
+		ivc_close(ch[i]);
+	settle();
 }
 
 /* Each visitor names the other endpoint, with another byte after the
@@ -593,6 +647,7 @@ int main(void)
 	open_node(&victim);
 	open_node(&other);
 	visitors();
+	crowd();
 	namedroppers();
 	random_rounds();
 	close_node(&victim);
