@@ -73,6 +73,7 @@ static pid_t rx_tid;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static int go_round = -1, go_target, go_wait_asleep, go_signal;
+static int go_finished = -1; /* the last round the sender is done with */
 static bool go_quit;
 
 static long long now_ms(void)
@@ -189,6 +190,10 @@ static void *sender(void *arg)
 			CHECK_OK(fi_cq_signal(rx.cq[target]));
 		else
 			send_one(round, target);
+		pthread_mutex_lock(&mu);
+		go_finished = round;
+		pthread_cond_broadcast(&cv);
+		pthread_mutex_unlock(&mu);
 	}
 }
 
@@ -199,7 +204,18 @@ static void order(int round, int target, bool wait_asleep, bool signal)
 	go_target = target;
 	go_wait_asleep = wait_asleep;
 	go_signal = signal;
-	pthread_cond_signal(&cv);
+	pthread_cond_broadcast(&cv);
+	pthread_mutex_unlock(&mu);
+}
+
+/* Wait until the sender is done with the last order: it reads the
+ * receiver's CQs and names (tx_to_rx), which closing and opening the
+ * receiver's endpoints change. */
+static void sender_finished(void)
+{
+	pthread_mutex_lock(&mu);
+	while (go_finished != go_round)
+		pthread_cond_wait(&cv, &mu);
 	pthread_mutex_unlock(&mu);
 }
 
@@ -422,6 +438,7 @@ static void run_with_set(enum fi_wait_obj obj)
 		CHECK(wall >= 490);
 		CHECK(cpu < 100);
 	}
+	sender_finished();
 	close_eps(&rx, 2);
 	CHECK_OK(fi_close(&set->fid));
 }
@@ -442,6 +459,7 @@ static void run_with_cq_fd(void)
 	 * readable (a program polling it would otherwise spin). */
 	CHECK_OK(fi_trywait(rx.d.fabric, (struct fid *[]){ &cq->fid }, 1));
 	CHECK_EQ(poll(&(struct pollfd){ fd, POLLIN, 0 }, 1, 0), 0);
+	sender_finished();
 	close_eps(&rx, 1);
 }
 
@@ -458,6 +476,7 @@ static void run_with_poll_set(void)
 	for (int i = 0; i < 2; i++)
 		CHECK_OK(fi_poll_del(ps, &rx.cq[i]->fid, 0));
 	CHECK_OK(fi_close(&ps->fid));
+	sender_finished();
 	close_eps(&rx, 2);
 }
 
@@ -483,7 +502,7 @@ int main(void)
 	}
 	pthread_mutex_lock(&mu);
 	go_quit = true;
-	pthread_cond_signal(&cv);
+	pthread_cond_broadcast(&cv);
 	pthread_mutex_unlock(&mu);
 	pthread_join(th, NULL);
 	close_eps(&tx, 1);
