@@ -915,6 +915,65 @@ static void queued_cases(void)
 	}
 }
 
+/* One round trip of 64 B from @c to @s and back; *@p: where @c's
+ * message was. */
+static void round_trip(struct ivc_channel *c, struct ivc_channel *s, void **p)
+{
+	struct ivc_buf b, r;
+
+	REQUIRE_EQ(ivc_tx_alloc(c, &b, 1, 5000), 1);
+	memset(b.data, 'q', 64);
+	b.len = 64;
+	*p = b.data;
+	REQUIRE_EQ(ivc_tx_send(c, &b, 1, 5000), 1);
+	REQUIRE_EQ(ivc_rx_burst(s, &r, 1, 5000), 1);
+	CHECK(r.len == 64 && ((unsigned char *)r.data)[63] == 'q');
+	CHECK_OK(ivc_rx_release(s, &r, 1));
+	REQUIRE_EQ(ivc_tx_alloc(s, &b, 1, 5000), 1);
+	memset(b.data, 'a', 64);
+	b.len = 64;
+	REQUIRE_EQ(ivc_tx_send(s, &b, 1, 5000), 1);
+	REQUIRE_EQ(ivc_rx_burst(c, &r, 1, 5000), 1);
+	CHECK_OK(ivc_rx_release(c, &r, 1));
+}
+
+/* A tcp lane takes its returned buffers back at the next allocation, so a
+ * ping-pong of small messages reuses one buffer at each end, still in the
+ * cache, instead of working down through a pool of 256 (each message's
+ * frames took 240-380 ns to apply that way, 70-100 ns reusing).  The
+ * peer's returns come before its reply, reported at once or, lazily, with
+ * its next send. */
+static void reuse_cases(void)
+{
+	static const struct ivc_tcp_options flags[] = {
+		{ .flags = 0 },
+		{ .flags = IVC_TCP_LAZY_RETURNS | IVC_TCP_QUEUED_SENDS },
+	};
+
+	printf("-- small messages reuse their buffers\n");
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		struct ivc_options o;
+		struct ivc_listener *l = NULL;
+		struct ivc_channel *s = NULL, *c = NULL;
+		void *first, *p;
+		int same = 0;
+
+		ivc_options_init(&o);
+		o.tx = (struct ivc_geometry){ 256, 4096, 256 };
+		o.tcp = &flags[i];
+		lazy_pair(&o, &l, &s, &c);
+		round_trip(c, s, &first);
+		for (int k = 0; k < 5; k++) {
+			round_trip(c, s, &p);
+			same += p == first;
+		}
+		CHECK_EQ(same, 5);
+		ivc_close(c);
+		ivc_close(s);
+		ivc_listener_close(l);
+	}
+}
+
 /* A thread that receives on one end, for ever: "done", then the end. */
 struct reader {
 	struct ivc_channel *ch;
@@ -1088,6 +1147,7 @@ int main(void)
 	psk_cases();
 	lazy_cases();
 	queued_cases();
+	reuse_cases();
 	ask_cases();
 	packing_cases();
 	cut_cases();

@@ -119,8 +119,9 @@ void ivc_lane_tx_fini(struct ivc_lane_tx *tx);
  * the pool runs short (small messages) put the last returned on top,
  * which a small-message shm stream is about 10% faster with. */
 void ivc_lane_tx_hand_out_in_order(struct ivc_lane_tx *tx);
-/* Up to @n free buffers, reclaiming returned ones when short and once
- * IVC_RECLAIM_BYTES were sent since.  Return: the number (0 when none), or
+/* Up to @n free buffers, reclaiming returned ones when short, once
+ * IVC_RECLAIM_BYTES were sent since, and (handing out in order: tcp) once
+ * every buffer lent has come back.  Return: the number (0 when none), or
  * -EPROTO (bad return ring). */
 int ivc_lane_tx_alloc(struct ivc_lane_tx *tx, struct ivc_buf *bufs, unsigned n);
 int ivc_lane_tx_free(struct ivc_lane_tx *tx, const struct ivc_buf *bufs,
