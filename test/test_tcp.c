@@ -937,12 +937,12 @@ static void round_trip(struct ivc_channel *c, struct ivc_channel *s, void **p)
 	CHECK_OK(ivc_rx_release(c, &r, 1));
 }
 
-/* A tcp lane takes its returned buffers back at the next allocation, so a
- * ping-pong of small messages reuses one buffer at each end, still in the
- * cache, instead of working down through a pool of 256 (each message's
- * frames took 240-380 ns to apply that way, 70-100 ns reusing).  The
- * peer's returns come before its reply, reported at once or, lazily, with
- * its next send. */
+/* A tcp lane takes its returned buffers back at the allocation that finds
+ * every buffer it lent returned, so a ping-pong of small messages reuses
+ * one buffer at each end, still in the cache, instead of working down
+ * through a pool of 256 (each message's frames took 240-380 ns to apply
+ * that way, 66-104 ns reusing).  The peer's returns come before its
+ * reply, reported at once or, lazily, with its next send. */
 static void reuse_cases(void)
 {
 	static const struct ivc_tcp_options flags[] = {
