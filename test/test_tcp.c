@@ -32,6 +32,10 @@
  *    segment of its own, both ways, the handshake completes and 300
  *    messages arrive whole and in order (headers, payloads, descriptors
  *    and returns split between reads at every offset);
+ *  - a channel's socket is in none of its epoll sets until one is used
+ *    (counted in /proc/self/fdinfo): ivc_fd()'s when asked for, a sleep
+ *    set when its side first sleeps; then ivc_fd() polls readable for a
+ *    message and for the peer's close, and a wait wakes for a message;
  *  - a blocking receive "for ever" sleeps in the socket's own read
  *    (recvfrom, seen in /proc), and another thread sending on the same
  *    end meanwhile gets the returns that come (that read applies them and
@@ -43,6 +47,7 @@
 #include "check.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <endian.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -974,6 +979,88 @@ static void reuse_cases(void)
 	}
 }
 
+/* Entries of this process's epoll sets that watch a socket, read from
+ * /proc/self/fdinfo of every epoll descriptor. */
+static int socket_watches(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	REQUIRE(d != NULL);
+	while ((e = readdir(d)) != NULL) {
+		char path[300], link[64], line[256];
+		ssize_t k;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+		k = readlink(path, link, sizeof(link) - 1);
+		if (k < 0 || (link[k] = 0, strcmp(link, "anon_inode:[eventpoll]")))
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%s", e->d_name);
+		if (!(f = fopen(path, "r")))
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			int tfd;
+
+			if (sscanf(line, "tfd: %d", &tfd) != 1)
+				continue;
+			snprintf(path, sizeof(path), "/proc/self/fd/%d", tfd);
+			k = readlink(path, link, sizeof(link) - 1);
+			n += k > 7 && !strncmp(link, "socket:", 7);
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+/* A channel's socket joins its epoll sets only when one is used: the set
+ * of ivc_fd() when the application asks for it (or arms, or adds the
+ * channel to a poller), a sleep set before its side first sleeps.  In
+ * each set it cost every segment that arrived a wake-up call in the
+ * kernel, 6% of a polling 64 B round trip that used no set.  Once there,
+ * the sets work as before: ivc_fd() polls readable for a message and for
+ * the peer's close, and a wait with a timeout wakes for a message. */
+static void watch_cases(void)
+{
+	struct ivc_options o;
+	struct ivc_listener *l = NULL;
+	struct ivc_channel *s = NULL, *c = NULL;
+	struct pollfd q;
+	char m[8];
+	int base = socket_watches(), fd;
+
+	printf("-- a channel's sets watch its socket once used\n");
+	ivc_options_init(&o);
+	lazy_pair(&o, &l, &s, &c);
+	ivc_listener_close(l);
+	CHECK_EQ(socket_watches(), base);
+	fd = ivc_fd(c);
+	CHECK(fd >= 0);
+	CHECK_EQ(ivc_fd(c), fd);
+	CHECK_EQ(socket_watches(), base + 1);
+	CHECK_EQ(ivc_wait(s, IVC_EV_RX, 20), -ETIMEDOUT); /* slept on its RX set */
+	CHECK_EQ(socket_watches(), base + 2);
+
+	CHECK_EQ(ivc_arm(c, IVC_EV_RX), 0);
+	CHECK_OK(ivc_send(s, "one", 4, 5000));
+	q = (struct pollfd){ fd, POLLIN, 0 };
+	CHECK_EQ(poll(&q, 1, 5000), 1);
+	CHECK_EQ(ivc_recv(c, m, sizeof(m), 0), 4);
+	CHECK_OK(ivc_send(c, "two", 4, 5000));
+	CHECK_EQ(ivc_wait(s, IVC_EV_RX, 5000), IVC_EV_RX);
+	CHECK_EQ(ivc_recv(s, m, sizeof(m), 0), 4);
+	CHECK_EQ(socket_watches(), base + 2);
+
+	CHECK_EQ(ivc_arm(c, IVC_EV_RX), 0);
+	ivc_close(s);
+	q = (struct pollfd){ fd, POLLIN, 0 };
+	CHECK_EQ(poll(&q, 1, 5000), 1); /* the peer's close */
+	ivc_close(c);
+	CHECK_EQ(socket_watches(), base);
+}
+
 /* A thread that receives on one end, for ever: "done", then the end. */
 struct reader {
 	struct ivc_channel *ch;
@@ -1148,6 +1235,7 @@ int main(void)
 	lazy_cases();
 	queued_cases();
 	reuse_cases();
+	watch_cases();
 	ask_cases();
 	packing_cases();
 	cut_cases();

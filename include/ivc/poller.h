@@ -117,7 +117,7 @@ int ivc_poller_create(const struct ivc_poller_options *opts,
  *
  * Added from a callback, @ch is looked at in the same pass or the next.
  *
- * Return: 0; -EEXIST; -ENOMEM; -EINVAL.
+ * Return: 0; -EEXIST; -ENOMEM; -EINVAL; another -errno from epoll_ctl(2).
  */
 int ivc_poller_add(struct ivc_poller *p, struct ivc_channel *ch, ivc_poll_cb cb,
 		   void *arg);

@@ -51,7 +51,8 @@ int ivc_ready(struct ivc_channel *ch, unsigned events);
  *
  * Return: the ready subset (> 0); -EAGAIN; -ETIMEDOUT; -EPIPE or -ECONNRESET
  * when waiting for IVC_EV_TX only and the peer has gone; the channel's error
- * (-EPROTO, ...) if it is broken; -EINVAL.
+ * (-EPROTO, ...) if it is broken; -EINVAL; -ENOMEM or -ENOSPC from
+ * epoll_ctl(2) if the first sleep cannot watch the peer's hang-up.
  */
 int ivc_wait(struct ivc_channel *ch, unsigned events, int timeout_ms);
 
@@ -64,9 +65,12 @@ int ivc_wait(struct ivc_channel *ch, unsigned events, int timeout_ms);
  * the loop is: ivc_arm(); if it returns 0, sleep in epoll; on wake-up, do
  * the work (receiving disarms the endpoint, so a busy peer stops ringing:
  * arm again before the next sleep).
- * The descriptor is owned by the channel.
+ * The descriptor is owned by the channel.  The first call (or ivc_arm(),
+ * or adding the channel to a poller) puts the peer's hang-up in it, over
+ * tcp the socket itself, which is watched by no set before one is used.
  *
- * Return: the descriptor, or -EINVAL.
+ * Return: the descriptor, or -EINVAL; -ENOMEM or -ENOSPC from epoll_ctl(2)
+ * if the hang-up cannot join it.
  */
 int ivc_fd(const struct ivc_channel *ch);
 
@@ -80,7 +84,7 @@ int ivc_fd(const struct ivc_channel *ch);
  * @events already ready (> 0: do not block; the endpoint stays armed,
  * which costs at most a spurious doorbell); -EPIPE or -ECONNRESET for
  * IVC_EV_TX alone once the peer has gone; the channel's error (-EPROTO, ...)
- * if it is broken; -EINVAL.
+ * if it is broken; -EINVAL; -ENOMEM or -ENOSPC, as for ivc_fd().
  */
 int ivc_arm(struct ivc_channel *ch, unsigned events);
 

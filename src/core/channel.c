@@ -12,12 +12,12 @@
 #include "util/clock_pvt.h"
 #include "util/compiler_pvt.h"
 
-/* The public fd: one epoll set over both doorbells and the hang-up fd, so
- * an application's loop needs one descriptor per channel. */
+/* The public fd: one epoll set over both doorbells and (once asked for,
+ * ivc_xport_watch_hup()) the hang-up fd, so an application's loop needs
+ * one descriptor per channel. */
 static int channel_make_epfd(const struct ivc_xport *xp)
 {
-	int fds[3] = { xp->bell_fd[IVC_BELL_RX], xp->bell_fd[IVC_BELL_TX],
-		       xp->hup_fd };
+	int fds[2] = { xp->bell_fd[IVC_BELL_RX], xp->bell_fd[IVC_BELL_TX] };
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 	unsigned i;
 
@@ -30,14 +30,10 @@ static int channel_make_epfd(const struct ivc_xport *xp)
 		 * are edge-triggered (a shm doorbell is always readable: its
 		 * owner keeps the counter above 0); ivc_arm() consumes the
 		 * edges. */
-		struct epoll_event ev = { .events = i == IVC_BELL_TX ? 0u :
-						    i == IVC_BELL_RX ? EPOLLIN | EPOLLET :
-								       EPOLLIN,
+		struct epoll_event ev = { .events = i == IVC_BELL_TX ? 0u : EPOLLIN | EPOLLET,
 					  .data.u32 = i };
 
-		if (fds[i] < 0)
-			continue;
-		if (epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev) < 0) {
+		if (fds[i] >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev) < 0) {
 			int e = -errno;
 
 			close(ep);
@@ -49,24 +45,50 @@ static int channel_make_epfd(const struct ivc_xport *xp)
 
 /* A side's own sleep set.  The doorbell is edge-triggered: a wake-up
  * costs one epoll_wait() and no read() to clear the eventfd, which is
- * what makes a blocking round trip cheaper than a Unix socket's. */
+ * what makes a blocking round trip cheaper than a Unix socket's.  The
+ * hang-up fd joins it before the side first sleeps. */
 static int side_make_ep(const struct ivc_xport *xp, enum ivc_bell bell)
 {
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.u32 = 0 };
-	int ep = epoll_create1(EPOLL_CLOEXEC);
+	int ep = epoll_create1(EPOLL_CLOEXEC), e;
 
 	if (ep < 0)
 		return -errno;
-	if (epoll_ctl(ep, EPOLL_CTL_ADD, xp->bell_fd[bell], &ev) < 0)
-		goto fail;
-	ev = (struct epoll_event){ .events = EPOLLIN | EPOLLRDHUP, .data.u32 = 1 };
-	if (xp->hup_fd >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, xp->hup_fd, &ev) < 0)
-		goto fail;
-	return ep;
-fail:
-	ev.data.u32 = (uint32_t)errno;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, xp->bell_fd[bell], &ev) == 0)
+		return ep;
+	e = -errno;
 	close(ep);
-	return -(int)ev.data.u32;
+	return e;
+}
+
+void ivc_hup_event(unsigned set, struct epoll_event *ev)
+{
+	*ev = (struct epoll_event){
+		.events = EPOLLIN | (set == IVC_SET_PUBLIC ? 0u : EPOLLRDHUP),
+		.data.u32 = set == IVC_SET_PUBLIC ? 2u : 1u,
+	};
+}
+
+int ivc_xport_add_hup(struct ivc_xport *xp, unsigned set, struct epoll_event *ev)
+{
+	if (epoll_ctl(xp->watch_ep[set], EPOLL_CTL_ADD, xp->hup_fd, ev) == 0 ||
+	    errno == EEXIST) /* another thread added it first */
+		return 0;
+	return -errno;
+}
+
+int ivc_xport_watch_hup(struct ivc_xport *xp, unsigned set)
+{
+	struct epoll_event ev;
+	int r;
+
+	if (xp->hup_fd < 0 || (__atomic_load_n(&xp->hup_in, __ATOMIC_ACQUIRE) & (1u << set)))
+		return 0;
+	ivc_hup_event(set, &ev);
+	r = xp->ops->watch ? xp->ops->watch(xp, set, &ev) : ivc_xport_add_hup(xp, set, &ev);
+	if (!r)
+		__atomic_fetch_or(&xp->hup_in, 1u << set, __ATOMIC_RELEASE);
+	return r;
 }
 
 static void side_init(struct ivc_chan_side *s, uint32_t spin_max_ns)
@@ -113,9 +135,9 @@ int ivc_channel_create(struct ivc_xport *xp, const struct ivc_lane_geom *txg,
 	if (r < 0)
 		goto fail_ep;
 	ch->txs.sleep_ep = r;
-	xp->watch_ep[0] = ch->epfd;
-	xp->watch_ep[1] = ch->rxs.sleep_ep;
-	xp->watch_ep[2] = ch->txs.sleep_ep;
+	xp->watch_ep[IVC_SET_PUBLIC] = ch->epfd;
+	xp->watch_ep[IVC_SET_RX] = ch->rxs.sleep_ep;
+	xp->watch_ep[IVC_SET_TX] = ch->txs.sleep_ep;
 	ivc_channel_note_cpu(ch);
 	*out = ch;
 	return 0;

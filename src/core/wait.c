@@ -185,6 +185,20 @@ static int in_socket(struct ivc_channel *ch, unsigned ev, uint64_t deadline)
 	return ivc_channel_pull_wait(ch, ev) != -EAGAIN;
 }
 
+/* Sleep on the sets of @ev's sides, which watch the hang-up fd (over tcp,
+ * the socket) from the first such sleep on.  Level-triggered, it reports
+ * on joining what came before. */
+static int sleep_on_sets(struct ivc_channel *ch, unsigned ev, uint64_t deadline)
+{
+	int r = 0;
+
+	if (ev & EV_RXSIDE)
+		r = ivc_xport_watch_hup(ch->xp, IVC_SET_RX);
+	if (!r && (ev & EV_TXSIDE))
+		r = ivc_xport_watch_hup(ch->xp, IVC_SET_TX);
+	return r ? r : sleep_once(ch, ev, deadline);
+}
+
 static int sleep_loop(struct ivc_channel *ch, unsigned ev,
 		      struct ivc_chan_side *s, uint64_t start, uint64_t deadline)
 {
@@ -210,7 +224,7 @@ static int sleep_loop(struct ivc_channel *ch, unsigned ev,
 		if (r)
 			break;
 		IVC_COUNT(&s->st.sleeps, 1);
-		r = in_socket(ch, ev, deadline) ? 0 : sleep_once(ch, ev, deadline);
+		r = in_socket(ch, ev, deadline) ? 0 : sleep_on_sets(ch, ev, deadline);
 		if (r)
 			break;
 	}
@@ -278,7 +292,12 @@ IVC_PUBLIC int ivc_wait(struct ivc_channel *ch, unsigned events, int timeout_ms)
 
 IVC_PUBLIC int ivc_fd(const struct ivc_channel *ch)
 {
-	return ch ? ch->epfd : -EINVAL;
+	int r;
+
+	if (!ch)
+		return -EINVAL;
+	r = ivc_xport_watch_hup(ch->xp, IVC_SET_PUBLIC);
+	return r ? r : ch->epfd;
 }
 
 /* Listen to the TX doorbell in ivc_fd()'s set only while armed for TX. */
@@ -311,7 +330,10 @@ IVC_PUBLIC int ivc_arm(struct ivc_channel *ch, unsigned events)
 
 	if (!check_events(ch, events))
 		return -EINVAL;
-	r = set_ep_tx(ch, (events & IVC_EV_TX) != 0);
+	/* Armed, the caller blocks on ivc_fd()'s set: it watches the peer. */
+	r = ivc_xport_watch_hup(ch->xp, IVC_SET_PUBLIC);
+	if (!r)
+		r = set_ep_tx(ch, (events & IVC_EV_TX) != 0);
 	if (r)
 		return r;
 	consume_edges(ch);

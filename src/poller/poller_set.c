@@ -70,8 +70,13 @@ static int add(struct ivc_poller *p, struct ivc_channel *ch, ivc_poll_cb cb,
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = ch };
 	struct poll_entry *v;
 
+	int r;
+
 	if (ch->watch.closing)
 		return -EEXIST;
+	r = ivc_xport_watch_hup(ch->xp, IVC_SET_PUBLIC); /* the loop sleeps on epfd */
+	if (r)
+		return r;
 	v = room(p->v, p->n, &p->cap, sizeof(*v));
 	if (!v)
 		return -ENOMEM;

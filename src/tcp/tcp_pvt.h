@@ -128,12 +128,12 @@ struct tcp_opts {
 };
 
 /* Push's state: what of our lanes has gone out, and the batch going now.
- * Under smu (the sending and the receiving thread both push). */
+ * Under mu (the sending and the receiving thread both push). */
 struct tcp_out {
 	pthread_mutex_t mu;
 	uint32_t prod;    /* our next descriptor to send */
-	uint32_t cons;    /* the mirror's desc_cons as last sent */
-	uint32_t ret;     /* the mirror's ret_prod as last sent */
+	uint32_t cons;    /* the mirror's desc_cons as last sent (atomic) */
+	uint32_t ret;     /* the mirror's ret_prod as last sent (atomic) */
 	uint32_t closed;  /* our closed flag was sent */
 	struct iovec iov[IVC_TCP_IOV];
 	unsigned char *stage; /* IVC_TCP_STAGE bytes: headers, small bodies */
@@ -147,6 +147,7 @@ struct tcp_out {
 	 * payload that follows it in the lane joins it (tcp_wire.c). */
 	unsigned char *run_hdr;
 	int want_out;     /* EPOLLOUT is on in the channel's sets */
+	int unsent;       /* a batch is left unsent (atomic: read without mu) */
 };
 
 /* Pull's state: a frame being read.  Under mu. */
@@ -294,6 +295,9 @@ int ivc_tcp_pull_wait(struct ivc_xport *x, unsigned self, int (*busy)(void *),
 /* Wait until everything pushed has left this host (pulling meanwhile),
  * at most until @deadline.  Return: 0, -ETIMEDOUT, -ECONNRESET. */
 int ivc_tcp_drain(struct ivc_xport *x, uint64_t deadline);
+/* ops->watch: the socket joins a set with EPOLLOUT if output waits for
+ * room (under out.mu, as want_out() changes it). */
+int ivc_tcp_watch(struct ivc_xport *x, unsigned set, struct epoll_event *ev);
 
 /* ---- the transport's entry points ---- */
 

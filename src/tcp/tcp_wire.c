@@ -55,16 +55,15 @@ void ivc_tcp_wire_fini(struct tcp_xport *t)
 
 /* ---- push ---- */
 
-/* Copy @len bytes to the stage, extending the batch's last iovec when it
- * ends where they go (the stage fills in order). */
-static void stage_bytes(struct tcp_out *o, const void *p, uint32_t len)
+/* @len bytes just written to the stage at @at join the batch: they extend
+ * its last iovec when that ends where they start (the stage fills in
+ * order), else they are an iovec of their own. */
+static void staged(struct tcp_out *o, unsigned char *at, uint32_t len)
 {
-	unsigned char *at = o->stage + o->staged;
-	struct iovec *last = o->n ? &o->iov[o->n - 1] : NULL;
+	struct iovec *last = &o->iov[o->n ? o->n - 1 : 0];
 
-	memcpy(at, p, len);
 	o->staged += len;
-	if (last && (unsigned char *)last->iov_base + last->iov_len == at)
+	if (o->n && (unsigned char *)last->iov_base + last->iov_len == at)
 		last->iov_len += len;
 	else
 		o->iov[o->n++] = (struct iovec){ at, len };
@@ -79,9 +78,10 @@ static int fits_stage(const struct tcp_out *o, uint32_t len)
 		       IVC_TCP_STAGE;
 }
 
-/* A frame: its header in the stage, its body copied beside it when small,
- * else an iovec pointing at it (it stays put until the peer has it).
- * Return: where its header lies if its body is that iovec, else NULL. */
+/* A frame: its header in the stage, its body copied beside it when small
+ * (header and body then one stretch of the stage, one iovec), else an
+ * iovec pointing at it (it stays put until the peer has it).  Return:
+ * where its header lies if its body is that iovec, else NULL. */
 static unsigned char *add(struct tcp_out *o, uint16_t kind, uint64_t off,
 			  const void *p, uint32_t len)
 {
@@ -89,14 +89,17 @@ static unsigned char *add(struct tcp_out *o, uint16_t kind, uint64_t off,
 		.len = htole32(len), .kind = htole16(kind), .off = htole64(off),
 	};
 	unsigned char *at = o->stage + o->staged;
+	int copy = fits_stage(o, len);
 
+	memcpy(at, &h, sizeof(h));
 	o->run_hdr = NULL;
-	stage_bytes(o, &h, sizeof(h));
 	o->frames++;
-	if (fits_stage(o, len)) {
-		stage_bytes(o, p, len);
+	if (copy) {
+		memcpy(at + sizeof(h), p, len);
+		staged(o, at, (uint32_t)sizeof(h) + len);
 		return NULL;
 	}
+	staged(o, at, sizeof(h));
 	o->iov[o->n++] = (struct iovec){ (void *)p, len };
 	return at;
 }
@@ -141,23 +144,27 @@ static void build_yours(struct tcp_xport *t)
 	uint32_t ret = IVC_LOAD_ACQ(&h->ret_prod), cons = IVC_LOAD_ACQ(&h->desc_cons);
 	uint32_t rs = t->rxg.ret_slots, nret = ret - o->ret;
 
-	if (ret == o->ret && cons == o->cons)
+	uint32_t from = o->ret;
+
+	if (ret == from && cons == o->cons)
 		return;
 	if (nret > rs) { /* only a peer that re-sent held buffers gets here */
-		o->ret = ret - rs;
+		from = ret - rs;
 		nret = rs;
 	}
 	while (nret) {
-		uint32_t at = o->ret & (rs - 1), run = nret < rs - at ? nret : rs - at;
+		uint32_t at = from & (rs - 1), run = nret < rs - at ? nret : rs - at;
 		uint64_t off = t->rxg.ret_off + (uint64_t)at * 4;
 
 		(void)add(o, TCP_YOURS, off, m + off, run * 4);
-		o->ret += run;
+		from += run;
 		nret -= run;
 	}
 	o->hot[0] = cons;
 	o->hot[1] = ret;
-	o->cons = cons;
+	/* Stored whole: keep_back() reads them without out.mu. */
+	IVC_STORE(&o->ret, ret);
+	IVC_STORE(&o->cons, cons);
 	(void)add(o, TCP_YOURS, IVC_OFF_RX_HOT, o->hot, sizeof(o->hot));
 	IVC_STORE(&t->asked, 0); /* answered */
 }
@@ -219,8 +226,9 @@ static int build_run(struct tcp_xport *t, uint64_t *bytes, int *all)
 }
 
 /* Our lane: what was published since, then the closed flag once every
- * descriptor before it is out. */
-static void build_mine(struct tcp_xport *t)
+ * descriptor before it is out.  Return: 1 if the batch holds all that was
+ * published (it did not fill up first). */
+static int build_mine(struct tcp_xport *t)
 {
 	struct tcp_out *o = &t->out;
 	const struct ivc_lane_tx_cold *c =
@@ -236,6 +244,7 @@ static void build_mine(struct tcp_xport *t)
 		o->closed = 1;
 		(void)add(o, TCP_MINE, OFF_CLOSED, &o->one, sizeof(o->one));
 	}
+	return all;
 }
 
 /* Send the batch's rest.  Return: 0 (all of it), 1 (the socket is full),
@@ -281,32 +290,49 @@ static void want_out(struct tcp_xport *t, int on)
 	if (t->out.want_out == on)
 		return;
 	for (i = 0; i < 3; i++) {
-		struct epoll_event ev = {
-			.events = EPOLLIN | (i ? EPOLLRDHUP : 0u) | (on ? EPOLLOUT : 0u),
-			.data.u32 = i ? 1u : 2u,
-		};
+		struct epoll_event ev;
 
+		ivc_hup_event(i, &ev);
+		ev.events |= on ? EPOLLOUT : 0u;
+		/* A set the socket has not joined yet fails (ENOENT): it
+		 * joins with EPOLLOUT as it then stands (ivc_tcp_watch()). */
 		if (t->x.watch_ep[i] >= 0)
 			(void)epoll_ctl(t->x.watch_ep[i], EPOLL_CTL_MOD, t->sock, &ev);
 	}
 	IVC_STORE(&t->out.want_out, on);
 }
 
+int ivc_tcp_watch(struct ivc_xport *x, unsigned set, struct epoll_event *ev)
+{
+	struct tcp_xport *t = (struct tcp_xport *)x;
+	int r;
+
+	pthread_mutex_lock(&t->out.mu); /* want_out() changes the events */
+	ev->events |= t->out.want_out ? EPOLLOUT : 0u;
+	r = ivc_xport_add_hup(x, set, ev);
+	pthread_mutex_unlock(&t->out.mu);
+	return r;
+}
+
 /* Everything, in as few sendmsg() as the batch allows; @ask: an ASK first
- * (in the same batch as the rest). */
+ * (in the same batch as the rest).  A batch that held all there was is
+ * not followed by a look for more: a thread that publishes more meanwhile
+ * pushes it itself, after us. */
 static int push_locked(struct tcp_xport *t, int ask)
 {
+	int all = 0;
+
 	for (;;) {
 		int r = flush(t);
 
-		if (r)
+		if (r || all)
 			return r;
 		if (ask) {
 			(void)build_ask(t);
 			ask = 0;
 		}
 		build_yours(t);
-		build_mine(t);
+		all = build_mine(t);
 		if (!t->out.n)
 			return 0;
 	}
@@ -316,19 +342,28 @@ static int push_locked(struct tcp_xport *t, int ask)
  * of the peer's buffers waits to be told (the peer's sender keeps going
  * meanwhile), or until it sends.  With nothing to do it tells the peer at
  * once, unless the peer asks when it needs to know (TCP_HS_ASKS); once
- * asked, at once until it has told.  Under out.mu. */
+ * asked, at once until it has told.  Every value it reads is atomic, so it
+ * may judge without out.mu: each one only grows or is a flag, and read
+ * while another thread pushes, they can only make it say "send"
+ * (ivc_tcp_push() then decides again under the lock). */
 static int keep_back(const struct tcp_xport *t, enum ivc_push_how how)
 {
 	const struct ivc_lane_rx_hot *h =
 		(const void *)((unsigned char *)t->x.rx_region + IVC_OFF_RX_HOT);
-	uint32_t cons = IVC_LOAD(&h->desc_cons) - t->out.cons;
-	uint32_t ret = IVC_LOAD(&h->ret_prod) - t->out.ret;
+	uint32_t cons = IVC_LOAD(&h->desc_cons) - IVC_LOAD(&t->out.cons);
+	uint32_t ret = IVC_LOAD(&h->ret_prod) - IVC_LOAD(&t->out.ret);
 
 	if (!t->lazy || how == IVC_PUSH_ALL || IVC_LOAD(&t->asked) ||
 	    (how != IVC_PUSH_RETURNS && !t->peer_asks))
 		return 0;
 	return cons <= t->rxg.slots / 4 && ret <= t->rxg.buf_count / 4 &&
-	       !t->out.n && !t->out.want_out;
+	       !IVC_LOAD(&t->out.unsent) && !IVC_LOAD(&t->out.want_out);
+}
+
+/* Whether a push of @how would add an ASK to an empty batch (build_ask()). */
+static int may_ask(const struct tcp_xport *t, enum ivc_push_how how)
+{
+	return how == IVC_PUSH_IDLE_TX && t->peer_lazy && !IVC_LOAD(&t->asking);
 }
 
 int ivc_tcp_push(struct ivc_xport *x, enum ivc_push_how how)
@@ -336,6 +371,11 @@ int ivc_tcp_push(struct ivc_xport *x, enum ivc_push_how how)
 	struct tcp_xport *t = (struct tcp_xport *)x;
 	int r;
 
+	/* Most pushes of a lazy end keep everything back (a release, an idle
+	 * look): those take no lock, which cost a third of a small message's
+	 * push over tcp. */
+	if (keep_back(t, how) && !may_ask(t, how))
+		return 0;
 	pthread_mutex_lock(&t->out.mu);
 	if (!keep_back(t, how)) {
 		r = push_locked(t, how == IVC_PUSH_IDLE_TX);
@@ -346,6 +386,7 @@ int ivc_tcp_push(struct ivc_xport *x, enum ivc_push_how how)
 		return 0;
 	}
 	want_out(t, r == 1);
+	IVC_STORE(&t->out.unsent, t->out.n != 0);
 	pthread_mutex_unlock(&t->out.mu);
 	/* Whatever the peer does next in answer comes after this push: pull
 	 * acquires this, so that (for TSan) our writes before the push happen
@@ -408,24 +449,23 @@ static void apply_desc(struct ivc_desc *d, const unsigned char *s, uint32_t size
 	IVC_STORE_REL(&d->seq, v.seq);
 }
 
-/* A whole unit of @cls at @s, ending a frame's first @at bytes. */
-static unsigned apply_unit(struct tcp_xport *t, int cls, uint64_t at,
+/* A whole unit of @cls at @s, for offset @off of the lane it goes to. */
+static unsigned apply_unit(struct tcp_xport *t, int cls, uint64_t off,
 			   const unsigned char *s)
 {
-	struct tcp_in *in = &t->in;
 	unsigned char *m = t->x.rx_region, *own = t->x.tx_region;
 	uint32_t v[2];
 
 	memcpy(&v[0], s, 4); /* every unit is at least 4 bytes */
 	switch (cls) {
 	case CLS_DESC:
-		apply_desc((struct ivc_desc *)(m + in->f.off + at), s, t->rxg.desc_size);
+		apply_desc((struct ivc_desc *)(m + off), s, t->rxg.desc_size);
 		return 1u << IVC_BELL_RX;
 	case CLS_CLOSED:
 		IVC_STORE_REL((uint32_t *)(m + OFF_CLOSED), v[0]);
 		return 1u << IVC_BELL_RX;
 	case CLS_RET:
-		IVC_STORE((uint32_t *)(own + in->f.off + at), v[0]);
+		IVC_STORE((uint32_t *)(own + off), v[0]);
 		return 0;
 	case CLS_ASK: /* answered once the pull is done (ivc_tcp_pull()) */
 		IVC_STORE(&t->asked, 1);
@@ -466,7 +506,7 @@ static unsigned body(struct tcp_xport *t, const unsigned char *p, uint32_t n)
 
 		if (!in->staged && n >= unit) { /* whole: applied where it lies */
 			in->done += unit;
-			woke |= apply_unit(t, cls, in->done - unit, p);
+			woke |= apply_unit(t, cls, in->f.off + in->done - unit, p);
 			p += unit;
 			n -= unit;
 			continue;
@@ -480,11 +520,44 @@ static unsigned body(struct tcp_xport *t, const unsigned char *p, uint32_t n)
 		p += take;
 		n -= take;
 		if (in->staged == unit) {
-			woke |= apply_unit(t, cls, in->done - unit, in->stage);
+			woke |= apply_unit(t, cls, in->f.off + in->done - unit, in->stage);
 			in->staged = 0;
 		}
 	}
 	return woke;
+}
+
+/* A frame that lies whole at @p (@avail bytes there), header and body,
+ * applied where it lies: what most reads bring, without the state that a
+ * frame cut between reads needs.  Return: the bytes it took, 0 if it is
+ * not whole there, -EPROTO. */
+static int whole_frame(struct tcp_xport *t, const unsigned char *p, uint32_t avail,
+		       unsigned *woke)
+{
+	struct tcp_frame f;
+	uint32_t unit, at;
+	int cls;
+
+	if (avail < sizeof(f))
+		return 0;
+	memcpy(&f, p, sizeof(f));
+	f.len = le32toh(f.len);
+	if (f.len > avail - sizeof(f))
+		return 0;
+	f.kind = le16toh(f.kind);
+	f.off = le64toh(f.off);
+	cls = frame_class(t, &f);
+	if (cls < 0)
+		return -EPROTO;
+	p += sizeof(f);
+	if (cls == CLS_PAYLOAD) {
+		memcpy((unsigned char *)t->x.rx_region + f.off, p, f.len);
+	} else {
+		unit = unit_size(t, cls); /* frame_class(): the length is whole units */
+		for (at = 0; at < f.len; at += unit)
+			*woke |= apply_unit(t, cls, f.off + at, p + at);
+	}
+	return (int)(sizeof(f) + f.len);
 }
 
 /* Apply what the input buffer holds.  Return: 0, or -EPROTO. */
@@ -496,6 +569,14 @@ static int parse(struct tcp_xport *t, unsigned *woke)
 		uint32_t avail = in->len - in->pos, take;
 
 		if (!in->in_body) {
+			int used = whole_frame(t, in->buf + in->pos, avail, woke);
+
+			if (used < 0)
+				return -EPROTO;
+			if (used) {
+				in->pos += (uint32_t)used;
+				continue;
+			}
 			struct tcp_frame f;
 
 			if (avail < sizeof(f))

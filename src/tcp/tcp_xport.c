@@ -70,6 +70,7 @@ static const struct ivc_xport_ops tcp_ops = {
 	.pull = ivc_tcp_pull,
 	.pull_wait = ivc_tcp_pull_wait,
 	.drain = ivc_tcp_drain,
+	.watch = ivc_tcp_watch,
 };
 
 /* A lane in our own memory, formatted as its owner would: pages come as
