@@ -69,7 +69,6 @@ static int add(struct ivc_poller *p, struct ivc_channel *ch, ivc_poll_cb cb,
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = ch };
 	struct poll_entry *v;
-
 	int r;
 
 	if (ch->watch.closing)

@@ -169,6 +169,13 @@ static void build_yours(struct tcp_xport *t)
 	IVC_STORE(&t->asked, 0); /* answered */
 }
 
+/* Whether an ASK is due: a lazy peer keeps its returns back until asked,
+ * and is asked once until it reports. */
+static int can_ask(const struct tcp_xport *t)
+{
+	return t->peer_lazy && !IVC_LOAD(&t->asking);
+}
+
 /* An ASK (tcp_pvt.h, TCP_HS_ASKS): a lazy peer keeps its returns back
  * until we need them, so say so, once until its next report.  Return:
  * whether it was added (to an empty batch only). */
@@ -176,7 +183,7 @@ static int build_ask(struct tcp_xport *t)
 {
 	static const uint32_t zero;
 
-	if (!t->peer_lazy || IVC_LOAD(&t->asking) || t->out.n)
+	if (!can_ask(t) || t->out.n)
 		return 0;
 	(void)add(&t->out, TCP_ASK, 0, &zero, sizeof(zero));
 	IVC_STORE(&t->asking, 1);
@@ -360,12 +367,6 @@ static int keep_back(const struct tcp_xport *t, enum ivc_push_how how)
 	       !IVC_LOAD(&t->out.unsent) && !IVC_LOAD(&t->out.want_out);
 }
 
-/* Whether a push of @how would add an ASK to an empty batch (build_ask()). */
-static int may_ask(const struct tcp_xport *t, enum ivc_push_how how)
-{
-	return how == IVC_PUSH_IDLE_TX && t->peer_lazy && !IVC_LOAD(&t->asking);
-}
-
 int ivc_tcp_push(struct ivc_xport *x, enum ivc_push_how how)
 {
 	struct tcp_xport *t = (struct tcp_xport *)x;
@@ -374,7 +375,7 @@ int ivc_tcp_push(struct ivc_xport *x, enum ivc_push_how how)
 	/* Most pushes of a lazy end keep everything back (a release, an idle
 	 * look): those take no lock, which cost a third of a small message's
 	 * push over tcp. */
-	if (keep_back(t, how) && !may_ask(t, how))
+	if (keep_back(t, how) && !(how == IVC_PUSH_IDLE_TX && can_ask(t)))
 		return 0;
 	pthread_mutex_lock(&t->out.mu);
 	if (!keep_back(t, how)) {
@@ -527,6 +528,15 @@ static unsigned body(struct tcp_xport *t, const unsigned char *p, uint32_t n)
 	return woke;
 }
 
+/* The header at @p, in host order. */
+static void read_header(const unsigned char *p, struct tcp_frame *f)
+{
+	memcpy(f, p, sizeof(*f));
+	f->len = le32toh(f->len);
+	f->kind = le16toh(f->kind);
+	f->off = le64toh(f->off);
+}
+
 /* A frame that lies whole at @p (@avail bytes there), header and body,
  * applied where it lies: what most reads bring, without the state that a
  * frame cut between reads needs.  Return: the bytes it took, 0 if it is
@@ -540,12 +550,9 @@ static int whole_frame(struct tcp_xport *t, const unsigned char *p, uint32_t ava
 
 	if (avail < sizeof(f))
 		return 0;
-	memcpy(&f, p, sizeof(f));
-	f.len = le32toh(f.len);
+	read_header(p, &f);
 	if (f.len > avail - sizeof(f))
 		return 0;
-	f.kind = le16toh(f.kind);
-	f.off = le64toh(f.off);
 	cls = frame_class(t, &f);
 	if (cls < 0)
 		return -EPROTO;
@@ -577,16 +584,10 @@ static int parse(struct tcp_xport *t, unsigned *woke)
 				in->pos += (uint32_t)used;
 				continue;
 			}
-			struct tcp_frame f;
-
-			if (avail < sizeof(f))
+			if (avail < sizeof(in->f))
 				break;
-			memcpy(&f, in->buf + in->pos, sizeof(f));
-			in->pos += sizeof(f);
-			in->f.len = le32toh(f.len);
-			in->f.kind = le16toh(f.kind);
-			in->f.zero = f.zero;
-			in->f.off = le64toh(f.off);
+			read_header(in->buf + in->pos, &in->f);
+			in->pos += sizeof(in->f);
 			in->cls = frame_class(t, &in->f);
 			if (in->cls < 0)
 				return -EPROTO;
