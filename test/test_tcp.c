@@ -28,6 +28,8 @@
  *    arrive byte for byte;
  *  - a chain in consecutive buffers leaves as one payload frame, then its
  *    descriptors;
+ *  - a burst of 200 small messages in one call leaves in one sendmsg():
+ *    one data segment at a raw client over loopback (TCP_INFO);
  *  - a stream cut anywhere: through a relay that passes every byte in a
  *    segment of its own, both ways, the handshake completes and 300
  *    messages arrive whole and in order (headers, payloads, descriptors
@@ -45,6 +47,7 @@
  *    gets 32 MiB sent without a wait); the peer's close ends that read.
  */
 #include "check.h"
+#include "tcp_segs.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -355,6 +358,37 @@ static void chain_frame_case(struct ivc_listener *l, int port)
 	ivc_close(s);
 }
 
+/* A burst in one call leaves in one sendmsg(): its 200 small messages
+ * and their descriptors, 19,216 bytes, are one data segment to a raw
+ * client over loopback.  A batch of at most 128 frames made it two. */
+static void batch_case(struct ivc_listener *l, int port)
+{
+	enum { N = 200, LEN = 64, BYTES = N * (16 + LEN) + 16 + N * 16 };
+	static struct ivc_buf b[N];
+	static unsigned char got[BYTES];
+	struct ivc_channel *s = NULL;
+	unsigned segs0, segs1, mss;
+	int fd = raw_pair(l, port, &s), have = 0, r;
+
+	REQUIRE_EQ(t_tcp_segs(fd, &segs0, &mss), 0);
+	while (have < N && (r = ivc_tx_alloc(s, b + have, (unsigned)(N - have), 1000)) > 0)
+		have += r;
+	REQUIRE_EQ(have, N);
+	for (int i = 0; i < N; i++) {
+		memset(b[i].data, i, LEN);
+		b[i].len = LEN;
+	}
+	REQUIRE_EQ(ivc_tx_send(s, b, N, 0), N);
+	REQUIRE_EQ(recv(fd, got, sizeof(got), MSG_WAITALL), (ssize_t)sizeof(got));
+	REQUIRE_EQ(t_tcp_segs(fd, &segs1, &mss), 0);
+	if (mss >= BYTES) /* loopback's: one segment holds it all */
+		CHECK_EQ(segs1 - segs0, 1u);
+	else
+		printf("   (the loopback MSS, %u, is below %d: segments not counted)\n", mss, BYTES);
+	close(fd);
+	ivc_close(s);
+}
+
 static void wire_cases(void)
 {
 	struct ivc_listener *l = NULL;
@@ -427,6 +461,7 @@ static void wire_cases(void)
 		ivc_close(s);
 	}
 	chain_frame_case(l, port);
+	batch_case(l, port);
 	ivc_listener_close(l);
 }
 

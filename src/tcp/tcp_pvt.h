@@ -72,8 +72,12 @@
 /* The pre-shared key's nonces and proofs (tcp_auth.c), bytes. */
 #define IVC_TCP_NONCE 16u
 #define IVC_TCP_MAC 32u
-/* iovecs of one batch (frames are a header and a body: half as many). */
-#define IVC_TCP_IOV 256u
+/* iovecs of one batch (frames are a header and a body: half as many):
+ * the kernel's limit (UIO_MAXIOV).  Each small message is a frame, and
+ * with 256 a burst of 128 left in two sendmsg() (the batch held 126):
+ * 64 B streams in bursts of 128 ran at 0.40x raw TCP's rate, 0.55x with
+ * one (docs/performance.md, "A burst in one send"). */
+#define IVC_TCP_IOV 1024u
 /* Payload bytes after which a batch is closed (it goes out in one call):
  * 1 MiB made 1 MiB round trips 1.5x slower once chains were one frame
  * (the receiver waited for all of it); 512 KiB did as well as 256. */
