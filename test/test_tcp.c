@@ -44,7 +44,9 @@
  *    wakes it: 64 times the pool sent) and its output that waited for
  *    room goes out (the read comes back every 100 ms to send it, where
  *    nothing else would wake it: a lazy peer that keeps its returns back
- *    gets 32 MiB sent without a wait); the peer's close ends that read.
+ *    gets 32 MiB sent without a wait); the peer's close ends that read;
+ *  - a sender that waits "for ever" for room sleeps in recvfrom too, and
+ *    the peer's receives give it the room.
  */
 #include "check.h"
 #include "tcp_segs.h"
@@ -1250,11 +1252,57 @@ static void read_wait_output(void)
 	free(m);
 }
 
+/* Send 9 messages "for ever" into a lane of 8 slots: the ninth waits for
+ * room; r->got: how many went, r->end: the last call's result. */
+static void *filler_thread(void *p)
+{
+	struct reader *r = p;
+	uint32_t i;
+
+	__atomic_store_n(&r->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+	for (i = 0; i < 9 && (r->end = ivc_send(r->ch, &i, sizeof(i), -1)) == 0; i++)
+		;
+	r->got = i;
+	return NULL;
+}
+
+/* A sender that waits for ever for room sleeps in the socket's read too
+ * (its room comes back in what the peer sends), not on its sleep set; the
+ * peer's receives then give it the room. */
+static void write_wait_case(void)
+{
+	struct ivc_options o;
+	struct ivc_listener *l = NULL;
+	struct ivc_channel *s = NULL, *c = NULL;
+	struct reader r = { 0 };
+	uint32_t v = UINT32_MAX, bad = 0;
+	pthread_t th;
+
+	ivc_options_init(&o);
+	o.mode = IVC_MODE_BLOCK;
+	o.tx = (struct ivc_geometry){ 8, 256, 8 };
+	lazy_pair(&o, &l, &s, &c);
+	r.ch = c;
+	REQUIRE_EQ(pthread_create(&th, NULL, filler_thread, &r), 0);
+	CHECK(blocked_in(&r, SYS_recvfrom));
+	for (uint32_t i = 0; i < 9; i++)
+		bad += ivc_recv(s, &v, sizeof(v), 5000) != sizeof(v) || v != i;
+	pthread_join(th, NULL);
+	CHECK_EQ(bad, 0u);
+	CHECK_EQ(r.got, 9);
+	CHECK_OK((int)r.end);
+	ivc_close(c);
+	ivc_close(s);
+	ivc_listener_close(l);
+}
+
 static void read_wait_cases(void)
 {
 	printf("-- a blocking receive waits in the socket's read\n");
 	read_wait_returns();
 	read_wait_output();
+	printf("-- and a sender waiting for room\n");
+	write_wait_case();
 }
 
 int main(void)

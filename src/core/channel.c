@@ -251,13 +251,13 @@ static int look_busy(void *arg)
 	return ivc_channel_look(a->ch, a->ev) != 0;
 }
 
-int ivc_channel_pull_wait(struct ivc_channel *ch, unsigned ev)
+int ivc_channel_pull_wait(struct ivc_channel *ch, unsigned ev, unsigned bell)
 {
 	struct look_arg a = { ch, ev };
 
 	if (!ch->xp->ops->pull_wait)
 		return -EAGAIN;
-	return pulled(ch, ch->xp->ops->pull_wait(ch->xp, 1u << IVC_BELL_RX, look_busy, &a));
+	return pulled(ch, ch->xp->ops->pull_wait(ch->xp, 1u << bell, look_busy, &a));
 }
 
 void ivc_channel_sent(struct ivc_channel *ch, int timeout_ms)

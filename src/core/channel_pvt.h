@@ -120,11 +120,12 @@ static inline void ivc_channel_idle_push(struct ivc_channel *ch, int tx)
 		(void)ch->xp->ops->push(ch->xp, tx ? IVC_PUSH_IDLE_TX : IVC_PUSH_IDLE);
 }
 int ivc_channel_pull(struct ivc_channel *ch, unsigned self);
-/* A receiver's wait for ever, over tcp: block in the socket itself until
- * something comes, unless ivc_channel_look(@ev), made with the input
- * held, finds something to do (1).  -EAGAIN: not now, or not this
- * transport (sleep on the set instead).  Otherwise as ivc_channel_pull(). */
-int ivc_channel_pull_wait(struct ivc_channel *ch, unsigned ev);
+/* A wait for ever of one side (@bell: IVC_BELL_RX or IVC_BELL_TX), over
+ * tcp: block in the socket itself until something comes, unless
+ * ivc_channel_look(@ev), made with the input held, finds something to do
+ * (1).  -EAGAIN: not now, or not this transport (sleep on the set
+ * instead).  Otherwise as ivc_channel_pull(). */
+int ivc_channel_pull_wait(struct ivc_channel *ch, unsigned ev, unsigned bell);
 /* After a send: wait until what was pushed has left this host, within
  * @timeout_ms (0: not at all), so that a message reported sent survives
  * the sender's death as it does in shared memory. */

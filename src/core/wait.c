@@ -174,15 +174,18 @@ static int sleep_once(struct ivc_channel *ch, unsigned ev, uint64_t deadline)
 	return 0;
 }
 
-/* A receiver's wait for ever over tcp sleeps in the socket's own read
+/* A wait for ever of one side over tcp sleeps in the socket's own read
  * (one system call, not epoll_wait() and a read), where it can: 1 when it
  * did (what it read, or the end, is for the next look), 0 to sleep on the
- * set instead. */
+ * set instead.  A sender's too: its room and its buffers come back in
+ * what the peer sends (a buffer freed by another thread of ours wakes no
+ * sleeper either way). */
 static int in_socket(struct ivc_channel *ch, unsigned ev, uint64_t deadline)
 {
-	if (!ch->copied || (ev & EV_TXSIDE) || deadline != IVC_NEVER)
+	if (!ch->copied || ((ev & EV_RXSIDE) && (ev & EV_TXSIDE)) || deadline != IVC_NEVER)
 		return 0;
-	return ivc_channel_pull_wait(ch, ev) != -EAGAIN;
+	return ivc_channel_pull_wait(ch, ev, (ev & EV_RXSIDE) ? IVC_BELL_RX : IVC_BELL_TX) !=
+	       -EAGAIN;
 }
 
 /* Sleep on the sets of @ev's sides, which watch the hang-up fd (over tcp,
