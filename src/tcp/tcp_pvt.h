@@ -75,7 +75,7 @@
 /* iovecs of one batch (frames are a header and a body: half as many):
  * the kernel's limit (UIO_MAXIOV).  Each small message is a frame, and
  * with 256 a burst of 128 left in two sendmsg() (the batch held 126):
- * 64 B streams in bursts of 128 ran at 0.40x raw TCP's rate, 0.55x with
+ * 64 B streams in bursts of 128 ran at 0.40x raw TCP's rate, 0.54x with
  * one (docs/performance.md, "A burst in one send"). */
 #define IVC_TCP_IOV 1024u
 /* Payload bytes after which a batch is closed (it goes out in one call):
