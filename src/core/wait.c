@@ -28,6 +28,12 @@ static struct ivc_chan_side *side_of(struct ivc_channel *ch, unsigned ev)
 	return (ev & EV_RXSIDE) ? &ch->rxs : &ch->txs;
 }
 
+/* The doorbell of @ev's side. */
+static unsigned bell_of(unsigned ev)
+{
+	return (ev & EV_RXSIDE) ? IVC_BELL_RX : IVC_BELL_TX;
+}
+
 static void arm(struct ivc_channel *ch, unsigned ev, int on)
 {
 	if (ev & EV_RXSIDE)
@@ -170,7 +176,7 @@ static int sleep_once(struct ivc_channel *ch, unsigned ev, uint64_t deadline)
 	r = epoll_wait(side_of(ch, ev)->sleep_ep, e, 2, ivc_ms_left(deadline));
 	if (r < 0 && errno != EINTR)
 		return -errno;
-	woke(ch, (ev & EV_RXSIDE) ? IVC_BELL_RX : IVC_BELL_TX, e, r);
+	woke(ch, bell_of(ev), e, r);
 	return 0;
 }
 
@@ -184,8 +190,7 @@ static int in_socket(struct ivc_channel *ch, unsigned ev, uint64_t deadline)
 {
 	if (!ch->copied || ((ev & EV_RXSIDE) && (ev & EV_TXSIDE)) || deadline != IVC_NEVER)
 		return 0;
-	return ivc_channel_pull_wait(ch, ev, (ev & EV_RXSIDE) ? IVC_BELL_RX : IVC_BELL_TX) !=
-	       -EAGAIN;
+	return ivc_channel_pull_wait(ch, ev, bell_of(ev)) != -EAGAIN;
 }
 
 /* Sleep on the sets of @ev's sides, which watch the hang-up fd (over tcp,
