@@ -20,7 +20,8 @@
 # through ivc's buffers); ivc-auto, with it only on busy channels
 # (IVC_FI_RDV=auto); ivc-alt, the provider found in the directory ALT_FI
 # (another build, for before and after); ivc-tcp, the provider with every
-# channel over tcp on loopback (IVC_NET=tcp, as between hosts); tcp, Open
+# channel over tcp on loopback (IVC_NET=tcp, as between hosts), and
+# ivc-tcp-alt, ALT_FI's provider so; tcp, Open
 # MPI's own tcp (--mca pml ob1 --mca btl self,tcp, on loopback), the
 # baseline for ivc-tcp; ivc-idle, the provider with IVC_FI_IDLE_MS=10
 # (ranks that wait doze).  Prints a markdown table: per
@@ -65,6 +66,9 @@ one() {
 	ivc-alt) how=(--mca pml cm --mca mtl ofi --mca mtl_ofi_provider_include ivc
 		-x FI_PROVIDER_PATH=${ALT_FI:?ivc-alt: set ALT_FI to a provider directory}
 		-x FI_PROVIDER=ivc) ;;
+	ivc-tcp-alt) how=(--mca pml cm --mca mtl ofi --mca mtl_ofi_provider_include ivc
+		-x FI_PROVIDER_PATH=${ALT_FI:?ivc-tcp-alt: set ALT_FI to a provider directory}
+		-x FI_PROVIDER=ivc -x IVC_NET=tcp -x IVC_FI_HOST=127.0.0.1) ;;
 	esac
 	timeout 600 mpirun "${ROOT[@]}" --oversubscribe --bind-to "$BIND" -np "$RANKS" \
 		"${how[@]}" "$B/perf/ivc-mpi-bench" "$2" "$MAX" "$SECS" 2>/dev/null |

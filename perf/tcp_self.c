@@ -10,7 +10,10 @@
  * finds its data already there, so a round trip is the system calls of two
  * sends and two receives plus the user-space code between them.  The two
  * alternate for ROUNDS rounds; each line is one round, then the medians
- * and their ratio.
+ * and their ratio.  Last, what a poll that finds nothing costs: a
+ * zero-timeout ivc_rx_burst() on the idle connection against a recv()
+ * with MSG_DONTWAIT on the idle socket (docs/performance.md, "An empty
+ * poll reads the socket once"), ITERS of each a round, medians.
  *
  *   taskset -c 1 build/perf/ivc-tcp-self [SIZE [ROUNDS [ITERS]]]   (64 15 10000)
  *
@@ -97,6 +100,18 @@ static double ivc_round(struct pair *p, unsigned iters)
 	return (now_us() - t0) / iters;
 }
 
+/* ns per zero-timeout ivc_rx_burst() that finds nothing. */
+static double ivc_empty(struct ivc_channel *ch, unsigned iters)
+{
+	struct ivc_buf b;
+	double t0 = now_us();
+
+	for (unsigned i = 0; i < iters; i++)
+		if (ivc_rx_burst(ch, &b, 1, 0) != -EAGAIN)
+			die("ivc_rx_burst on an idle channel", EBADMSG);
+	return (now_us() - t0) * 1e3 / iters;
+}
+
 static void ivc_open(struct pair *p, int port)
 {
 	static const struct ivc_tcp_options t = {
@@ -172,6 +187,17 @@ static void raw_open(int *s, int port)
 			die("TCP_NODELAY", errno);
 }
 
+/* ns per recv() that finds nothing. */
+static double raw_empty(int fd, unsigned iters)
+{
+	double t0 = now_us();
+
+	for (unsigned i = 0; i < iters; i++)
+		if (recv(fd, buf, size, MSG_DONTWAIT) != -1 || errno != EAGAIN)
+			die("recv on an idle socket", EBADMSG);
+	return (now_us() - t0) * 1e3 / iters;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -210,6 +236,14 @@ int main(int argc, char **argv)
 	printf("%u B, medians of %u rounds of %u: ivc %.3f us, raw TCP %.3f us, ratio %.3f\n",
 	       size, rounds, iters, v[0][rounds / 2], v[1][rounds / 2],
 	       v[0][rounds / 2] / v[1][rounds / 2]);
+	for (unsigned r = 0; r < rounds; r++) {
+		v[0][r] = ivc_empty(p.b, iters);
+		v[1][r] = raw_empty(s[1], iters);
+	}
+	qsort(v[0], rounds, sizeof(double), cmp_double);
+	qsort(v[1], rounds, sizeof(double), cmp_double);
+	printf("an empty poll, medians of %u rounds of %u: ivc_rx_burst() %.0f ns, recv() %.0f ns, ratio %.2f\n",
+	       rounds, iters, v[0][rounds / 2], v[1][rounds / 2], v[0][rounds / 2] / v[1][rounds / 2]);
 	ivc_close(p.a);
 	ivc_close(p.b);
 	close(s[0]);
