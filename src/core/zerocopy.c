@@ -152,6 +152,20 @@ static int rx_take_then_poll(struct ivc_channel *ch, struct ivc_buf *bufs,
 	return (int)k + r;
 }
 
+/* An empty zero-timeout poll, the run-to-completion loop's common case:
+ * the ring, and over tcp the socket (the pull before it), was just looked
+ * at, so no second look: over tcp it was a second recv(), and an empty
+ * poll cost twice a raw socket's read.  Only what a look that finds
+ * nothing does besides, what this end owes a tcp peer going out, and the
+ * liveness check, whose finding the next poll reports.  (A sender's
+ * zero-timeout calls keep their second look: without it MPI bandwidth
+ * over tcp was lower in every comparison made, docs/performance.md.) */
+static int rx_poll_missed(struct ivc_channel *ch)
+{
+	ivc_channel_idle_push(ch, 0);
+	return ivc_channel_idle(ch, IVC_EVI_RX);
+}
+
 IVC_PUBLIC int ivc_rx_burst(struct ivc_channel *ch, struct ivc_buf *bufs,
 			    unsigned n, int timeout_ms)
 {
@@ -185,13 +199,8 @@ IVC_PUBLIC int ivc_rx_burst(struct ivc_channel *ch, struct ivc_buf *bufs,
 			return r;
 		if (ch->rx.st_n)
 			continue;
-		/* An empty poll, the run-to-completion loop's common case: the
-		 * ring was just looked at, so no second look (and over shared
-		 * memory nothing waits to be pushed), only the liveness check;
-		 * a peer it finds gone is reported by the next round. */
-		r = timeout_ms == 0 && !ch->copied ?
-			    ivc_channel_idle(ch, IVC_EVI_RX) :
-			    ivc_channel_wait(ch, IVC_EVI_RX, timeout_ms);
+		r = timeout_ms == 0 ? rx_poll_missed(ch) :
+				      ivc_channel_wait(ch, IVC_EVI_RX, timeout_ms);
 		if (r < 0)
 			return r;
 	}
