@@ -205,6 +205,13 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* Each of the two series of @rounds in order, for its median. */
+static void sort_both(double (*v)[64], unsigned rounds)
+{
+	qsort(v[0], rounds, sizeof(double), cmp_double);
+	qsort(v[1], rounds, sizeof(double), cmp_double);
+}
+
 int main(int argc, char **argv)
 {
 	unsigned rounds = argc > 2 ? (unsigned)atoi(argv[2]) : 15;
@@ -231,8 +238,7 @@ int main(int argc, char **argv)
 		printf("round %2u: ivc %.3f us, raw TCP %.3f us per round trip\n", r, v[0][r],
 		       v[1][r]);
 	}
-	qsort(v[0], rounds, sizeof(double), cmp_double);
-	qsort(v[1], rounds, sizeof(double), cmp_double);
+	sort_both(v, rounds);
 	printf("%u B, medians of %u rounds of %u: ivc %.3f us, raw TCP %.3f us, ratio %.3f\n",
 	       size, rounds, iters, v[0][rounds / 2], v[1][rounds / 2],
 	       v[0][rounds / 2] / v[1][rounds / 2]);
@@ -240,8 +246,7 @@ int main(int argc, char **argv)
 		v[0][r] = ivc_empty(p.b, iters);
 		v[1][r] = raw_empty(s[1], iters);
 	}
-	qsort(v[0], rounds, sizeof(double), cmp_double);
-	qsort(v[1], rounds, sizeof(double), cmp_double);
+	sort_both(v, rounds);
 	printf("an empty poll, medians of %u rounds of %u: ivc_rx_burst() %.0f ns, recv() %.0f ns, ratio %.2f\n",
 	       rounds, iters, v[0][rounds / 2], v[1][rounds / 2], v[0][rounds / 2] / v[1][rounds / 2]);
 	ivc_close(p.a);
